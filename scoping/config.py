@@ -1,0 +1,265 @@
+"""Reading case.toml: sources, mappings and reference tables, validated with errors a user can act on.
+
+The incident part of case.toml is read by `scoping.incident`; this module keeps only what ingest
+needs. Every value is checked here, before any file is opened, so a typo stops the run with the
+section and key at fault rather than half way through an ingest.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .schema import ACTIONS, CATEGORIES, MAPPABLE, OUTCOMES
+
+FORMATS = ("csv", "tsv", "jsonl", "parquet", "fhir", "openemr")
+TS_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ordered classification rule: every `when` regex matches → `set` values and named captures."""
+
+    name: str
+    when: tuple[tuple[str, str], ...]
+    set: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Source:
+    """A set of evidence files in one format, with the mapping onto the canonical columns."""
+
+    name: str
+    format: str
+    files: tuple[str, ...]
+    columns: tuple[tuple[str, str], ...] = ()
+    constants: tuple[tuple[str, str], ...] = ()
+    maps: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
+    rules: tuple[Rule, ...] = ()
+    ts_format: str = "iso8601"
+    timezone: str | None = None
+    delimiter: str = ","
+    quote: str = '"'
+    header: bool = True
+    column_names: tuple[str, ...] = ()
+    patient_separator: str | None = None
+    null_values: tuple[str, ...] = ("",)
+
+    def column(self, name: str) -> str | None:
+        return dict(self.columns).get(name)
+
+    def value_map(self, name: str) -> dict[str, str]:
+        return dict(dict(self.maps).get(name, ()))
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference table (accounts, patients, care) read from CSV or Parquet with a column mapping."""
+
+    kind: str
+    file: str
+    columns: tuple[tuple[str, str], ...] = ()
+    delimiter: str = ","
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class CaseConfig:
+    root: Path
+    name: str
+    sources: tuple[Source, ...]
+    references: tuple[Reference, ...]
+    incident: dict[str, Any] = field(default_factory=dict)
+    memory_limit: str | None = None
+    threads: int | None = None
+    session_gap_minutes: int = 30
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def source(self, name: str) -> Source:
+        for s in self.sources:
+            if s.name == name:
+                return s
+        raise ConfigError(f"case.toml has no source named {name!r}",
+                          hint=f"known sources: {', '.join(s.name for s in self.sources) or 'none'}")
+
+
+REFERENCE_COLUMNS = {
+    "accounts": ("account_id", "practice_id", "role", "active_from", "active_until"),
+    "patients": ("patient_id", "practice_id"),
+    "care": ("patient_id", "practice_id", "account_id", "kind", "start", "end"),
+}
+REFERENCE_REQUIRED = {"accounts": ("account_id", "practice_id"), "patients": ("patient_id", "practice_id"),
+                      "care": ("patient_id",)}
+
+
+def check_timezone(tz: str, where: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, TypeError) as exc:
+        raise ConfigError(f"{where}: unknown time zone {tz!r}",
+                          hint="use an IANA name such as 'Europe/Paris' or 'UTC'") from exc
+    return tz
+
+
+def _str_pairs(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where} must be a table of key = \"value\" pairs")
+    out = []
+    for k, v in value.items():
+        if not isinstance(v, str | int | float | bool):
+            raise ConfigError(f"{where}.{k} must be a string")
+        out.append((str(k), str(v)))
+    return tuple(out)
+
+
+def _expect(table: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}.{key} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _parse_rules(raw: Any, where: str) -> tuple[Rule, ...]:
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}.rules must be an array of tables ([[{where}.rules]])")
+    rules = []
+    for i, r in enumerate(raw, start=1):
+        w = f"{where}.rules[{i}]"
+        if not isinstance(r, dict) or "when" not in r:
+            raise ConfigError(f"{w} needs a `when` table of field = \"regex\"")
+        when = _str_pairs(r["when"], f"{w}.when")
+        sets = _str_pairs(r.get("set", {}), f"{w}.set")
+        for fld, pattern in when:
+            try:
+                compiled = re.compile(pattern)
+            except re.error as exc:
+                raise ConfigError(f"{w}.when.{fld}: invalid regular expression {pattern!r}: {exc}") from exc
+            for group in compiled.groupindex:
+                if group not in MAPPABLE:
+                    raise ConfigError(f"{w}.when.{fld}: named group {group!r} is not a canonical column",
+                                      hint=f"use one of {', '.join(MAPPABLE)}")
+        for col, val in sets:
+            _check_canonical_value(col, val, f"{w}.set")
+        rules.append(Rule(name=str(r.get("name", f"rule {i}")), when=when, set=sets))
+    return tuple(rules)
+
+
+def _check_canonical_value(col: str, val: str, where: str) -> None:
+    if col not in MAPPABLE:
+        raise ConfigError(f"{where}: {col!r} is not a canonical column", hint=f"use one of {', '.join(MAPPABLE)}")
+    allowed = {"action": ACTIONS, "category": CATEGORIES, "outcome": OUTCOMES}.get(col)
+    if allowed and val not in allowed:
+        raise ConfigError(f"{where}.{col} = {val!r} is not a known {col}", hint=f"use one of {', '.join(allowed)}")
+
+
+def parse_source(name: str, t: dict[str, Any]) -> Source:
+    where = f"[sources.{name}]"
+    if not _NAME.match(name):
+        raise ConfigError(f"{where}: a source name uses letters, digits, '_', '-' and '.' only")
+    fmt = t.get("format")
+    if fmt not in FORMATS:
+        raise ConfigError(f"{where}.format = {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+    files = t.get("files")
+    if isinstance(files, str):
+        files = [files]
+    if not files or not all(isinstance(f, str) for f in files):
+        raise ConfigError(f"{where}.files must list one or more file globs")
+    columns = _str_pairs(t.get("columns", {}), f"{where}.columns")
+    for col, _ in columns:
+        if col not in MAPPABLE:
+            raise ConfigError(f"{where}.columns: {col!r} is not a canonical column",
+                              hint=f"use one of {', '.join(MAPPABLE)}")
+    constants = _str_pairs(t.get("constants", {}), f"{where}.constants")
+    for col, val in constants:
+        _check_canonical_value(col, val, f"{where}.constants")
+    maps_raw = t.get("maps", {})
+    if not isinstance(maps_raw, dict):
+        raise ConfigError(f"{where}.maps must be a table of value maps")
+    maps = []
+    for col, m in maps_raw.items():
+        pairs = _str_pairs(m, f"{where}.maps.{col}")
+        for _, val in pairs:
+            _check_canonical_value(col, val, f"{where}.maps.{col}")
+        maps.append((col, pairs))
+    rules = _parse_rules(t.get("rules", []), where)
+    ts_format = _expect(t, "ts_format", str, where, "iso8601")
+    tz = _expect(t, "timezone", str, where, None)
+    if tz is not None:
+        check_timezone(tz, f"{where}.timezone")
+    if fmt in ("csv", "tsv", "jsonl", "parquet"):
+        if "ts" not in dict(columns):
+            raise ConfigError(f"{where}.columns has no `ts`", hint="name the field that holds the event time")
+        if "account_id" not in dict(columns) and "account_id" not in dict(constants):
+            raise ConfigError(f"{where}.columns has no `account_id`", hint="name the field holding the login")
+    if ts_format not in TS_FORMATS and "%" not in ts_format:
+        raise ConfigError(f"{where}.ts_format = {ts_format!r}",
+                          hint="use iso8601, epoch_s, epoch_ms or a strptime format such as '%d/%b/%Y:%H:%M:%S %z'")
+    if "%" in ts_format and "%z" not in ts_format and "%Z" not in ts_format and tz is None:
+        raise ConfigError(f"{where}: ts_format {ts_format!r} carries no offset, so a time zone is required",
+                          hint="add timezone = \"Europe/Paris\" (or the zone the logging server used)")
+    if fmt == "openemr" and tz is None:
+        raise ConfigError(f"{where}: OpenEMR writes local times without an offset; a time zone is required",
+                          hint="add timezone = \"...\" with the OpenEMR server's zone")
+    delimiter = _expect(t, "delimiter", str, where, "\t" if fmt == "tsv" else ",")
+    quote = _expect(t, "quote", str, where, '"')
+    if len(delimiter) != 1 or len(quote) > 1 or delimiter == quote:
+        raise ConfigError(f"{where}: delimiter must be one character and differ from quote")
+    header = _expect(t, "header", bool, where, True)
+    column_names = tuple(_expect(t, "column_names", list, where, []))
+    if fmt in ("csv", "tsv") and not header and not column_names:
+        raise ConfigError(f"{where}: header = false needs column_names = [...]")
+    sep = _expect(t, "patient_separator", str, where, None)
+    nulls = tuple(str(v) for v in _expect(t, "null_values", list, where, [""]))
+    return Source(name=name, format=fmt, files=tuple(files), columns=columns, constants=constants,
+                  maps=tuple(maps), rules=rules, ts_format=ts_format, timezone=tz, delimiter=delimiter,
+                  quote=quote, header=header, column_names=column_names, patient_separator=sep,
+                  null_values=nulls)
+
+
+def parse_reference(kind: str, t: dict[str, Any]) -> Reference:
+    where = f"[reference.{kind}]"
+    if kind not in REFERENCE_COLUMNS:
+        raise ConfigError(f"{where}: unknown reference table", hint="use accounts, patients or care")
+    file = t.get("file")
+    if not isinstance(file, str):
+        raise ConfigError(f"{where}.file must name a CSV or Parquet file")
+    columns = _str_pairs(t.get("columns", {}), f"{where}.columns")
+    for col, _ in columns:
+        if col not in REFERENCE_COLUMNS[kind]:
+            raise ConfigError(f"{where}.columns: {col!r} is not a column of {kind}",
+                              hint=f"use {', '.join(REFERENCE_COLUMNS[kind])}")
+    tz = check_timezone(_expect(t, "timezone", str, where, "UTC"), f"{where}.timezone")
+    return Reference(kind=kind, file=file, columns=columns,
+                     delimiter=_expect(t, "delimiter", str, where, ","), timezone=tz)
+
+
+def load(root: Path) -> CaseConfig:
+    path = root / "case.toml"
+    if not path.is_file():
+        raise ConfigError(f"{path} not found", hint="create a case with `scoping init CASE`")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path.name}: {exc}", hint="fix the TOML syntax at that line") from exc
+    case = raw.get("case", {})
+    sources_raw = raw.get("sources", {})
+    if not isinstance(sources_raw, dict):
+        raise ConfigError("[sources] must be a table of named sources")
+    sources = tuple(parse_source(n, t) for n, t in sorted(sources_raw.items()))
+    refs_raw = raw.get("reference", {})
+    refs = tuple(parse_reference(k, t) for k, t in sorted(refs_raw.items()))
+    threads = case.get("threads")
+    gap = case.get("session_gap_minutes", 30)
+    if not isinstance(gap, int) or gap <= 0:
+        raise ConfigError("[case].session_gap_minutes must be a positive whole number of minutes")
+    return CaseConfig(root=root, name=str(case.get("name", root.name)), sources=sources, references=refs,
+                      incident=raw.get("incident", {}), memory_limit=case.get("memory_limit"),
+                      threads=int(threads) if threads else None, session_gap_minutes=gap, raw=raw)

@@ -1,0 +1,180 @@
+"""The incident definition: breach windows, compromised accounts and indicators.
+
+Windows are written in a named time zone and stored in UTC, half-open [start, end). A local time
+that a daylight-saving change makes ambiguous or impossible is refused: write it with an offset.
+Address ranges and user-agent patterns are matched in Python against the few distinct values of the
+compromised accounts' sessions (DuckDB's inet extension is not available offline) and bound as lists.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import ipaddress
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .config import check_timezone
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime  # UTC
+    end: datetime  # UTC, exclusive
+
+    def local(self, tz: str) -> tuple[str, str]:
+        z = ZoneInfo(tz)
+        return self.start.astimezone(z).isoformat(), self.end.astimezone(z).isoformat()
+
+
+@dataclass(frozen=True)
+class Incident:
+    name: str
+    timezone: str
+    windows: tuple[Window, ...]
+    compromised_accounts: tuple[str, ...]
+    ips: tuple[str, ...] = ()
+    user_agents: tuple[str, ...] = ()
+    count_undetermined: bool = True
+    baseline_days: int = 90
+    containment: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def start(self) -> datetime:
+        return min(w.start for w in self.windows)
+
+    @property
+    def end(self) -> datetime:
+        return max(w.end for w in self.windows)
+
+    def with_windows(self, windows: tuple[Window, ...]) -> Incident:
+        return Incident(self.name, self.timezone, windows, self.compromised_accounts, self.ips,
+                        self.user_agents, self.count_undetermined, self.baseline_days, self.containment)
+
+    def without_account(self, account: str) -> Incident:
+        return Incident(self.name, self.timezone, self.windows,
+                        tuple(a for a in self.compromised_accounts if a != account), self.ips,
+                        self.user_agents, self.count_undetermined, self.baseline_days, self.containment)
+
+    def parameters(self) -> dict[str, Any]:
+        """The incident as plain values, for the manifest and summary."""
+        return {
+            "name": self.name,
+            "timezone": self.timezone,
+            "windows_utc": [[_iso(w.start), _iso(w.end)] for w in self.windows],
+            "windows_local": [list(w.local(self.timezone)) for w in self.windows],
+            "compromised_accounts": list(self.compromised_accounts),
+            "indicators": {"ips": list(self.ips), "user_agents": list(self.user_agents)},
+            "count_undetermined": self.count_undetermined,
+            "baseline_days": self.baseline_days,
+            "containment_utc": _iso(self.containment) if self.containment else None,
+        }
+
+    def matching_ips(self, values: list[str]) -> list[str]:
+        nets = [ipaddress.ip_network(n, strict=False) for n in self.ips]
+        out = []
+        for v in values:
+            try:
+                addr = ipaddress.ip_address(v.strip())
+            except ValueError:
+                continue
+            if any(addr.version == n.version and addr in n for n in nets):
+                out.append(v)
+        return out
+
+    def matching_clients(self, values: list[str]) -> list[str]:
+        return [v for v in values if any(fnmatch.fnmatchcase(v, p) for p in self.user_agents)]
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_time(text: Any, tz: str, where: str) -> datetime:
+    """A window bound: ISO 8601 with an offset, or local wall time in `tz` (refused if DST makes it unclear)."""
+    if isinstance(text, datetime):
+        value = text
+    elif isinstance(text, str):
+        try:
+            value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {text!r} is not a date and time",
+                              hint="write it as \"2025-11-10 18:00\" (local) or with an offset") from exc
+    else:
+        raise ConfigError(f"{where}: {text!r} is not a date and time")
+    if value.tzinfo is not None:
+        return value.astimezone(UTC)
+    z = ZoneInfo(tz)
+    a, b = value.replace(tzinfo=z, fold=0), value.replace(tzinfo=z, fold=1)
+    if a.utcoffset() != b.utcoffset():
+        raise ConfigError(f"{where}: {text!r} happens twice in {tz} (clocks go back that night)",
+                          hint="write the bound with its UTC offset, e.g. 2025-10-26T02:30:00+01:00")
+    roundtrip = a.astimezone(UTC).astimezone(z).replace(tzinfo=None)
+    if roundtrip != value:
+        raise ConfigError(f"{where}: {text!r} does not exist in {tz} (clocks go forward that night)",
+                          hint="write the bound with its UTC offset")
+    return a.astimezone(UTC)
+
+
+def parse_incident(raw: dict[str, Any], *, where: str = "[incident]") -> Incident:
+    if not raw:
+        raise ConfigError(f"{where} is missing", hint="define windows and compromised_accounts, "
+                          "or run `scoping discover CASE --write-incident` and review its proposal")
+    tz = raw.get("timezone")
+    if not isinstance(tz, str):
+        raise ConfigError(f"{where}.timezone is missing", hint="name the zone the windows are written in, "
+                          "e.g. timezone = \"Europe/Paris\"")
+    check_timezone(tz, f"{where}.timezone")
+    windows_raw = raw.get("windows")
+    if not isinstance(windows_raw, list) or not windows_raw:
+        raise ConfigError(f"{where}.windows must list at least one [start, end] pair")
+    windows = []
+    for i, w in enumerate(windows_raw, start=1):
+        if not isinstance(w, list) or len(w) != 2:
+            raise ConfigError(f"{where}.windows[{i}] must be a pair [start, end]")
+        start = parse_time(w[0], tz, f"{where}.windows[{i}] start")
+        end = parse_time(w[1], tz, f"{where}.windows[{i}] end")
+        if end <= start:
+            raise ConfigError(f"{where}.windows[{i}]: the end {w[1]!r} is not after the start {w[0]!r}")
+        windows.append(Window(start, end))
+    windows.sort(key=lambda w: (w.start, w.end))
+    for a, b in itertools.pairwise(windows):
+        if b.start < a.end:
+            raise ConfigError(f"{where}.windows overlap ({_iso(a.start)}–{_iso(a.end)} and "
+                              f"{_iso(b.start)}–{_iso(b.end)})", hint="merge them into one window")
+    accounts = raw.get("compromised_accounts", [])
+    if not isinstance(accounts, list) or not all(isinstance(a, str) and a for a in accounts):
+        raise ConfigError(f"{where}.compromised_accounts must be a list of account ids")
+    if not accounts:
+        raise ConfigError(f"{where}.compromised_accounts is empty",
+                          hint="name at least one account; `scoping discover` proposes candidates")
+    ind = raw.get("indicators", {}) or {}
+    ips = ind.get("ips", [])
+    for ip in ips:
+        try:
+            ipaddress.ip_network(str(ip), strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"{where}.indicators.ips: {ip!r} is not an address or CIDR range") from exc
+    uas = ind.get("user_agents", [])
+    if not all(isinstance(u, str) for u in uas):
+        raise ConfigError(f"{where}.indicators.user_agents must be strings (glob patterns)")
+    count_undetermined = raw.get("count_undetermined", True)
+    if not isinstance(count_undetermined, bool):
+        raise ConfigError(f"{where}.count_undetermined must be true or false")
+    baseline_days = raw.get("baseline_days", 90)
+    if not isinstance(baseline_days, int) or baseline_days < 1:
+        raise ConfigError(f"{where}.baseline_days must be a positive whole number")
+    containment = raw.get("containment")
+    return Incident(
+        name=str(raw.get("name", "incident")), timezone=tz, windows=tuple(windows),
+        compromised_accounts=tuple(sorted(set(accounts))), ips=tuple(str(i) for i in ips),
+        user_agents=tuple(uas), count_undetermined=count_undetermined, baseline_days=baseline_days,
+        containment=parse_time(containment, tz, f"{where}.containment") if containment else None)
+
+
+def baseline_start(incident: Incident) -> datetime:
+    return incident.start - timedelta(days=incident.baseline_days)

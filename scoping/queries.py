@@ -1,0 +1,91 @@
+"""The shipped forensic queries: one question per `.sql` file, run exactly as written on disk.
+
+Each file opens with a header of `--` lines:
+
+    -- question: which patients did attacker sessions reach?
+    -- params: window_start, window_end
+    -- reads: events, scope_sessions
+    -- order: patient_id, practice_id
+
+The text is loaded with importlib.resources and never templated. Values are bound as `$name`
+parameters; `Query.bind` refuses a call whose parameters differ from the declared ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from .errors import ConfigError
+
+_PARAM = re.compile(r"(?<![:$\w])\$([A-Za-z_]\w*)")
+_HEADER = re.compile(r"^--\s*(\w+):\s*(.*)$")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A shipped SQL file: its name, header fields and exact text."""
+
+    name: str
+    question: str
+    params: tuple[str, ...]
+    reads: str
+    order: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def used_params(self) -> set[str]:
+        body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("--"))
+        return set(_PARAM.findall(body))
+
+    def bind(self, values: dict[str, object]) -> dict[str, object]:
+        """Check declared, used and supplied parameters agree; return the values to bind."""
+        declared, supplied = set(self.params), set(values)
+        if declared != supplied:
+            raise ConfigError(
+                f"query {self.name}: parameters supplied {sorted(supplied)} differ from those "
+                f"declared {sorted(declared)}")
+        return {k: values[k] for k in sorted(self.used_params())}
+
+
+def _parse(name: str, text: str) -> Query:
+    header: dict[str, str] = {}
+    for line in text.splitlines():
+        if not line.startswith("--"):
+            break
+        m = _HEADER.match(line)
+        if m:
+            key = m.group(1).lower()
+            header[key] = (header.get(key, "") + " " + m.group(2).strip()).strip()
+    params = tuple(p.strip() for p in header.get("params", "").split(",")
+                   if p.strip() and p.strip() != "none")
+    return Query(name=name, question=header.get("question", ""), params=params,
+                 reads=header.get("reads", ""), order=header.get("order", ""), text=text)
+
+
+@cache
+def get(name: str) -> Query:
+    """The query `scoping/sql/<name>.sql`."""
+    path = resources.files("scoping") / "sql" / f"{name}.sql"
+    if not path.is_file():
+        raise ConfigError(f"no shipped query named {name!r}", hint="`scoping queries` lists them")
+    return _parse(name, path.read_text(encoding="utf-8"))
+
+
+def all_queries() -> list[Query]:
+    folder = resources.files("scoping") / "sql"
+    names = sorted(p.name[:-4] for p in folder.iterdir() if p.name.endswith(".sql"))
+    return [get(n) for n in names]
+
+
+def quote_ident(name: str) -> str:
+    """The one quoting helper for identifiers that must vary (a mapping's source column)."""
+    if "\x00" in name:
+        raise ConfigError(f"identifier {name!r} contains a NUL byte")
+    return '"' + name.replace('"', '""') + '"'

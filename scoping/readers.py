@@ -1,0 +1,124 @@
+"""Streaming evidence files into the store as numbered raw lines, without interpreting them.
+
+The only Python work per file is splitting bytes on newlines (done in C by `bytes.split`) and
+handing numbered chunks to DuckDB as Arrow arrays; all decoding, parsing and casting happens in
+SQL. A line that cannot be decoded stays a line: it reaches quarantine with its number.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+CHUNK_BYTES = 32 * 1024 * 1024
+
+
+@dataclass
+class ReadResult:
+    lines: int
+    truncated: str | None  # why the file ended early (a truncated gzip stream), else None
+
+
+def _chunks(path: Path) -> Iterator[bytes | BaseException]:
+    """Decompressed blocks of a plain or gzip file; a truncated or corrupt stream yields its error last.
+
+    gzip is decoded with zlib directly (not GzipFile) so that everything before the damage is kept.
+    """
+    with path.open("rb") as fh:
+        first = fh.read(CHUNK_BYTES)
+        if not first.startswith(b"\x1f\x8b"):
+            block = first
+            while block:
+                yield block
+                block = fh.read(CHUNK_BYTES)
+            return
+        d = zlib.decompressobj(wbits=31)
+        data = first
+        while True:
+            while data:
+                try:
+                    out = d.decompress(data)
+                except zlib.error as exc:
+                    yield exc
+                    return
+                if out:
+                    yield out
+                if d.eof:  # a gzip file may hold several members one after the other
+                    data = d.unused_data
+                    if data and not data.startswith(b"\x1f\x8b"):
+                        yield EOFError("trailing garbage after the gzip stream")
+                        return
+                    d = zlib.decompressobj(wbits=31) if data else d
+                else:
+                    data = b""
+            data = fh.read(CHUNK_BYTES)
+            if not data:
+                break
+        tail = d.flush()
+        if tail:
+            yield tail
+        if not d.eof:
+            yield EOFError("the gzip stream ends before its end marker")
+
+
+class Progress:
+    """Rows and rows/s on a terminal; silent otherwise."""
+
+    def __init__(self, label: str, *, enabled: bool | None = None) -> None:
+        self.label = label
+        self.enabled = sys.stderr.isatty() if enabled is None else enabled
+        self.t0 = time.perf_counter()
+        self.last = 0.0
+
+    def update(self, rows: int, *, final: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if not final and now - self.last < 0.25:
+            return
+        self.last = now
+        rate = rows / max(now - self.t0, 1e-9)
+        end = "\n" if final else ""
+        sys.stderr.write(f"\r  {self.label}: {rows:,} lines  {rate:,.0f} lines/s   {end}")
+        sys.stderr.flush()
+
+
+def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: Progress) -> ReadResult:
+    """Load every line of `path` (plain or gzip) into `table(source_line, raw)`; never raises on content."""
+    line_no = 0
+    tail = b""
+    truncated: str | None = None
+
+    def flush(lines: list[bytes]) -> None:
+        nonlocal line_no
+        if not lines:
+            return
+        numbers = np.arange(line_no + 1, line_no + 1 + len(lines), dtype=np.int64)
+        chunk = pa.table({"source_line": numbers, "raw": pa.array(lines, type=pa.binary())})
+        con.register("_scoping_chunk", chunk)
+        try:
+            con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
+        finally:
+            con.unregister("_scoping_chunk")
+        line_no += len(lines)
+        progress.update(line_no)
+
+    for block in _chunks(path):
+        if isinstance(block, BaseException):
+            truncated = f"compressed stream ends early or is corrupt ({type(block).__name__}: {block})"
+            break
+        parts = (tail + block).split(b"\n")
+        tail = parts.pop()
+        flush(parts)
+    if tail:
+        flush([tail])
+    progress.update(line_no, final=True)
+    return ReadResult(lines=line_no, truncated=truncated)

@@ -1,0 +1,173 @@
+"""Scope: attribute the compromised accounts' sessions and compute, per patient and controller, exactly
+what the attacker reached.
+
+The stage runs the `scope_*.sql` files in order, then the `check_scope_*` invariants; any check that
+returns rows stops it. Results are polars DataFrames; `ScopeResult.export()` writes CASE/out/.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import polars as pl
+
+from . import manifest
+from ._version import __version__
+from .errors import ConfigError
+from .export import csv_bytes, json_bytes, private_dir, safe_name, write_private
+from .incident import Incident, baseline_start
+
+if TYPE_CHECKING:
+    from .case import Case
+
+SCOPE_QUERIES = ("scope_incident_tables", "scope_account_events", "scope_sessions", "scope_accesses",
+                 "scope_exposures", "scope_affected", "scope_attempted")
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat()
+
+
+@dataclass
+class ScopeResult:
+    """What `case.scope()` returns: the tables as polars DataFrames, the summary, and `export()`."""
+
+    incident: Incident
+    affected: pl.DataFrame
+    attempted: pl.DataFrame
+    exposures: pl.DataFrame
+    sessions: pl.DataFrame
+    accounts: pl.DataFrame
+    summary: dict[str, Any]
+    case: Case = field(repr=False)
+
+    def by_controller(self, practice_id: str) -> pl.DataFrame:
+        return self.affected.filter(pl.col("practice_id") == practice_id)
+
+    def export(self, out: str | Path | None = None) -> Path:
+        """Write every output of DESIGN.md's table into `out` (CASE/out by default) and the manifest."""
+        return _export(self, Path(out) if out else self.case.root / "out")
+
+
+def _summary(case: Case, incident: Incident, count_undetermined: bool) -> dict[str, Any]:
+    r = case.runner
+
+    def rows(name: str, **params: Any) -> list[dict[str, Any]]:
+        df = r.frame(name, **params)
+        return [{k: (_iso(v) if isinstance(v, datetime) else v) for k, v in row.items()}
+                for row in df.iter_rows(named=True)]
+
+    counts = rows("summary_counts")[0]
+    quarantine = rows("summary_quarantine")
+    gaps = [row["hour_utc"] for row in rows("scope_log_gaps")]
+    evidence = rows("summary_evidence")
+    params = incident.parameters()
+    params["count_undetermined"] = count_undetermined
+    return {
+        "case": case.config.name,
+        "incident": params,
+        "counts": counts,
+        "data_categories": rows("summary_categories"),
+        "controllers": rows("summary_controllers"),
+        "searches_without_patient_list": rows("summary_unknown_patient_sets", count_undetermined=count_undetermined),
+        "log_gaps_utc": gaps,
+        "data_quality": {
+            "evidence_files": sum(1 for e in evidence if e["kind"] == "log"),
+            "lines_read": sum(e["lines_read"] or 0 for e in evidence if e["kind"] == "log"),
+            "events_loaded": sum(e["events_loaded"] or 0 for e in evidence if e["kind"] == "log"),
+            "duplicates": sum(e["duplicates"] or 0 for e in evidence if e["kind"] == "log"),
+            "quarantined": sum(e["quarantined"] or 0 for e in evidence if e["kind"] == "log"),
+            "dst_flagged": sum(e["dst_flagged"] or 0 for e in evidence if e["kind"] == "log"),
+            "quarantine_by_reason": quarantine,
+        },
+        "tool": {"name": "scoping", "version": __version__},
+    }
+
+
+def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = None) -> ScopeResult:
+    case.require_events()
+    r = case.runner
+    counted = incident.count_undetermined if count_undetermined is None else count_undetermined
+    accounts = list(incident.compromised_accounts)
+    unknown = [row[0] for row in r.run("scope_unknown_accounts", accounts=accounts)]
+    if unknown:
+        raise ConfigError(f"incident names account(s) unknown to the accounts table: {', '.join(unknown)}",
+                          hint="check the spelling in [incident] compromised_accounts, or add them to "
+                               "the accounts reference table")
+    start = baseline_start(incident)
+    values = r.run("scope_distinct_clients", accounts=accounts, baseline_start=_iso(start),
+                   scope_end=_iso(incident.end))
+    ips = incident.matching_ips([v for k, v in values if k == "ip"])
+    clients = incident.matching_clients([v for k, v in values if k == "client"])
+    con = r.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        r.run("scope_incident_tables", window_starts=[_iso(w.start) for w in incident.windows],
+              window_ends=[_iso(w.end) for w in incident.windows], accounts=accounts,
+              indicator_ips=ips, indicator_clients=clients)
+        r.run("scope_account_events", baseline_start=_iso(start), scope_end=_iso(incident.end),
+              gap_minutes=case.config.session_gap_minutes)
+        r.run("scope_sessions", window_start=_iso(incident.start))
+        r.run("scope_accesses", count_undetermined=counted)
+        r.run("scope_exposures")
+        r.run("scope_affected")
+        r.run("scope_attempted")
+        r.check("check_scope_in_window")
+        r.check("check_scope_controllers")
+        r.check("check_scope_reconciles")
+        con.execute("COMMIT")
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+    return ScopeResult(
+        incident=incident,
+        affected=r.frame("export_affected"),
+        attempted=r.frame("export_attempted"),
+        exposures=r.frame("export_exposures"),
+        sessions=r.frame("export_sessions"),
+        accounts=r.frame("export_accounts"),
+        summary=_summary(case, incident, counted),
+        case=case,
+    )
+
+
+def _export(result: ScopeResult, out: Path) -> Path:
+    private_dir(out)
+    written: dict[str, str] = {}
+
+    def put(rel: str, data: bytes) -> None:
+        written[rel] = write_private(out / rel, data)
+
+    put("affected_patients.csv", csv_bytes(result.affected))
+    by_controller = out / "by_controller"
+    if by_controller.exists():
+        shutil.rmtree(by_controller)
+    private_dir(by_controller)
+    for (practice,), part in result.affected.group_by(["practice_id"], maintain_order=True):
+        put(f"by_controller/{safe_name(str(practice))}.csv", csv_bytes(part))
+    put("attempted_patients.csv", csv_bytes(result.attempted))
+    put("exposures.csv", csv_bytes(result.exposures))
+    put("sessions.csv", csv_bytes(result.sessions))
+    put("accounts.csv", csv_bytes(result.accounts))
+    put("summary.json", json_bytes(result.summary))
+    case = result.case
+    evidence = [{k: row[k] for k in ("path", "sha256", "bytes", "source", "kind", "lines_read", "events_loaded",
+                                     "duplicates", "quarantined", "mapping_sha256")}
+                for row in case.runner.frame("summary_evidence").iter_rows(named=True)]
+    from . import queries
+
+    sql = {q.name: q.sha256 for q in queries.all_queries()}
+    mappings = case.sql("SELECT source, mapping_sha256 FROM mappings ORDER BY source, mapping_sha256")
+    for row in mappings.iter_rows(named=True):
+        sql[f"mapping:{row['source']}:{row['mapping_sha256'][:16]}"] = row["mapping_sha256"]
+    manifest.write(out, parameters=result.summary["incident"], evidence=evidence, sql=sql, outputs=written,
+                   engine={"duckdb": duckdb.__version__, "polars": pl.__version__})
+    return out

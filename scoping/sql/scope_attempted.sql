@@ -1,0 +1,24 @@
+-- question: which patients did the attacker only try to reach (every access denied or failed)?
+-- params: none
+-- reads: scope_accesses, patients
+-- order: practice_id, patient_id
+-- assumptions: a patient with any reached access is affected, not attempted.
+CREATE OR REPLACE TABLE scope_attempted AS
+WITH per_patient AS (
+  SELECT patient_id,
+    bool_or(reached) AS any_reached,
+    string_agg(DISTINCT action, '|' ORDER BY action) AS actions,
+    string_agg(DISTINCT category, '|' ORDER BY category) AS categories,
+    min(ts) AS first_attempt, max(ts) AS last_attempt,
+    string_agg(DISTINCT account_id, '|' ORDER BY account_id) AS accounts,
+    count(*) AS n_attempts
+  FROM scope_accesses
+  GROUP BY patient_id
+),
+final AS (
+  SELECT p.practice_id, a.* EXCLUDE (any_reached)
+  FROM per_patient a
+  LEFT JOIN patients p USING (patient_id)
+  WHERE NOT a.any_reached
+)
+SELECT * FROM final ORDER BY practice_id NULLS FIRST, patient_id

@@ -1,0 +1,71 @@
+-- question: which sessions of the compromised accounts fall in a breach window, and is each one the
+--           attacker's, the owner's, or undetermined — for which reasons?
+-- params: window_start
+-- reads: scope_account_events, incident_windows, incident_ip_matches, incident_client_matches, accounts
+-- order: account_id, session_start, session_key
+-- assumptions: the baseline of an account is its activity before the first window starts. Verdicts:
+--   attacker      activity after the account's departure, an indicator address or client, or both an
+--                 address and a client never seen for the account in its baseline;
+--   owner         the account's usual address and usual client, and no attacker reason;
+--   undetermined  anything else (one of address or client is new).
+CREATE OR REPLACE TABLE scope_sessions AS
+WITH in_window AS (
+  SELECT DISTINCT e.account_id, e.session_key
+  FROM scope_account_events e
+  JOIN incident_windows w ON e.ts >= w.start_utc AND e.ts < w.end_utc
+),
+baseline_ips AS (
+  SELECT DISTINCT account_id, src_ip FROM scope_account_events
+  WHERE ts < CAST($window_start AS TIMESTAMPTZ) AND src_ip IS NOT NULL
+),
+baseline_clients AS (
+  SELECT DISTINCT account_id, user_agent FROM scope_account_events
+  WHERE ts < CAST($window_start AS TIMESTAMPTZ) AND user_agent IS NOT NULL
+),
+session_events AS (
+  SELECT e.*,
+    a.active_until,
+    e.src_ip IN (SELECT src_ip FROM incident_ip_matches) AS ip_indicator,
+    e.user_agent IN (SELECT user_agent FROM incident_client_matches) AS client_indicator,
+    b.src_ip IS NOT NULL AS ip_known,
+    c.user_agent IS NOT NULL AS client_known
+  FROM scope_account_events e
+  JOIN in_window s USING (account_id, session_key)
+  LEFT JOIN accounts a USING (account_id)
+  LEFT JOIN baseline_ips b ON b.account_id = e.account_id AND b.src_ip = e.src_ip
+  LEFT JOIN baseline_clients c ON c.account_id = e.account_id AND c.user_agent = e.user_agent
+),
+per_session AS (
+  SELECT account_id, session_key,
+    min(ts) AS session_start, max(ts) AS session_end,
+    string_agg(DISTINCT src_ip, '|' ORDER BY src_ip) AS src_ips,
+    string_agg(DISTINCT user_agent, '|' ORDER BY user_agent) AS user_agents,
+    count(DISTINCT event_key) AS n_events,
+    count(DISTINCT patient_id) AS n_patients,
+    bool_or(active_until IS NOT NULL AND ts >= active_until) AS after_departure,
+    bool_or(ip_indicator) AS indicator_address,
+    bool_or(client_indicator) AS indicator_client,
+    bool_or(src_ip IS NOT NULL AND NOT ip_known) AS new_address,
+    bool_or(user_agent IS NOT NULL AND NOT client_known) AS new_client,
+    bool_and(src_ip IS NULL OR ip_known) AS usual_address,
+    bool_and(user_agent IS NULL OR client_known) AS usual_client
+  FROM session_events
+  GROUP BY account_id, session_key
+),
+final AS (
+  SELECT *,
+    CASE WHEN after_departure OR indicator_address OR indicator_client OR (new_address AND new_client)
+           THEN 'attacker'
+         WHEN usual_address AND usual_client THEN 'owner'
+         ELSE 'undetermined' END AS verdict,
+    concat_ws('; ',
+      CASE WHEN after_departure THEN 'activity after the account holder''s departure' END,
+      CASE WHEN indicator_address THEN 'address matches an incident indicator' END,
+      CASE WHEN indicator_client THEN 'client (user agent) matches an incident indicator' END,
+      CASE WHEN new_address THEN 'address never seen for this account in its baseline' END,
+      CASE WHEN new_client THEN 'client never seen for this account in its baseline' END,
+      CASE WHEN usual_address THEN 'the account''s usual address' END,
+      CASE WHEN usual_client THEN 'the account''s usual client' END) AS reasons
+  FROM per_session
+)
+SELECT * FROM final ORDER BY account_id, session_start, session_key;

@@ -1,0 +1,141 @@
+"""The case store: one DuckDB file per case, and the runner that traces every statement.
+
+Every statement scoping runs goes through `Runner.run`, which records the query name, the SHA-256
+of its text, its parameters, the row count and the time taken. The manifest is written from that
+trace, so an auditor can see exactly which SQL produced each output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from . import queries
+from .errors import ConfigError, InputError, ScopingError
+
+
+@dataclass
+class TraceEntry:
+    name: str
+    sql_sha256: str
+    params: dict[str, Any]
+    rows: int | None
+    seconds: float
+
+
+@dataclass
+class Runner:
+    """Executes named queries and generated SQL with bound parameters, keeping a trace."""
+
+    con: duckdb.DuckDBPyConnection
+    trace: list[TraceEntry] = field(default_factory=list)
+    sql_texts: dict[str, str] = field(default_factory=dict)
+
+    def _record(self, name: str, sql: str, params: dict[str, Any], rows: int | None, t0: float) -> None:
+        sha = hashlib.sha256(sql.encode()).hexdigest()
+        self.sql_texts[name] = sql
+        self.trace.append(TraceEntry(name, sha, _jsonable(params), rows, time.perf_counter() - t0))
+
+    def execute(self, name: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run SQL (generated or shipped) and fetch its rows."""
+        t0 = time.perf_counter()
+        rows: list[tuple[Any, ...]] = []
+        try:
+            for statement in _statements(sql):
+                used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}(?!\w)", statement)}
+                rows = self.con.execute(statement, used).fetchall()
+        except duckdb.Error as exc:
+            raise _map_duckdb_error(exc, name) from exc
+        self._record(name, sql, params or {}, len(rows), t0)
+        return rows
+
+    def run(self, name: str, **params: Any) -> list[tuple[Any, ...]]:
+        """Run the shipped query `name` with its declared parameters."""
+        q = queries.get(name)
+        return self.execute(name, q.text, q.bind(params))
+
+    def frame(self, name: str, **params: Any) -> pl.DataFrame:
+        """Run a shipped SELECT and return it as a polars DataFrame."""
+        q = queries.get(name)
+        t0 = time.perf_counter()
+        try:
+            df = self.con.sql(q.text, params=q.bind(params)).pl()
+        except duckdb.Error as exc:
+            raise _map_duckdb_error(exc, name) from exc
+        assert isinstance(df, pl.DataFrame)
+        self._record(name, q.text, params, df.height, t0)
+        return df
+
+    def check(self, name: str, **params: Any) -> None:
+        """Run an invariant check; any row it returns stops the run."""
+        from .errors import CheckFailed
+
+        q = queries.get(name)
+        t0 = time.perf_counter()
+        cur = self.con.execute(q.text, q.bind(params))
+        rows = cur.fetchall()
+        cols = [d[0] for d in cur.description or []]
+        self._record(name, q.text, params, len(rows), t0)
+        if rows:
+            raise CheckFailed(name, rows, cols)
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a shipped file into statements: by convention each ends with ';' at the end of a line."""
+    parts = [p.strip() for p in re.split(r";[ \t]*(?:\n|$)", sql)]
+    return [p for p in parts if p and not all(ln.strip().startswith("--") or not ln.strip()
+                                             for ln in p.splitlines())]
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(json.dumps(params, default=str, sort_keys=True))
+    return value
+
+
+def _map_duckdb_error(exc: duckdb.Error, name: str) -> ScopingError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return InputError(f"{name}: DuckDB ran out of memory: {text}",
+                          hint="raise [case] memory_limit in case.toml or free disk for temp_directory")
+    if isinstance(exc, duckdb.IOException):
+        return InputError(f"{name}: {text}", hint="check the disk has space and the folder is writable")
+    if isinstance(exc, (duckdb.BinderException, duckdb.ParserException, duckdb.CatalogException)):
+        return ConfigError(f"{name}: {text}", hint="check the mapping or the case store")
+    return InputError(f"{name}: {text}")
+
+
+def connect(path: Path, *, memory_limit: str | None = None, threads: int | None = None,
+            read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the case store with the settings every stage relies on (UTC, spill folder, limits)."""
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        msg = str(exc).splitlines()[0]
+        if "lock" in msg.lower():
+            raise InputError(f"the case store {path.name} is in use by another process",
+                             hint="wait for the other scoping command to finish, then run again") from exc
+        raise InputError(f"cannot open the case store {path}: {msg}") from exc
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET preserve_insertion_order = true")
+    tmp = path.parent / ".duckdb-tmp"
+    con.execute(f"SET temp_directory = '{_sql_string(str(tmp))}'")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{_sql_string(memory_limit)}'")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    return con
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal body for SET statements, which take no bound parameters."""
+    if "\x00" in value:
+        raise ConfigError(f"setting value {value!r} contains a NUL byte")
+    return value.replace("'", "''")

@@ -1,0 +1,407 @@
+"""`scoping synth`: a synthetic breach world, its logs, its reference tables, its truth and a ready case.
+
+The truth (`DIR/truth/`) is computed here from the attacker's own events, independently of the
+scoping engine, so the engine can be tested against it. See data/README.md for every file written.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .errors import ConfigError
+from .synth_activity import CODES, Activity, _local_midnight_us
+from .synth_logs import CSV_HEADER, RotatingLog, api_lines, web_lines
+from .synth_world import (
+    ATTACK_NET_1,
+    ATTACK_NET_2,
+    BREACH_START,
+    SHUTDOWN,
+    Scenario,
+    World,
+    build_world,
+    scenario_for,
+)
+
+FORMATS = ("csv", "jsonl", "fhir")
+
+
+@dataclass(frozen=True)
+class SynthOptions:
+    scale: float = 1.0
+    seed: int = 7
+    formats: tuple[str, ...] = ("csv", "jsonl")
+    dirt_rate: float = 1 / 3000
+    scenario: Scenario | None = None
+
+
+@dataclass
+class SynthResult:
+    folder: Path
+    world: World
+    events: int
+    files: list[dict[str, object]] = field(default_factory=list)
+    truth: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        t = self.truth
+        return (f"synthetic world in {self.folder}: {self.events:,} events, "
+                f"{self.world.accounts.height:,} accounts, {self.world.patients['patient_id'].n_unique():,} patients "
+                f"in {self.world.practices.height:,} practices\n"
+                f"truth: {t['affected_patients']:,} affected patients ({t['affected_rows']:,} patient×practice rows), "
+                f"{t['attempted_patients']:,} attempted only, {t['compromised_accounts']} compromised accounts")
+
+
+def _iso_s(col: str) -> pl.Expr:
+    return pl.from_epoch(pl.col(col) // 1_000_000, time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
+    opts = opts or SynthOptions()
+    bad = [f for f in opts.formats if f not in FORMATS]
+    if bad or not opts.formats:
+        raise ConfigError(f"unknown synth format(s): {', '.join(bad) or 'none given'}",
+                          hint=f"use a comma-separated list of {', '.join(FORMATS)}")
+    sc = opts.scenario or scenario_for(opts.scale)
+    rng = np.random.default_rng(opts.seed)
+    world = build_world(sc, rng)
+    for sub in ("logs", "reference", "truth"):
+        if (folder / sub).exists():
+            shutil.rmtree(folder / sub)
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    for stale in ("case.duckdb", "case.duckdb.wal"):
+        (folder / stale).unlink(missing_ok=True)
+    if (folder / "out").exists():
+        shutil.rmtree(folder / "out")
+    activity = Activity(world, sc, opts.seed)
+    logs = folder / "logs"
+    channels = _channels(opts.formats)
+    writers = {}
+    dirt_rng = np.random.default_rng([opts.seed, 7])
+    if "csv" in channels.values():
+        writers["csv"] = RotatingLog(logs, [("webapp-2025-10.csv", 0),
+                                            ("webapp-2025-11.csv", _local_midnight_us(date(2025, 11, 1)))],
+                                     gz=False, header=CSV_HEADER, rng=dirt_rng, dirt_rate=opts.dirt_rate)
+    if "jsonl" in channels.values():
+        writers["jsonl"] = RotatingLog(logs, [("gateway-1.jsonl.gz", 0),
+                                              ("gateway-2.jsonl.gz", _local_midnight_us(date(2025, 11, 5)))],
+                                       gz=True, header=None, rng=dirt_rng, dirt_rate=opts.dirt_rate)
+    fhir_writer = None
+    if "fhir" in channels.values():
+        from .synth_fhir import FhirWriter
+
+        fhir_writer = FhirWriter(logs / "audit-events.ndjson.gz")
+    attacker_frames = []
+    n_events = 0
+    counters = {"csv": 1, "jsonl": 1}
+    for day in activity.stream():
+        n_events += day.height
+        attacker_frames.append(day.filter(pl.col("attacker")))
+        day_us = int(day["ts_us"].to_numpy().min())
+        for channel, fmt in channels.items():
+            part = day.filter(pl.col("channel") == channel)
+            if not part.height:
+                continue
+            if fmt == "csv":
+                lines, ambiguous = web_lines(part, counters["csv"])
+                counters["csv"] += part.height
+                writers["csv"].write(day_us, lines, ambiguous)
+            elif fmt == "jsonl":
+                lines = api_lines(part, counters["jsonl"])
+                counters["jsonl"] += part.height
+                writers["jsonl"].write(day_us, lines)
+            elif fhir_writer is not None:
+                fhir_writer.write(part)
+    for w in writers.values():
+        w.close()
+    files = [s.__dict__ for w in writers.values() for s in w.stats]
+    if fhir_writer is not None:
+        files.append(fhir_writer.close())
+    attacks = pl.concat(attacker_frames) if attacker_frames else pl.DataFrame()
+    truth = _write_truth(folder, world, attacks, files)
+    _write_reference(folder, world)
+    _write_case(folder, world, opts, channels)
+    return SynthResult(folder=folder, world=world, events=n_events, files=files, truth=truth)
+
+
+def _channels(formats: tuple[str, ...]) -> dict[str, str]:
+    """Which log format each channel is written in: the web application and the API."""
+    if "fhir" in formats:
+        return {"web": "fhir", "api": "fhir"}
+    if formats == ("csv",):
+        return {"web": "csv", "api": "csv"}
+    if formats == ("jsonl",):
+        return {"web": "jsonl", "api": "jsonl"}
+    return {"web": "csv", "api": "jsonl"}
+
+
+def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, files: list[dict[str, object]]) -> dict[str, int]:
+    t = folder / "truth"
+    actions = [c[1] for c in CODES]
+    cats = [c[2] for c in CODES]
+    acc = (attacks.with_columns(
+        pl.col("code").replace_strict(list(range(len(CODES))), actions, return_dtype=pl.String).alias("action"),
+        pl.col("code").replace_strict(list(range(len(CODES))), cats, return_dtype=pl.String).alias("category"))
+        .explode("patients").rename({"patients": "patient_id"})
+        .filter(pl.col("patient_id").is_not_null() & ~pl.col("action").is_in(["login", "login_failed", "logout"])))
+    level = (pl.when(pl.col("action").is_in(["search", "list"])).then(1)
+             .when(pl.col("action").is_in(["download", "print", "export", "share"])).then(3).otherwise(2))
+    reached = acc.filter(pl.col("outcome") == "success").with_columns(level.alias("level"))
+    per_patient = reached.group_by("patient_id").agg(
+        pl.col("level").max().replace_strict({1: "listed", 2: "opened", 3: "copied"}, return_dtype=pl.String)
+        .alias("exposure"),
+        pl.col("action").is_in(["create", "update", "delete"]).any().alias("modified"),
+        pl.col("action").unique().sort().str.join("|").alias("actions"),
+        pl.col("category").unique().sort().str.join("|").alias("categories"),
+        pl.col("ts_us").min().alias("first"), pl.col("ts_us").max().alias("last"),
+        pl.col("account_id").unique().sort().str.join("|").alias("accounts"),
+    )
+    affected = (per_patient.join(world.patients, on="patient_id", how="left")
+                .select("practice_id", "patient_id", "exposure", "modified", "actions", "categories",
+                        _iso_s("first").alias("first_access_utc"), _iso_s("last").alias("last_access_utc"), "accounts")
+                .sort("practice_id", "patient_id"))
+    affected.write_csv(t / "affected_patients.csv")
+    attempted_ids = acc.select("patient_id").unique().join(per_patient.select("patient_id"), on="patient_id",
+                                                           how="anti")
+    attempted = (attempted_ids.join(world.patients, on="patient_id", how="left")
+                 .select("practice_id", "patient_id").sort("practice_id", "patient_id"))
+    attempted.write_csv(t / "attempted_patients.csv")
+    compromised = pl.DataFrame({
+        "account_id": [world.departed, *world.takeovers],
+        "how": ["departed, never disabled"] + ["password spraying take-over"] * len(world.takeovers),
+    }).with_columns(pl.col("account_id").is_in([world.interleaved]).alias("owner_active_during_breach"))
+    compromised.write_csv(t / "compromised_accounts.csv")
+    sessions = (attacks.group_by("account_id", "session", "channel", "ip", "ua")
+                .agg(pl.col("ts_us").min().alias("s"), pl.col("ts_us").max().alias("e"), pl.len().alias("events"))
+                .select("account_id", "channel", "ip", pl.col("ua").alias("user_agent"),
+                        _iso_s("s").alias("start_utc"), _iso_s("e").alias("end_utc"), "events")
+                .sort("account_id", "start_utc"))
+    sessions.write_csv(t / "attacker_sessions.csv")
+    pl.DataFrame({"account_id": list(world.decoys), "kind": list(world.decoys.values())}).sort("account_id") \
+        .write_csv(t / "decoys.csv")
+    summary = {
+        "affected_patients": affected["patient_id"].n_unique(),
+        "affected_rows": affected.height,
+        "attempted_patients": attempted["patient_id"].n_unique(),
+        "compromised_accounts": compromised.height,
+        "attacker_events": attacks.height,
+    }
+    (t / "counts.json").write_text(json.dumps({"summary": summary, "files": files}, indent=2, sort_keys=True) + "\n")
+    return summary
+
+
+def _write_reference(folder: Path, world: World) -> None:
+    r = folder / "reference"
+    world.accounts.select(
+        "account_id", "practice_id", "role",
+        pl.col("active_from").dt.strftime("%Y-%m-%d").alias("active_from"),
+        pl.col("active_until").dt.convert_time_zone("Europe/Paris").dt.strftime("%Y-%m-%d").alias("active_until"),
+    ).sort("account_id").write_csv(r / "accounts.csv")
+    world.patients.write_csv(r / "patients.csv")
+    world.care.select("patient_id", "practice_id", "account_id", "kind",
+                      pl.col("start").dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                      pl.col("end").dt.strftime("%Y-%m-%dT%H:%M:%SZ")).write_csv(r / "care.csv")
+
+
+_WEB_SOURCE = '''
+[sources.webapp]
+# The web application's audit export: local time without offset, one row per action.
+format = "csv"
+files = ["logs/webapp-*.csv"]
+ts_format = "%Y-%m-%d %H:%M:%S"
+timezone = "Europe/Paris"
+patient_separator = ";"
+
+[sources.webapp.columns]
+event_key = "log_id"
+ts = "timestamp"
+account_id = "user"
+src_ip = "ip"
+user_agent = "user_agent"
+action = "action"
+category = "action"
+patient_id = "patient"
+outcome = "result"
+
+[sources.webapp.maps.action]
+{action_map}
+
+[sources.webapp.maps.category]
+{category_map}
+
+[sources.webapp.maps.outcome]
+OK = "success"
+DENIED = "failure"
+'''
+
+_API_SOURCE = '''
+[sources.gateway]
+# The API gateway: gzip JSON lines, web-server time with offset; method + path + status say what happened.
+format = "jsonl"
+files = ["logs/gateway-*.jsonl.gz"]
+ts_format = "%d/%b/%Y:%H:%M:%S.%g %z"
+patient_separator = ";"
+
+[sources.gateway.columns]
+event_key = "request_id"
+ts = "time"
+account_id = "user"
+session_id = "session"
+src_ip = "client_ip"
+user_agent = "user_agent"
+patient_id = "payload.patient_ids"
+
+[[sources.gateway.rules]]
+name = "login"
+when = { method = "^POST$", path = "^/api/v1/auth/login$", status = "^2" }
+set = { action = "login", category = "administrative" }
+
+[[sources.gateway.rules]]
+name = "login refused"
+when = { method = "^POST$", path = "^/api/v1/auth/login$", status = "^4" }
+set = { action = "login_failed", category = "administrative" }
+
+[[sources.gateway.rules]]
+name = "logout"
+when = { path = "^/api/v1/auth/logout$" }
+set = { action = "logout", category = "administrative" }
+
+[[sources.gateway.rules]]
+name = "patient search"
+when = { method = "^GET$", path = "^/api/v1/patients[?]" }
+set = { action = "search", category = "patient_list" }
+
+[[sources.gateway.rules]]
+name = "export of a patient list"
+when = { method = "^POST$", path = "^/api/v1/exports$" }
+set = { action = "export", category = "patient_list" }
+
+[[sources.gateway.rules]]
+name = "patient summary"
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)$" }
+set = { action = "view", category = "full_record" }
+
+[[sources.gateway.rules]]
+name = "print"
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/print$" }
+set = { action = "print", category = "full_record" }
+
+[[sources.gateway.rules]]
+name = "document download"
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/documents/(?P<resource_id>[^/?]+)$" }
+set = { action = "download", category = "document" }
+
+[[sources.gateway.rules]]
+name = "note edit"
+when = { method = "^PUT$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/notes/(?P<resource_id>[^/?]+)$" }
+set = { action = "update", category = "clinical_note" }
+
+[[sources.gateway.rules]]
+name = "new prescription"
+when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/prescriptions$" }
+set = { action = "create", category = "prescription" }
+
+[[sources.gateway.rules]]
+name = "reminder sent"
+when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/reminders$" }
+set = { action = "share", category = "contact" }
+
+[[sources.gateway.rules]]
+name = "read a part of the record"
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/(?P<resource_type>[a-z]+)$" }
+set = { action = "view" }
+
+[[sources.gateway.rules]]
+name = "notes"
+when = { path = "/notes$" }
+set = { category = "clinical_note" }
+
+[[sources.gateway.rules]]
+name = "prescriptions"
+when = { path = "/prescriptions$" }
+set = { category = "prescription" }
+
+[[sources.gateway.rules]]
+name = "labs"
+when = { path = "/labs$" }
+set = { category = "lab_result" }
+
+[[sources.gateway.rules]]
+name = "appointments"
+when = { path = "/appointments$" }
+set = { category = "appointment" }
+
+[[sources.gateway.rules]]
+name = "contact"
+when = { path = "/contact$" }
+set = { category = "contact" }
+
+[[sources.gateway.rules]]
+name = "success"
+when = { status = "^2" }
+set = { outcome = "success" }
+
+[[sources.gateway.rules]]
+name = "refused"
+when = { status = "^(401|403|404)$" }
+set = { outcome = "failure" }
+'''
+
+_FHIR_SOURCE = '''
+[sources.audit]
+# FHIR AuditEvent (R4) bulk export, one resource per line.
+format = "fhir"
+files = ["logs/audit-events.ndjson.gz"]
+'''
+
+
+def _write_case(folder: Path, world: World, opts: SynthOptions, channels: dict[str, str]) -> None:
+    fmts = set(channels.values())
+    parts = [f'''# A synthetic breach world written by `scoping synth --scale {opts.scale} --seed {opts.seed}`.
+# Its ground truth is in truth/; `scoping run .` must reproduce it exactly.
+
+[case]
+name = "Synthetic breach (seed {opts.seed}, scale {opts.scale})"
+memory_limit = "2GB"
+''']
+    if "csv" in fmts:
+        parts.append(_WEB_SOURCE.format(
+            action_map="\n".join(f'{c[0]} = "{c[1]}"' for c in CODES),
+            category_map="\n".join(f'{c[0]} = "{c[2]}"' for c in CODES)))
+    if "jsonl" in fmts:
+        parts.append(_API_SOURCE)
+    if "fhir" in fmts:
+        parts.append(_FHIR_SOURCE)
+    accounts = ", ".join(f'"{a}"' for a in [world.departed, *world.takeovers])
+    start = BREACH_START.strftime("%Y-%m-%d %H:%M")
+    end = SHUTDOWN.strftime("%Y-%m-%d %H:%M")
+    parts.append(f'''
+[reference.accounts]
+file = "reference/accounts.csv"
+timezone = "Europe/Paris"
+
+[reference.patients]
+file = "reference/patients.csv"
+
+[reference.care]
+file = "reference/care.csv"
+
+[incident]
+name = "Synthetic breach: departed doctor's account, then password spraying"
+timezone = "Europe/Paris"
+windows = [["{start}", "{end}"]]
+containment = "{end}"
+compromised_accounts = [{accounts}]
+
+[incident.indicators]
+ips = ["{ATTACK_NET_1}.0/24", "{ATTACK_NET_2}.0/24"]
+user_agents = ["python-requests/*"]
+''')
+    (folder / "case.toml").write_text("".join(parts), encoding="utf-8")
+

@@ -1,0 +1,313 @@
+"""Synthetic activity: normal working days (vectorised, one day at a time), the breach, and the decoys.
+
+Every event is a row of one polars schema (`EVENT_SCHEMA`): the instant in UTC microseconds, the
+account, session, address, client, channel (web application or API), an action code, the patients it
+names, the outcome, and whether the attacker made it. The renderers in `synth_logs` write the rows as
+the log lines of each channel; the truth is computed from the attacker rows alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from .synth_world import (
+    ATTACK_NET_1,
+    ATTACK_NET_2,
+    ATTACK_TOOL,
+    BASELINE_START,
+    BREACH_START,
+    CARRIER_IP,
+    SHUTDOWN,
+    SPRAY_START,
+    TZ,
+    Scenario,
+    World,
+)
+
+# code, canonical action, category, patients named (0 none, 1 one, "n" a list)
+CODES: tuple[tuple[str, str, str, str], ...] = (
+    ("LOGIN", "login", "administrative", "0"),
+    ("LOGIN_FAILED", "login_failed", "administrative", "0"),
+    ("LOGOUT", "logout", "administrative", "0"),
+    ("SEARCH_PATIENT", "search", "patient_list", "n"),
+    ("OPEN_SUMMARY", "view", "full_record", "1"),
+    ("OPEN_NOTE", "view", "clinical_note", "1"),
+    ("OPEN_PRESCRIPTION", "view", "prescription", "1"),
+    ("OPEN_LAB", "view", "lab_result", "1"),
+    ("DOWNLOAD_DOC", "download", "document", "1"),
+    ("PRINT_RECORD", "print", "full_record", "1"),
+    ("EXPORT_LIST", "export", "patient_list", "n"),
+    ("EDIT_NOTE", "update", "clinical_note", "1"),
+    ("NEW_PRESCRIPTION", "create", "prescription", "1"),
+    ("SEND_REMINDER", "share", "contact", "1"),
+    ("OPEN_APPOINTMENTS", "view", "appointment", "1"),
+    ("OPEN_CONTACT", "view", "contact", "1"),
+)
+CODE = {c[0]: i for i, c in enumerate(CODES)}
+MOBILE_APP = "CareMobile/3.2 (iPhone; iOS 18.1)"
+
+EVENT_SCHEMA: dict[str, Any] = {
+    "ts_us": pl.Int64, "account_id": pl.String, "session": pl.String, "ip": pl.String, "ua": pl.String,
+    "channel": pl.String, "code": pl.Int32, "patients": pl.List(pl.String), "outcome": pl.String,
+    "attacker": pl.Boolean, "kind": pl.String,
+}
+# what a doctor / secretary does inside a session (codes 3..15), as weights
+_DOCTOR_W = np.array([6, 22, 16, 12, 10, 4, 1, 0, 6, 8, 0, 8, 7], dtype=float)
+_SECRETARY_W = np.array([14, 10, 0, 0, 0, 3, 4, 0, 0, 0, 1, 30, 38], dtype=float)
+
+
+def _us(t: datetime) -> int:
+    return int(t.astimezone(UTC).timestamp() * 1_000_000)
+
+
+def _local_midnight_us(day: date) -> int:
+    return _us(datetime(day.year, day.month, day.day, tzinfo=TZ))
+
+
+@dataclass
+class Activity:
+    world: World
+    sc: Scenario
+    seed: int
+
+    def days(self) -> list[date]:
+        end = SHUTDOWN.date()
+        n = (end - BASELINE_START).days + 1
+        return [BASELINE_START + timedelta(days=i) for i in range(n)]
+
+    # -- normal work ---------------------------------------------------------------------------
+    def normal_day(self, day: date) -> pl.DataFrame:
+        """All ordinary sessions of one day, vectorised over accounts, sessions and events."""
+        rng = np.random.default_rng([self.seed, day.toordinal()])
+        if day.weekday() >= 5:
+            return _empty()
+        acc = self.world.accounts.filter(pl.col("account_id") != self.world.departed)
+        n_acc = acc.height
+        roles = acc["role"].to_numpy()
+        per_acc = np.where(roles == "doctor", 3, 2)
+        sess_acc = np.repeat(np.arange(n_acc), per_acc)
+        slot = np.concatenate([np.arange(k) for k in per_acc])
+        starts_h = np.where(roles[sess_acc] == "doctor", np.array([8.5, 13.5, 17.0])[np.minimum(slot, 2)],
+                            np.array([8.0, 14.0, 14.0])[np.minimum(slot, 2)])
+        midnight = _local_midnight_us(day)
+        jitter = rng.integers(0, 40 * 60, sess_acc.size)
+        start_us = midnight + (starts_h * 3600).astype(np.int64) * 1_000_000 + jitter.astype(np.int64) * 1_000_000
+        # (clocks change on a Sunday at night, when nobody works: local midnight + hours is exact on weekdays)
+        home_ip = acc["home_ip"].to_numpy()[sess_acc]
+        from_home = (home_ip != "") & (slot == per_acc[sess_acc] - 1) & (
+            (rng.random(sess_acc.size) < 0.3) | (day == BASELINE_START))
+        ips = np.where(from_home, home_ip, acc["ip"].to_numpy()[sess_acc])
+        # everyone uses the mobile app now and then; on the first day at least once, so every client an
+        # owner uses during the breach is in the owner's baseline
+        mobile = (rng.random(sess_acc.size) < 0.12) | ((day == BASELINE_START) & (slot == 0))
+        uas = np.where(mobile, MOBILE_APP, acc["ua"].to_numpy()[sess_acc])
+        channel = np.where(mobile, "api", "web")
+        k = rng.integers(4, 13, sess_acc.size)
+        n_ev = int(k.sum())
+        ev_sess = np.repeat(np.arange(sess_acc.size), k)
+        first = np.repeat(np.cumsum(k) - k, k)
+        pos = np.arange(n_ev) - first
+        gaps = rng.integers(40, 300, n_ev).astype(np.int64) * 1_000_000 + rng.integers(0, 1000, n_ev) * 1000
+        gaps[pos == 0] = 0
+        offs = np.cumsum(gaps)
+        offs = offs - np.repeat(offs[np.cumsum(k) - k], k)
+        ts = start_us[ev_sess] + offs
+        is_doc = roles[sess_acc[ev_sess]] == "doctor"
+        pd_ = _DOCTOR_W / _DOCTOR_W.sum()
+        ps_ = _SECRETARY_W / _SECRETARY_W.sum()
+        code = np.where(is_doc, 3 + rng.choice(13, n_ev, p=pd_), 3 + rng.choice(13, n_ev, p=ps_))
+        code[pos == 0] = CODE["LOGIN"]
+        code[pos == np.repeat(k, k) - 1] = CODE["LOGOUT"]
+        ppp = self.sc.patients_per_practice
+        pr_no = acc["practice_no"].to_numpy()[sess_acc[ev_sess]]
+        pats = pr_no[:, None] * ppp + rng.integers(0, ppp, (n_ev, 5))
+        n_named = np.where(np.isin(code, [CODE["SEARCH_PATIENT"], CODE["EXPORT_LIST"]]), 5,
+                           np.where(np.isin(code, [0, 1, 2]), 0, 1))
+        sess_id = np.char.add("s", rng.integers(16**7, 16**8, sess_acc.size).astype(str))
+        df = pl.DataFrame({
+            "ts_us": ts.astype(np.int64) // 1000 * 1000,
+            "account_id": acc["account_id"].to_numpy()[sess_acc[ev_sess]],
+            "session": np.char.add(sess_id[ev_sess], np.char.add("-", day.strftime("%m%d"))),
+            "ip": ips[ev_sess], "ua": uas[ev_sess], "channel": channel[ev_sess],
+            "code": code.astype(np.int32),
+            "pat": pats, "n_named": n_named,
+        })
+        return _finish(df, kind="normal")
+
+    # -- the breach ------------------------------------------------------------------------------
+    def breach(self) -> pl.DataFrame:
+        rng = np.random.default_rng([self.seed, 99])
+        parts = [self._phase1(rng), self._spray_and_takeovers(rng), self._decoys(rng)]
+        return pl.concat([p for p in parts if p.height], how="vertical").sort("ts_us", "account_id", "session")
+
+    def _session(self, rng: np.random.Generator, *, account: str, start: datetime, ip: str, ua: str,
+                 channel: str, steps: list[tuple[int, list[int], str]], attacker: bool, kind: str,
+                 gap: tuple[int, int] = (3, 25), session: str | None = None) -> pl.DataFrame:
+        """One session from a list of (code, patient numbers, outcome) steps, seconds apart."""
+        n = len(steps)
+        gaps = rng.integers(gap[0], gap[1], n).astype(np.int64) * 1_000_000 + rng.integers(0, 1000, n) * 1000
+        gaps[0] = 0
+        ts = _us(start) + np.cumsum(gaps)
+        sid = session or f"x{rng.integers(16**7, 16**8):x}"
+        return pl.DataFrame({
+            "ts_us": ts // 1000 * 1000, "account_id": [account] * n, "session": [sid] * n,
+            "ip": [ip] * n, "ua": [ua] * n, "channel": [channel] * n,
+            "code": np.array([s[0] for s in steps], dtype=np.int32),
+            "patients": [[f"P{p + 1:07d}" for p in s[1]] for s in steps],
+            "outcome": [s[2] for s in steps], "attacker": [attacker] * n, "kind": [kind] * n,
+        }, schema=EVENT_SCHEMA)
+
+    def _attack_steps(self, rng: np.random.Generator, targets: np.ndarray, n_pat: int,
+                      *, modify: int = 0, export_every: int = 25) -> list[tuple[int, list[int], str]]:
+        steps: list[tuple[int, list[int], str]] = [(CODE["LOGIN"], [], "success")]
+        opened: list[int] = []
+        for i, p in enumerate(targets.tolist()):
+            if rng.random() < 0.3:   # a search whose result list names the target and four others
+                others = rng.integers(0, n_pat, 4).tolist()
+                steps.append((CODE["SEARCH_PATIENT"], [p, *others], "success"))
+            denied = rng.random() < self.sc.denied_share
+            steps.append((CODE["OPEN_SUMMARY"], [p], "failure" if denied else "success"))
+            if denied:
+                continue
+            opened.append(p)
+            for code, share in (("OPEN_NOTE", 0.5), ("OPEN_LAB", 0.3), ("OPEN_PRESCRIPTION", 0.3),
+                                ("DOWNLOAD_DOC", 0.2)):
+                if rng.random() < share:
+                    steps.append((CODE[code], [p], "success"))
+            if i < modify:
+                steps.append((CODE["EDIT_NOTE"], [p], "success"))
+            if len(opened) >= export_every:
+                steps.append((CODE["EXPORT_LIST"], opened[:], "success"))
+                opened = []
+        steps.append((CODE["LOGOUT"], [], "success"))
+        return steps
+
+    def _phase1(self, rng: np.random.Generator) -> pl.DataFrame:
+        """The departed doctor's account, from unfamiliar addresses, across many practices."""
+        w = self.world
+        n_pat = self.sc.practices * self.sc.patients_per_practice
+        targets = rng.choice(n_pat, self.sc.phase1_patients, replace=False)
+        chunks = np.array_split(targets, max(2, len(targets) // 60))
+        frames = []
+        t = BREACH_START + timedelta(minutes=7)
+        for i, chunk in enumerate(chunks):
+            web = i == 1   # one session through the web application, with an ordinary browser
+            steps = self._attack_steps(rng, chunk, n_pat, modify=2 if i == 0 else 0)
+            frames.append(self._session(
+                rng, account=w.departed, start=t, ip=f"{ATTACK_NET_1}.{10 + i}",
+                ua=("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+                    "Chrome/139.0 Safari/537.36") if web else ATTACK_TOOL,
+                channel="web" if web else "api", steps=steps, attacker=True, kind="attack_departed"))
+            t = datetime.fromtimestamp(float(frames[-1]["ts_us"].to_numpy().max()) / 1e6, UTC) + timedelta(minutes=35)
+        return pl.concat(frames)
+
+    def _spray_and_takeovers(self, rng: np.random.Generator) -> pl.DataFrame:
+        w = self.world
+        n_pat = self.sc.practices * self.sc.patients_per_practice
+        accounts = w.accounts.filter(pl.col("account_id") != w.departed)["account_id"].to_list()
+        sprayed = sorted(set(rng.choice(accounts, min(len(accounts), 40), replace=False).tolist())
+                         | set(w.takeovers))
+        frames = []
+        t = SPRAY_START
+        spray_ip = f"{ATTACK_NET_2}.10"
+        for a in sprayed:   # two failed guesses per account, seconds apart, from one address
+            for _ in range(2):
+                frames.append(self._session(rng, account=a, start=t, ip=spray_ip, ua=ATTACK_TOOL, channel="api",
+                                            steps=[(CODE["LOGIN_FAILED"], [], "failure")], attacker=True,
+                                            kind="spray"))
+                t += timedelta(seconds=int(rng.integers(2, 9)))
+        for i, a in enumerate(w.takeovers):
+            start = t + timedelta(minutes=5 + 3 * i)
+            targets = rng.choice(n_pat, self.sc.phase2_patients_per_account, replace=False)
+            steps = self._attack_steps(rng, targets, n_pat, modify=1 if i == 0 else 0, export_every=40)
+            frames.append(self._session(rng, account=a, start=start, ip=f"{ATTACK_NET_2}.{20 + i}", ua=ATTACK_TOOL,
+                                        channel="api", steps=steps, attacker=True, kind="attack_takeover"))
+        acc = w.accounts.filter(pl.col("account_id") == w.interleaved).row(0, named=True)
+        ppp = self.sc.patients_per_practice
+        own = acc["practice_no"] * ppp + rng.choice(ppp, 12, replace=False)
+        # the real owner keeps working from the practice, same hours, usual browser
+        owner_steps: list[tuple[int, list[int], str]] = [(CODE["LOGIN"], [], "success")] + [
+            (CODE[c], [int(p)], "success") for p in own for c in ("OPEN_SUMMARY", "OPEN_NOTE")] + [
+            (CODE["LOGOUT"], [], "success")]
+        frames.append(self._session(rng, account=w.interleaved, start=SPRAY_START - timedelta(minutes=20),
+                                    ip=acc["ip"], ua=acc["ua"], channel="web", steps=owner_steps, attacker=False,
+                                    kind="owner_during_breach", gap=(60, 240)))
+        # later, the attacker on the same account from a carrier address with the owner's very browser
+        targets = rng.choice(n_pat, 10, replace=False)
+        steps = [(CODE["LOGIN"], [], "success")] + [(CODE["OPEN_SUMMARY"], [int(p)], "success") for p in targets] + [
+            (CODE["LOGOUT"], [], "success")]
+        frames.append(self._session(rng, account=w.interleaved, start=SPRAY_START + timedelta(hours=2, minutes=30),
+                                    ip=CARRIER_IP, ua=acc["ua"], channel="web", steps=steps, attacker=True,
+                                    kind="attack_same_browser"))
+        return pl.concat(frames)
+
+    def _decoys(self, rng: np.random.Generator) -> pl.DataFrame:
+        w = self.world
+        ppp = self.sc.patients_per_practice
+        frames = []
+        for account, kind in sorted(w.decoys.items()):
+            acc = w.accounts.filter(pl.col("account_id") == account).row(0, named=True)
+            base = acc["practice_no"] * ppp
+            if kind == "bulk_reminders":  # a secretary reminding every patient of her practice
+                steps = [(CODE["LOGIN"], [], "success")] + [
+                    (CODE["SEND_REMINDER"], [base + i], "success") for i in range(ppp)] + [
+                    (CODE["LOGOUT"], [], "success")]
+                frames.append(self._session(rng, account=account, start=datetime(2025, 11, 11, 10, 5, tzinfo=TZ),
+                                            ip=acc["ip"], ua=acc["ua"], channel="web", steps=steps, attacker=False,
+                                            kind="decoy_bulk", gap=(1, 4)))
+            elif kind == "night_on_call":  # nights from home, one inside the DST overlap of 26 October
+                nights = [datetime(2025, 10, 19, 2, 10, tzinfo=TZ), datetime(2025, 10, 26, 2, 15, tzinfo=TZ, fold=0),
+                          datetime(2025, 11, 2, 2, 10, tzinfo=TZ), datetime(2025, 11, 11, 2, 10, tzinfo=TZ)]
+                for night in nights:
+                    pats = base + rng.choice(ppp, 4, replace=False)
+                    steps = [(CODE["LOGIN"], [], "success")] + [
+                        (CODE["OPEN_SUMMARY"], [int(p)], "success") for p in pats] + [(CODE["LOGOUT"], [], "success")]
+                    frames.append(self._session(rng, account=account, start=night, ip=acc["home_ip"], ua=acc["ua"],
+                                                channel="web", steps=steps, attacker=False, kind="decoy_night",
+                                                gap=(30, 90)))
+            else:  # a doctor whose phone shares the attacker's carrier address
+                days = [date(2025, 10, 14) + timedelta(days=7 * i) for i in range(4)] + [date(2025, 11, 12)]
+                for d in days:
+                    pats = base + rng.choice(ppp, 3, replace=False)
+                    steps = [(CODE["LOGIN"], [], "success")] + [
+                        (CODE["OPEN_SUMMARY"], [int(p)], "success") for p in pats] + [(CODE["LOGOUT"], [], "success")]
+                    frames.append(self._session(rng, account=account, start=datetime(d.year, d.month, d.day, 21, 40,
+                                                                                     tzinfo=TZ),
+                                                ip=CARRIER_IP, ua=MOBILE_APP, channel="api", steps=steps,
+                                                attacker=False, kind="decoy_carrier", gap=(20, 80)))
+        return pl.concat(frames)
+
+    def stream(self) -> Iterator[pl.DataFrame]:
+        """Every event of the world, one day at a time, in time order, ending at the shutdown."""
+        breach = self.breach()
+        stop = _us(SHUTDOWN)
+        for day in self.days():
+            lo, hi = _local_midnight_us(day), _local_midnight_us(day + timedelta(days=1))
+            parts = [self.normal_day(day), breach.filter((pl.col("ts_us") >= lo) & (pl.col("ts_us") < hi))]
+            df = pl.concat([p for p in parts if p.height], how="vertical") if any(p.height for p in parts) else _empty()
+            df = df.filter(pl.col("ts_us") < stop).sort("ts_us", "account_id", "session", "code")
+            if df.height:
+                yield df
+
+
+def _finish(df: pl.DataFrame, *, kind: str) -> pl.DataFrame:
+    pats = df["pat"].to_numpy()
+    n_named = df["n_named"].to_numpy()
+    cols = {f"p{i}": pats[:, i] + 1 for i in range(pats.shape[1])}
+    names = pl.DataFrame({**cols, "n": n_named}).select(
+        pl.concat_list([pl.format("P{}", pl.col(f"p{i}").cast(pl.String).str.zfill(7)) for i in range(pats.shape[1])])
+        .list.head(pl.col("n")).alias("patients"))
+    return df.drop("pat", "n_named").with_columns(
+        names["patients"],
+        pl.lit("success").alias("outcome"), pl.lit(False).alias("attacker"), pl.lit(kind).alias("kind"),
+    ).select(list(EVENT_SCHEMA))
+
+
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=EVENT_SCHEMA)
