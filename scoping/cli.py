@@ -70,21 +70,19 @@ def cmd_run(a: argparse.Namespace) -> int:
 
 
 def _maybe_report(case, result) -> None:  # type: ignore[no-untyped-def]
-    try:
-        from . import report
-    except ImportError:
-        return
-    path = report.write_report(case, result)
+    from .report import write_report
+
+    path = write_report(case, result)
     print(f"report:            {path}")
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from . import report
+    from .report import write_report
 
     with _open(a.case) as case:
         result = case.scope()
         result.export()
-        print(f"report: {report.write_report(case, result)}")
+        print(f"report: {write_report(case, result)}")
     return 0
 
 

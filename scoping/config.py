@@ -29,6 +29,7 @@ class Rule:
     name: str
     when: tuple[tuple[str, str], ...]
     set: tuple[tuple[str, str], ...]
+    link: str | None = None  # how a patient captured by this rule was found (patient_link), default rule:<name>
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class Source:
     column_names: tuple[str, ...] = ()
     patient_separator: str | None = None
     null_values: tuple[str, ...] = ("",)
+    api_log: str | None = None  # OpenEMR: the api_log export joined to the log on log_id
 
     def column(self, name: str) -> str | None:
         return dict(self.columns).get(name)
@@ -148,7 +150,10 @@ def _parse_rules(raw: Any, where: str) -> tuple[Rule, ...]:
                                       hint=f"use one of {', '.join(MAPPABLE)}")
         for col, val in sets:
             _check_canonical_value(col, val, f"{w}.set")
-        rules.append(Rule(name=str(r.get("name", f"rule {i}")), when=when, set=sets))
+        link = r.get("link")
+        if link is not None and not isinstance(link, str):
+            raise ConfigError(f"{w}.link must be a string")
+        rules.append(Rule(name=str(r.get("name", f"rule {i}")), when=when, set=sets, link=link))
     return tuple(rules)
 
 
@@ -218,10 +223,13 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
         raise ConfigError(f"{where}: header = false needs column_names = [...]")
     sep = _expect(t, "patient_separator", str, where, None)
     nulls = tuple(str(v) for v in _expect(t, "null_values", list, where, [""]))
+    api_log = _expect(t, "api_log", str, where, None)
+    if api_log and fmt != "openemr":
+        raise ConfigError(f"{where}.api_log is for format = \"openemr\" only")
     return Source(name=name, format=fmt, files=tuple(files), columns=columns, constants=constants,
                   maps=tuple(maps), rules=rules, ts_format=ts_format, timezone=tz, delimiter=delimiter,
                   quote=quote, header=header, column_names=column_names, patient_separator=sep,
-                  null_values=nulls)
+                  null_values=nulls, api_log=api_log)
 
 
 def parse_reference(kind: str, t: dict[str, Any]) -> Reference:

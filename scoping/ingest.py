@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import mapping, reference
+from . import formats, mapping, queries, reference
 from .config import CaseConfig, Source
 from .errors import ConfigError, InputError
 from .evidence import display_path, expand, sha256_file
@@ -79,28 +79,37 @@ def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_i
     known.add(sha)
     runner.execute("ingest_clear_lines", "DELETE FROM staging_lines")
     header_lines = 0
+    truncated: str | None = None
+    mapped_src = formats.openemr_source(src) if src.format == "openemr" else src
     if src.format == "parquet":
         input_sql = "read_parquet($parquet_path, file_row_number = true)"
         header: list[str] | None = None
-        truncated = None
     else:
-        result = stream_lines(runner.con, file, "staging_lines", Progress(shown, enabled=progress))
+        bar = Progress(shown, enabled=progress)
+        reader = formats.read_fhir if src.format == "fhir" else stream_lines
+        result = reader(runner.con, file, "staging_lines", bar)
         truncated = result.truncated
-        header = _read_header(runner, src, shown) if src.format in ("csv", "tsv") else None
-        header_lines = 1 if src.format in ("csv", "tsv") and src.header and result.lines else 0
+        is_csv = mapped_src.format in ("csv", "tsv")
+        header = _read_header(runner, mapped_src, shown) if is_csv else None
+        header_lines = 1 if is_csv and mapped_src.header and result.lines else 0
         input_sql = "staging_lines"
-    compiled = mapping.compile_source(src, source_id=source_id, header=header, input_sql=input_sql)
-    params = dict(compiled.params)
-    if src.format == "parquet":
-        params["parquet_path"] = str(file)
-    mapping_sha = hashlib.sha256(
-        (compiled.sql + json.dumps(compiled.params, sort_keys=True, default=str)).encode()).hexdigest()
-    try:
-        runner.execute(f"mapping:{src.name}", compiled.sql, params)
-    except InputError as exc:
-        if src.format != "parquet":
-            raise
-        raise InputError(f"{shown}: not a readable Parquet file ({exc.message})") from exc
+    if src.format == "fhir":
+        sql_text, params = queries.get("format_fhir_auditevent").text, {"tz": src.timezone}
+        runner.run("format_fhir_auditevent", tz=src.timezone)
+    else:
+        compiled = mapping.compile_source(mapped_src, source_id=source_id, header=header, input_sql=input_sql)
+        sql_text, params = compiled.sql, dict(compiled.params)
+        if src.format == "parquet":
+            params["parquet_path"] = str(file)
+        try:
+            runner.execute(f"mapping:{src.name}", compiled.sql, params)
+        except InputError as exc:
+            if src.format != "parquet":
+                raise
+            raise InputError(f"{shown}: not a readable Parquet file ({exc.message})") from exc
+    if src.format == "openemr" and src.api_log:
+        _join_openemr_api_log(runner, cfg, src)
+    mapping_sha = hashlib.sha256((sql_text + json.dumps(params, sort_keys=True, default=str)).encode()).hexdigest()
     if truncated:
         last = runner.execute("ingest_last_line", "SELECT coalesce(max(source_line), 0) FROM staging_mapped")
         runner.run("ingest_note_truncation", source_line=int(last[0][0]) + 1, reason=truncated)
@@ -116,8 +125,8 @@ def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_i
     counts = runner.run("ingest_file_counts", source_id=source_id)[0]
     lines_read, events, accesses, dups, quar, dst, first_ts, last_ts = counts
     status = "loaded" if not truncated else "loaded; file truncated"
-    runner.run("ingest_mapping_row", mapping_sha256=mapping_sha, source=src.name, sql=compiled.sql,
-               params=json.dumps(compiled.params, sort_keys=True, default=str))
+    runner.run("ingest_mapping_row", mapping_sha256=mapping_sha, source=src.name, sql=sql_text,
+               params=json.dumps(params, sort_keys=True, default=str))
     runner.run("ingest_evidence_row", source_id=source_id, source=src.name, kind="log", path=shown, sha256=sha,
                bytes=size, format=src.format, mapping_sha256=mapping_sha, header_lines=header_lines,
                lines_read=lines_read, events_loaded=events, accesses_loaded=accesses, duplicates=dups,
@@ -126,15 +135,18 @@ def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_i
     return FileReport(src.name, shown, source_id, status, lines_read, events, accesses, dups, quar, dst)
 
 
+def _join_openemr_api_log(runner: Runner, cfg: CaseConfig, src: Source) -> None:
+    path = cfg.root / src.api_log if src.api_log and not Path(src.api_log).is_absolute() else Path(src.api_log or "")
+    if not path.is_file():
+        raise InputError(f"[sources.{src.name}] api_log file {src.api_log} not found",
+                         hint="fix api_log in case.toml, or remove it if the export has no api_log")
+    runner.run("format_openemr_api_join", api_log_path=str(path), key_prefix=f"{src.name}:")
+
+
 def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
            progress: bool | None = None) -> IngestReport:
     """Load the named sources (all by default) and the reference tables, in one transaction."""
     chosen = [cfg.source(n) for n in sources] if sources else list(cfg.sources)
-    for src in chosen:
-        if src.format in ("fhir", "openemr"):
-            from . import formats  # standard formats are mapped by their own module
-
-            formats.check_supported(src)
     report = IngestReport()
     con = runner.con
     con.execute("BEGIN TRANSACTION")
@@ -147,12 +159,7 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
         for src in chosen:
             files = expand(cfg.root, src.files, where=f"[sources.{src.name}]")
             for file in files:
-                if src.format in ("fhir", "openemr"):
-                    from . import formats
-
-                    report.files.append(formats.ingest_file(runner, cfg, src, file, run_id, known, progress))
-                else:
-                    report.files.append(_ingest_file(runner, cfg, src, file, run_id, known, progress))
+                report.files.append(_ingest_file(runner, cfg, src, file, run_id, known, progress))
         report.references = reference.load_all(runner, cfg, known=known, run_id=run_id)
         runner.run("ingest_merge_events")
         runner.execute("ingest_drop_staging", """

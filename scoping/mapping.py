@@ -64,11 +64,11 @@ def _parse_text_fields(src: Source, c: Compiled, header: list[str] | None) -> st
     SELECT source_line, raw, txt,
       CASE WHEN txt IS NULL THEN 'invalid UTF-8'
            WHEN trim(txt) = '' THEN 'empty line'
-           WHEN NOT json_valid(txt) THEN 'unparseable JSON record'
-           WHEN json_type(txt) <> 'OBJECT' THEN 'JSON record is not an object'
+           WHEN j IS NULL THEN 'unparseable JSON record'
+           WHEN json_type(j) <> 'OBJECT' THEN 'JSON record is not an object'
       END AS problem,
-      CASE WHEN problem IS NULL THEN json_extract_string(txt, {paths}) END AS vals
-    FROM decoded
+      CASE WHEN problem IS NULL THEN json_extract_string(j, {paths}) END AS vals
+    FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j FROM decoded)
   ),
   fields AS (
     SELECT source_line, raw, txt, problem{"," if cols else ""}
@@ -154,7 +154,8 @@ def _rule_column(src: Source, col: str, fallback: str | None, c: Compiled,
                     break
         if expr is not None:
             branches.append(f"WHEN {matches[i]} THEN {expr}")
-            names.append(f"WHEN {matches[i]} THEN {c.bind('rule:' + rule.name)}")
+            label = rule.link if col == "patient_id" and rule.link else "rule:" + rule.name
+            names.append(f"WHEN {matches[i]} THEN {c.bind(label)}")
     if not branches:
         return fallback, None
     tail = f" ELSE {fallback}" if fallback else ""
@@ -205,12 +206,12 @@ def compile_source(src: Source, *, source_id: str, header: list[str] | None,
     def col(name: str) -> str:
         expr = _mapped(_value(src, name, c), src, name, c)
         out, _ = _rule_column(src, name, expr, c, matches)
-        return out or "NULL"
+        return out or "NULL::VARCHAR"
 
     action_expr = col("action")
     _, action_rule = _rule_column(src, "action", None, c, matches)
     raw_action = _value(src, "action_raw", c) or _value(src, "action", c)
-    action_raw = f"coalesce({raw_action or 'NULL'}, {action_rule or 'NULL'})"
+    action_raw = f"coalesce({raw_action or 'NULL::VARCHAR'}, {action_rule or 'NULL::VARCHAR'})"
     patient_value = _value(src, "patient_id", c)
     patient_expr, patient_rule = _rule_column(src, "patient_id", patient_value, c, matches)
     pfield = src.column("patient_id")
@@ -223,7 +224,7 @@ def compile_source(src: Source, *, source_id: str, header: list[str] | None,
     instant, naive, no_offset = _timestamp(src, c)
     tz = c.bind(src.timezone) if src.timezone else "NULL"
     ts_field = src.column("ts")
-    ts_text = _value(src, "ts", c) if ts_field else "NULL"
+    ts_text = _value(src, "ts", c) if ts_field else "NULL::VARCHAR"
     enums = {k: c.bind(list(v)) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
     c.sql = f"""CREATE OR REPLACE TABLE staging_mapped AS
 WITH{decoded}{fields_cte},
@@ -237,7 +238,7 @@ WITH{decoded}{fields_cte},
       {action_expr} AS action_value,
       {action_raw} AS action_raw,
       {col("category")} AS category_value,
-      {patient_expr or 'NULL'} AS patient_text,
+      {patient_expr or 'NULL::VARCHAR'} AS patient_text,
       {patient_link} AS patient_link,
       {col("outcome")} AS outcome_value,
       {col("resource_type")} AS resource_type,

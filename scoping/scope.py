@@ -45,6 +45,7 @@ class ScopeResult:
     accounts: pl.DataFrame
     summary: dict[str, Any]
     case: Case = field(repr=False)
+    outputs: dict[str, str] = field(default_factory=dict, repr=False)
 
     def by_controller(self, practice_id: str) -> pl.DataFrame:
         return self.affected.filter(pl.col("practice_id") == practice_id)
@@ -52,6 +53,10 @@ class ScopeResult:
     def export(self, out: str | Path | None = None) -> Path:
         """Write every output of DESIGN.md's table into `out` (CASE/out by default) and the manifest."""
         return _export(self, Path(out) if out else self.case.root / "out")
+
+    def write_manifest(self, out: Path) -> Path:
+        """(Re)write out/manifest.json over every output written so far (exports, report, kits)."""
+        return _write_manifest(self, out)
 
 
 def _summary(case: Case, incident: Incident, count_undetermined: bool) -> dict[str, Any]:
@@ -74,6 +79,7 @@ def _summary(case: Case, incident: Incident, count_undetermined: bool) -> dict[s
         "counts": counts,
         "data_categories": rows("summary_categories"),
         "controllers": rows("summary_controllers"),
+        "patient_links": rows("summary_patient_links"),
         "searches_without_patient_list": rows("summary_unknown_patient_sets", count_undetermined=count_undetermined),
         "log_gaps_utc": gaps,
         "data_quality": {
@@ -141,7 +147,8 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
 
 def _export(result: ScopeResult, out: Path) -> Path:
     private_dir(out)
-    written: dict[str, str] = {}
+    written = result.outputs
+    written.clear()
 
     def put(rel: str, data: bytes) -> None:
         written[rel] = write_private(out / rel, data)
@@ -158,6 +165,11 @@ def _export(result: ScopeResult, out: Path) -> Path:
     put("sessions.csv", csv_bytes(result.sessions))
     put("accounts.csv", csv_bytes(result.accounts))
     put("summary.json", json_bytes(result.summary))
+    _write_manifest(result, out)
+    return out
+
+
+def _write_manifest(result: ScopeResult, out: Path) -> Path:
     case = result.case
     evidence = [{k: row[k] for k in ("path", "sha256", "bytes", "source", "kind", "lines_read", "events_loaded",
                                      "duplicates", "quarantined", "mapping_sha256")}
@@ -168,6 +180,5 @@ def _export(result: ScopeResult, out: Path) -> Path:
     mappings = case.sql("SELECT source, mapping_sha256 FROM mappings ORDER BY source, mapping_sha256")
     for row in mappings.iter_rows(named=True):
         sql[f"mapping:{row['source']}:{row['mapping_sha256'][:16]}"] = row["mapping_sha256"]
-    manifest.write(out, parameters=result.summary["incident"], evidence=evidence, sql=sql, outputs=written,
-                   engine={"duckdb": duckdb.__version__, "polars": pl.__version__})
-    return out
+    return manifest.write(out, parameters=result.summary["incident"], evidence=evidence, sql=sql,
+                          outputs=result.outputs, engine={"duckdb": duckdb.__version__, "polars": pl.__version__})

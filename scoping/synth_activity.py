@@ -222,6 +222,11 @@ class Activity:
                                             steps=[(CODE["LOGIN_FAILED"], [], "failure")], attacker=True,
                                             kind="spray"))
                 t += timedelta(seconds=int(rng.integers(2, 9)))
+        for a in w.takeovers:   # the guesses that worked: a successful login from the spraying address
+            frames.append(self._session(rng, account=a, start=t, ip=spray_ip, ua=ATTACK_TOOL, channel="api",
+                                        steps=[(CODE["LOGIN"], [], "success"), (CODE["LOGOUT"], [], "success")],
+                                        attacker=True, kind="spray"))
+            t += timedelta(seconds=int(rng.integers(2, 9)))
         for i, a in enumerate(w.takeovers):
             start = t + timedelta(minutes=5 + 3 * i)
             targets = rng.choice(n_pat, self.sc.phase2_patients_per_account, replace=False)

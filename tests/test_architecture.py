@@ -13,8 +13,8 @@ PACKAGE = Path(scoping.__file__).parent
 LAYERS = [
     {"_version", "errors", "schema", "casefile"},
     {"queries", "config", "evidence", "export"},
-    {"store", "readers", "mapping", "incident", "manifest"},
-    {"reference", "ingest", "formats", "fhir", "openemr"},
+    {"store", "readers", "mapping", "incident", "manifest", "formats"},
+    {"reference", "ingest"},
     {"scope", "discover"},
     {"figures", "report", "notify"},
     {"case"},

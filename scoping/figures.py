@@ -1,0 +1,218 @@
+"""The report's figures: matplotlib `Figure` objects (never pyplot state), saved with fixed metadata.
+
+Every figure is drawn from a small aggregate returned by a `report_*.sql` or `summary_*.sql` file, and
+none carries a patient identifier: counts, accounts, practices and times only. Times are plotted in
+UTC and each axis says so, with the incident's local offset.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+if TYPE_CHECKING:
+    from .case import Case
+    from .scope import ScopeResult
+
+VERDICT_COLOURS = {"attacker": "#c0392b", "undetermined": "#e67e22", "owner": "#2e86c1"}
+EXPOSURE_COLOURS = {"listed": "#f5b041", "opened": "#e67e22", "copied": "#c0392b"}
+
+
+def _utc_label(result: ScopeResult) -> str:
+    tz = result.incident.timezone
+    off = result.incident.start.astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
+    hours = off.total_seconds() / 3600
+    return f"time (UTC; {tz} = UTC{hours:+g} at the breach)"
+
+
+def _shade_windows(ax, result: ScopeResult) -> None:  # type: ignore[no-untyped-def]
+    for w in result.incident.windows:
+        ax.axvspan(w.start, w.end, color="#f9e79f", alpha=0.35, lw=0, label="_window")
+    if result.incident.containment:
+        ax.axvline(result.incident.containment, color="black", lw=1, ls="--")
+
+
+def _time_axis(ax) -> None:  # type: ignore[no-untyped-def]
+    loc = mdates.AutoDateLocator(tz=UTC)
+    ax.xaxis.set_major_locator(loc)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, tz=UTC))
+
+
+def account_timeline(case: Case, result: ScopeResult) -> Figure:
+    df = case.runner.frame("report_session_bars")
+    accounts = sorted(set(df["account_id"].to_list()))
+    fig = Figure(figsize=(10, 1.2 + 0.45 * max(len(accounts), 1)))
+    ax = fig.add_subplot()
+    _shade_windows(ax, result)
+    for row in df.iter_rows(named=True):
+        y = accounts.index(row["account_id"])
+        start, end = row["session_start"], row["session_end"]
+        width = max((end - start).total_seconds(), 120) / 86400
+        ax.barh(y, width, left=mdates.date2num(start), height=0.6, color=VERDICT_COLOURS[row["verdict"]])
+    ax.set_yticks(range(len(accounts)), accounts)
+    ax.invert_yaxis()
+    handles = [Patch(color=colour, label=verdict) for verdict, colour in VERDICT_COLOURS.items()]
+    ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True)
+    _time_axis(ax)
+    ax.set_xlabel(_utc_label(result))
+    ax.set_title("Sessions of the compromised accounts in the breach windows (shaded), by attribution")
+    fig.tight_layout()
+    return fig
+
+
+def cumulative_patients(case: Case, result: ScopeResult) -> Figure:
+    df = case.runner.frame("report_first_reach")
+    fig = Figure(figsize=(10, 4))
+    ax = fig.add_subplot()
+    _shade_windows(ax, result)
+    if df.height:
+        times = df["first_ts"].to_list()
+        ax.step(times, np.arange(1, len(times) + 1), where="post", color="#c0392b")
+    if result.incident.containment:
+        ax.annotate("containment", (mdates.date2num(result.incident.containment), 0), rotation=90,
+                    va="bottom", ha="right", fontsize=8)
+    _time_axis(ax)
+    ax.set_xlabel(_utc_label(result))
+    ax.set_ylabel("distinct patients reached")
+    ax.set_title(f"Patients reached by the attacker over time (total {df.height:,})")
+    fig.tight_layout()
+    return fig
+
+
+def hourly_activity(case: Case, result: ScopeResult) -> Figure:
+    start, end = result.incident.start, result.incident.end
+    df = case.runner.frame("report_hourly", from_ts=(start - timedelta(days=3)).isoformat(),
+                           to_ts=(end + timedelta(days=1)).isoformat(),
+                           baseline_from=(start - timedelta(days=31)).isoformat())
+    fig = Figure(figsize=(10, 4))
+    ax = fig.add_subplot()
+    _shade_windows(ax, result)
+    if df.height:
+        ax.plot(df["hour_utc"].to_list(), df["accesses"].to_list(), color="#c0392b", lw=1.2,
+                label="patient accesses logged")
+        ax.plot(df["hour_utc"].to_list(), df["baseline_mean"].to_list(), color="#7f8c8d", lw=1, ls="--",
+                label="same hour of the week, mean of the 4 weeks before")
+    ax.legend(fontsize=8, frameon=False)
+    _time_axis(ax)
+    ax.set_xlabel(_utc_label(result))
+    ax.set_ylabel("accesses per hour (all accounts)")
+    ax.set_title("Access volume around the breach against the baseline")
+    fig.tight_layout()
+    return fig
+
+
+def practices(case: Case, result: ScopeResult) -> Figure:
+    rows = sorted(result.summary["controllers"], key=lambda r: (-r["patients"], str(r["practice_id"])))
+    fig = Figure(figsize=(10, 4.5))
+    ax = fig.add_subplot(1, 2, 1)
+    top = rows[:15]
+    names = [str(r["practice_id"]) for r in top][::-1]
+    bottom = np.zeros(len(top))
+    for level in ("listed", "opened", "copied"):
+        values = np.array([r[level] for r in top][::-1], dtype=float)
+        ax.barh(names, values, left=bottom, color=EXPOSURE_COLOURS[level], label=level)
+        bottom += values
+    ax.set_xlabel("affected patients")
+    ax.set_title(f"Largest {len(top)} of {len(rows)} practices", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    ax2 = fig.add_subplot(1, 2, 2)
+    counts = [r["patients"] for r in rows]
+    if counts:
+        ax2.hist(counts, bins=min(30, max(5, len(set(counts)))), color="#5d6d7e")
+    ax2.set_xlabel("affected patients per practice")
+    ax2.set_ylabel("practices")
+    ax2.set_title("Distribution over all practices", fontsize=10)
+    fig.suptitle("Affected patients per data controller (practice)")
+    fig.tight_layout()
+    return fig
+
+
+def exposure_categories(case: Case, result: ScopeResult) -> Figure:
+    c = result.summary["counts"]
+    fig = Figure(figsize=(10, 4))
+    ax = fig.add_subplot(1, 2, 1)
+    levels = ["listed", "opened", "copied"]
+    values = [c[f"exposure_{lv}"] for lv in levels]
+    ax.bar(levels, values, color=[EXPOSURE_COLOURS[lv] for lv in levels])
+    ax.bar(["modified"], [c["patients_modified"]], color="#8e44ad")
+    ax.set_ylabel("patients")
+    ax.set_title("How far the attacker got (furthest per patient)", fontsize=10)
+    ax2 = fig.add_subplot(1, 2, 2)
+    cats = sorted(result.summary["data_categories"], key=lambda r: (r["patients"], r["category"]))
+    ax2.barh([r["category"] for r in cats], [r["patients"] for r in cats], color="#5d6d7e")
+    ax2.set_xlabel("patients")
+    ax2.set_title("Categories of data reached", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def heatmap(case: Case, result: ScopeResult) -> Figure:
+    df = case.runner.frame("report_heatmap", tz=result.incident.timezone)
+    fig = Figure(figsize=(10, 4))
+    for i, period in enumerate(("baseline", "breach")):
+        grid = np.zeros((7, 24))
+        for row in df.filter(df["period"] == period).iter_rows(named=True):
+            grid[row["weekday"] - 1, row["hour"]] = row["accesses"]
+        ax = fig.add_subplot(1, 2, i + 1)
+        im = ax.imshow(grid, aspect="auto", cmap="Reds", interpolation="nearest")
+        ax.set_yticks(range(7), ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"])
+        ax.set_xticks(range(0, 24, 3))
+        ax.set_xlabel(f"hour ({result.incident.timezone} local time)")
+        ax.set_title(f"{period}", fontsize=10)
+        fig.colorbar(im, ax=ax, fraction=0.04)
+    fig.suptitle("When the compromised accounts touched patients: hour × weekday")
+    fig.tight_layout()
+    return fig
+
+
+def coverage(case: Case, result: ScopeResult) -> Figure:
+    df = case.runner.frame("report_coverage")
+    sources = sorted(set(df["source"].to_list()))
+    fig = Figure(figsize=(10, 1.6 + 1.4 * max(len(sources), 1)))
+    gaps = result.summary["log_gaps_utc"]
+    for i, source in enumerate(sources):
+        ax = fig.add_subplot(len(sources), 1, i + 1)
+        part = df.filter(df["source"] == source)
+        ax.bar(part["hour_utc"].to_list(), part["events"].to_list(), width=1 / 24, color="#5d6d7e")
+        _shade_windows(ax, result)
+        for g in gaps:
+            t = datetime.fromisoformat(g)
+            ax.axvspan(mdates.date2num(t), mdates.date2num(t + timedelta(hours=1)), color="#c0392b", alpha=0.5, lw=0)
+        ax.set_ylabel(source, fontsize=8)
+        _time_axis(ax)
+    fig.suptitle(f"Log coverage: events per hour per source ({len(gaps)} hour(s) of the windows with no log, in red)")
+    if fig.axes:
+        fig.axes[-1].set_xlabel(_utc_label(result))
+    fig.tight_layout()
+    return fig
+
+
+FIGURES: dict[str, Callable[[Case, ScopeResult], Figure]] = {
+    "account_timeline": account_timeline,
+    "cumulative_patients": cumulative_patients,
+    "hourly_activity": hourly_activity,
+    "practices": practices,
+    "exposure_categories": exposure_categories,
+    "heatmap": heatmap,
+    "coverage": coverage,
+}
+
+
+def render(fig: Figure, fmt: str) -> bytes:
+    """Bytes of a figure, identical for identical inputs (no dates, no software tag, fixed SVG ids)."""
+    buf = io.BytesIO()
+    with matplotlib.rc_context({"svg.hashsalt": "scoping", "svg.fonttype": "path"}):
+        metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
+        fig.savefig(buf, format=fmt, dpi=110, metadata=metadata)
+    return buf.getvalue()

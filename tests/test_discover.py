@@ -1,0 +1,65 @@
+"""Discovery: compromised accounts rank above every decoy, and the proposed incident reproduces the truth."""
+
+from __future__ import annotations
+
+import tomllib
+
+import polars as pl
+import pytest
+from helpers import compare_with_truth, read
+
+from scoping import Case
+from scoping.discover import discover
+from scoping.incident import parse_incident
+
+
+@pytest.mark.parametrize(("seed", "scale"), [(7, 0.3), (11, 0.5), (2025, 1.0)])
+def test_compromised_accounts_rank_above_every_decoy_and_proposal_reproduces_truth(fresh_world, seed, scale):
+    folder = fresh_world(seed=seed, scale=scale)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        found = discover(case)
+        compromised = set(read(folder / "truth/compromised_accounts.csv")["account_id"])
+        decoys = set(read(folder / "truth/decoys.csv")["account_id"])
+        scores = dict(zip(found.accounts["account_id"], found.accounts["score"], strict=True))
+        lowest_compromised = min(scores[a] for a in compromised)
+        assert all(scores.get(d, 0) < lowest_compromised for d in decoys)
+        assert set(found.proposed["account_id"]) == compromised
+        proposal = found.proposed_incident()
+        result = case.scope(parse_incident(proposal))
+        result.export()
+    cmp = compare_with_truth(folder)
+    assert cmp["missing"] == cmp["extra"] == cmp["attempted_missing"] == cmp["attempted_extra"] == 0
+    assert all(v == 0 for k, v in cmp.items() if k.startswith("mismatch_"))
+
+
+def test_attacker_sessions_of_a_shared_account_are_told_apart_from_the_owners(fresh_world):
+    folder = fresh_world(seed=7, scale=0.3)
+    interleaved = read(folder / "truth/compromised_accounts.csv").filter(
+        pl.col("owner_active_during_breach") == "true")["account_id"][0]
+    truth_ips = set(read(folder / "truth/attacker_sessions.csv").filter(pl.col("account_id") == interleaved)["ip"])
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        found = discover(case)
+    sessions = found.sessions.filter(pl.col("account_id") == interleaved)
+    suspect_ips = set(sessions.filter(pl.col("assessment") != "owner-like")["src_ips"])
+    owner_ips = set(sessions.filter(pl.col("assessment") == "owner-like")["src_ips"])
+    assert suspect_ips == truth_ips
+    assert owner_ips and not owner_ips & truth_ips
+
+
+def test_written_proposal_is_valid_toml_and_every_reason_names_its_signal(fresh_world, tmp_path):
+    folder = fresh_world(seed=7, scale=0.3)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        found = discover(case)
+        path = found.write(folder / "out", write_incident=True)
+    raw = tomllib.loads(path.read_text())
+    inc = parse_incident(raw["incident"])
+    assert inc.compromised_accounts
+    from scoping import queries
+
+    text = queries.get("discover_signals").text + queries.get("discover_pivot").text
+    for signals in found.accounts["signals"]:
+        for name in signals.split(", "):
+            assert f"'{name}' AS signal" in text
