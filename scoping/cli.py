@@ -59,21 +59,32 @@ def _scope_summary(summary: dict, out: Path) -> str:  # type: ignore[type-arg]
 
 
 def cmd_run(a: argparse.Namespace) -> int:
+    from .notify import write_kits
+    from .report import write_report
+
     with _open(a.case) as case:
         report = case.ingest(progress=None if not a.quiet else False)
         print(report.summary())
         result = case.scope()
         out = result.export()
         print(_scope_summary(result.summary, out))
-        _maybe_report(case, result)
+        kits = write_kits(case, result, lang=a.lang)
+        print(f"notification kits: {kits} (one folder per practice)")
+        print(f"report:            {write_report(case, result)}")
     return 0
 
 
-def _maybe_report(case, result) -> None:  # type: ignore[no-untyped-def]
-    from .report import write_report
+def cmd_notify(a: argparse.Namespace) -> int:
+    from .notify import write_kits
 
-    path = write_report(case, result)
-    print(f"report:            {path}")
+    with _open(a.case) as case:
+        result = case.scope()
+        result.export()
+        kits = write_kits(case, result, lang=a.lang, practices=a.practice or None,
+                          directory=Path(a.directory) if a.directory else None,
+                          include_attempted=a.include_attempted)
+        print(f"notification kits: {kits}")
+    return 0
 
 
 def cmd_report(a: argparse.Namespace) -> int:
@@ -112,7 +123,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     folder = Path(a.dir)
     world = synthesize(folder, SynthOptions(scale=a.scale, seed=a.seed))
     print(world.describe())
-    ns = argparse.Namespace(case=str(folder), quiet=False)
+    ns = argparse.Namespace(case=str(folder), quiet=False, lang=a.lang)
     return cmd_run(ns)
 
 
@@ -144,6 +155,8 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "discover": (cmd_discover, "rank accounts and sessions that look compromised, with reasons",
                  "scoping discover CASE --write-incident"),
     "scope": (cmd_scope, "attribute sessions, compute exposures, write CASE/out/", "scoping scope CASE"),
+    "notify": (cmd_notify, "per-practice notification kits: letters, mail-merge files, regulator sheet",
+               "scoping notify CASE --lang fr --directory patients.csv"),
     "report": (cmd_report, "figures and out/report.html", "scoping report CASE"),
     "run": (cmd_run, "ingest + scope + report from case.toml", "scoping run CASE"),
     "verify": (cmd_verify, "re-hash evidence and outputs against out/manifest.json", "scoping verify CASE"),
@@ -161,12 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text, example) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}")
-        if name in ("init", "ingest", "discover", "scope", "report", "run", "verify"):
+        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "verify"):
             p.add_argument("case", metavar="CASE", help="the case folder")
         if name == "ingest":
             p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
         if name in ("ingest", "run"):
             p.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name in ("notify", "run", "demo"):
+            p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the letters (default fr)")
+        if name == "notify":
+            p.add_argument("--practice", action="append", metavar="ID", help="only this practice (repeatable)")
+            p.add_argument("--directory", metavar="FILE",
+                           help="the practice's patient directory (CSV with patient_id, name, address…)")
+            p.add_argument("--include-attempted", action="store_true",
+                           help="also put attempted-only patients in the mail-merge files")
         if name == "scope":
             p.add_argument("--exclude-undetermined", action="store_true",
                            help="do not count undetermined sessions as affected (they are by default)")

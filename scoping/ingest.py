@@ -54,7 +54,7 @@ class IngestReport:
 def _staging(runner: Runner) -> None:
     runner.execute("ingest_staging", """
         CREATE OR REPLACE TEMP TABLE staging_lines (source_line BIGINT, raw BLOB);
-        CREATE OR REPLACE TABLE staging_events AS SELECT * FROM events LIMIT 0;""")
+        CREATE OR REPLACE TEMP TABLE staging_events AS SELECT * FROM events LIMIT 0;""")
 
 
 def _read_header(runner: Runner, src: Source, path: str) -> list[str]:

@@ -88,29 +88,56 @@ def _parse_text_fields(src: Source, c: Compiled, header: list[str] | None) -> st
     pattern = c.bind(f"{re.escape(src.delimiter)}({re.escape(q)}(?:[^{re.escape(q)}]|{re.escape(q * 2)})*"
                      f"{re.escape(q)}|[^{re.escape(src.delimiter)}]*)")
     ncols = c.bind(len(header))
-    cols = ",\n    ".join(
-        f"CASE WHEN starts_with(cells[{index[f] + 1}], {qb}) THEN replace(cells[{index[f] + 1}][2:-2], "
-        f"{qb} || {qb}, {qb}) ELSE cells[{index[f] + 1}] END AS {_field_ref(f)}" for f in fields)
+    cols = ",\n    ".join(f"cells[{index[f] + 1}] AS {_field_ref(f)}" for f in fields)
     start = 2 if src.header else 1
+    # Quoted lines are split on the quote character: outside segments hold delimiter-separated fields,
+    # inside segments are whole fields. Lines with an escaped quote ("") inside a field take the slower
+    # regular-expression path. Either way the result is unquoted text, one cell per field.
     return f"""
   split AS (
     SELECT source_line, raw, txt,
-      CASE WHEN txt IS NULL OR trim(txt) = '' THEN NULL
-           WHEN NOT contains(txt, {qb}) THEN string_split(txt, {d})
-           ELSE regexp_extract_all({d} || txt, {pattern}, 1) END AS cells,
-      contains(coalesce(txt, ''), {qb}) AS quoted
+      CASE WHEN txt IS NULL OR trim(txt) = '' THEN NULL ELSE string_split(txt, {qb}) END AS segs
     FROM decoded WHERE source_line >= {start}
+  ),
+  shaped AS (
+    SELECT *,
+      CASE WHEN segs IS NULL THEN NULL
+           WHEN len(segs) = 1 THEN 'plain'
+           WHEN len(segs) % 2 = 0 THEN 'unbalanced'
+           WHEN len(list_filter(range(3, len(segs), 2), lambda i: segs[i] = '')) > 0 THEN 'escaped'
+           WHEN (segs[1] <> '' AND NOT ends_with(segs[1], {d}))
+             OR (segs[-1] <> '' AND NOT starts_with(segs[-1], {d}))
+             OR len(list_filter(range(3, len(segs), 2),
+                    lambda i: NOT starts_with(segs[i], {d}) OR NOT ends_with(segs[i], {d}))) > 0
+             THEN 'unbalanced'
+           ELSE 'quoted' END AS shape
+    FROM split
+  ),
+  celled AS (
+    SELECT *,
+      CASE WHEN shape = 'plain' THEN string_split(txt, {d})
+           WHEN shape = 'quoted' THEN flatten(list_transform(range(1, len(segs) + 1), lambda i:
+             CASE WHEN i % 2 = 0 THEN [segs[i]]
+                  ELSE string_split(segs[i], {d})[CASE WHEN i = 1 THEN 1 ELSE 2 END:
+                                                   CASE WHEN i = len(segs) THEN -1 ELSE -2 END] END))
+           WHEN shape = 'escaped' THEN regexp_extract_all({d} || txt, {pattern}, 1)
+      END AS raw_cells
+    FROM shaped
   ),
   parsed AS (
     SELECT *,
+      CASE WHEN shape = 'escaped'
+           THEN list_transform(raw_cells, lambda v: CASE WHEN starts_with(v, {qb})
+                                                         THEN replace(v[2:-2], {qb} || {qb}, {qb}) ELSE v END)
+           ELSE raw_cells END AS cells,
       CASE WHEN txt IS NULL THEN 'invalid UTF-8'
            WHEN trim(txt) = '' THEN 'empty line'
-           WHEN quoted AND ((length(txt) - length(replace(txt, {qb}, ''))) % 2 = 1
-                            OR array_to_string(cells, {d}) <> txt) THEN 'malformed quoting'
-           WHEN len(cells) <> {ncols} THEN 'wrong number of fields: ' || len(cells) || ' instead of '
-                                            || {ncols}
+           WHEN shape = 'unbalanced' THEN 'malformed quoting'
+           WHEN shape = 'escaped' AND array_to_string(raw_cells, {d}) <> txt THEN 'malformed quoting'
+           WHEN len(raw_cells) <> {ncols} THEN 'wrong number of fields: ' || len(raw_cells) || ' instead of '
+                                               || {ncols}
       END AS problem
-    FROM split
+    FROM celled
   ),
   fields AS (
     SELECT source_line, raw, txt, problem{"," if cols else ""}
@@ -162,25 +189,21 @@ def _rule_column(src: Source, col: str, fallback: str | None, c: Compiled,
     return f"CASE {' '.join(branches)}{tail} END", f"CASE {' '.join(names)} END"
 
 
-def _timestamp(src: Source, c: Compiled) -> tuple[str, str, str]:
-    """SQL for (instant, naive local time or NULL, has-no-offset flag) from the ts text `ts_text`."""
+def _timestamp(src: Source, c: Compiled) -> tuple[str, str]:
+    """SQL for (instant when the text carries an offset, naive local time when it does not)."""
     fmt = src.ts_format
-    tz = c.bind(src.timezone) if src.timezone else "NULL"
     if fmt == "epoch_s":
-        return "to_timestamp(try_cast(ts_text AS DOUBLE))", "NULL::TIMESTAMP", "false"
+        return "to_timestamp(try_cast(ts_text AS DOUBLE))", "NULL::TIMESTAMP"
     if fmt == "epoch_ms":
-        return "epoch_ms(try_cast(ts_text AS BIGINT))::TIMESTAMPTZ", "NULL::TIMESTAMP", "false"
+        return "epoch_ms(try_cast(ts_text AS BIGINT))::TIMESTAMPTZ", "NULL::TIMESTAMP"
     if fmt == "iso8601":
         off = c.bind(_OFFSET_RE)
-        naive = f"CASE WHEN NOT regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMP) END"
-        instant = (f"CASE WHEN regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMPTZ) "
-                   f"ELSE timezone({tz}, try_cast(ts_text AS TIMESTAMP)) END")
-        return instant, naive, f"NOT regexp_matches(ts_text, {off})"
+        return (f"CASE WHEN regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMPTZ) END",
+                f"CASE WHEN NOT regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMP) END")
     f = c.bind(fmt)
     if "%z" in fmt or "%Z" in fmt:
-        return f"try_strptime(ts_text, {f})::TIMESTAMPTZ", "NULL::TIMESTAMP", "false"
-    naive = f"try_strptime(ts_text, {f})::TIMESTAMP"
-    return f"timezone({tz}, {naive})", naive, "true"
+        return f"try_strptime(ts_text, {f})::TIMESTAMPTZ", "NULL::TIMESTAMP"
+    return "NULL::TIMESTAMPTZ", f"try_strptime(ts_text, {f})::TIMESTAMP"
 
 
 def compile_source(src: Source, *, source_id: str, header: list[str] | None,
@@ -221,12 +244,12 @@ def compile_source(src: Source, *, source_id: str, header: list[str] | None,
     key_field = src.column("event_key")
     key_expr = (f"{c.bind(src.name + ':')} || {_value(src, 'event_key', c)}" if key_field
                 else "'sha256:' || left(sha256(txt), 32)")
-    instant, naive, no_offset = _timestamp(src, c)
+    instant, naive = _timestamp(src, c)
     tz = c.bind(src.timezone) if src.timezone else "NULL"
     ts_field = src.column("ts")
     ts_text = _value(src, "ts", c) if ts_field else "NULL::VARCHAR"
-    enums = {k: c.bind(list(v)) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
-    c.sql = f"""CREATE OR REPLACE TABLE staging_mapped AS
+    enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
+    c.sql = f"""CREATE OR REPLACE TEMP TABLE staging_mapped AS
 WITH{decoded}{fields_cte},
   canon AS (
     SELECT source_line, raw, txt, problem,
@@ -246,11 +269,32 @@ WITH{decoded}{fields_cte},
       {key_expr} AS key_value
     FROM fields
   ),
+  timed0 AS (
+    SELECT *, {instant} AS ts_offset, {naive} AS ts_local FROM canon
+  ),
+  -- local wall times are converted once per distinct local hour (clocks change on the hour), and an
+  -- hour that happens twice or never on the night the clocks change is flagged
+  hours AS (
+    SELECT DISTINCT date_trunc('hour', ts_local) AS hour_local FROM timed0
+    WHERE ts_local IS NOT NULL AND {tz} IS NOT NULL
+  ),
+  hour_info AS (
+    SELECT hour_local, timezone({tz}, hour_local) AS hour_utc,
+      CASE WHEN timezone({tz}, timezone({tz}, hour_local)) <> hour_local THEN 'dst_nonexistent'
+           WHEN timezone({tz}, timezone({tz}, hour_local) + INTERVAL 1 HOUR) = hour_local
+             OR timezone({tz}, timezone({tz}, hour_local) - INTERVAL 1 HOUR) = hour_local THEN 'dst_ambiguous'
+      END AS flag
+    FROM hours
+  ),
   timed AS (
-    SELECT *, {instant} AS ts, {naive} AS ts_local, {no_offset} AS ts_no_offset FROM canon
+    SELECT t.*, coalesce(t.ts_offset, h.hour_utc + (t.ts_local - h.hour_local)) AS ts, h.flag AS ts_flag,
+      t.ts_offset IS NULL AND t.ts_local IS NOT NULL AS ts_no_offset
+    FROM timed0 t LEFT JOIN hour_info h ON h.hour_local = date_trunc('hour', t.ts_local)
   ),
   final AS (
-    SELECT source_line, raw, txt,
+    -- the raw text is kept only where a quarantine row needs it
+    SELECT source_line, CASE WHEN problem IS NOT NULL OR ts IS NULL OR account_id IS NULL THEN raw END AS raw,
+      CASE WHEN problem IS NOT NULL OR ts IS NULL OR account_id IS NULL OR key_value IS NULL THEN txt END AS txt,
       coalesce(problem,
         CASE WHEN ts_text IS NULL THEN 'missing timestamp'
              WHEN ts_no_offset AND {tz} IS NULL AND ts_local IS NOT NULL THEN 'timestamp without offset'
@@ -258,18 +302,15 @@ WITH{decoded}{fields_cte},
              WHEN account_id IS NULL THEN 'missing account'
              WHEN key_value IS NULL THEN 'missing event key'
         END) AS problem,
-      key_value AS event_key, ts, ts_text AS ts_raw,
-      CASE WHEN ts_local IS NULL OR {tz} IS NULL THEN NULL
-           WHEN timezone({tz}, ts) <> ts_local THEN 'dst_nonexistent'
-           WHEN timezone({tz}, ts + INTERVAL 1 HOUR) = ts_local
-             OR timezone({tz}, ts - INTERVAL 1 HOUR) = ts_local THEN 'dst_ambiguous'
-      END AS ts_flag,
+      key_value AS event_key, ts, ts_text AS ts_raw, ts_flag,
       account_id, session_id, src_ip, user_agent,
-      CASE WHEN list_contains({enums['a']}, action_value) THEN action_value ELSE 'other' END AS action,
+      CASE WHEN action_value IN {enums['a']} THEN action_value ELSE 'other' END AS action,
       coalesce(action_raw, action_value) AS action_raw,
-      CASE WHEN list_contains({enums['c']}, category_value) THEN category_value ELSE 'unknown' END
+      CASE WHEN category_value IN {enums['c']} THEN category_value ELSE 'unknown' END
         AS category,
       CASE WHEN patient_text IS NULL THEN [NULL::VARCHAR]
+           WHEN NOT starts_with(patient_text, '[') AND ({sep} IS NULL OR NOT contains(patient_text, {sep}))
+             THEN [patient_text]
            WHEN starts_with(patient_text, '[') AND json_valid(patient_text)
              THEN coalesce(nullif(list_filter(list_distinct(list_transform(
                     from_json(patient_text, '["VARCHAR"]'), lambda p: nullif(trim(p), ''))),
@@ -280,7 +321,7 @@ WITH{decoded}{fields_cte},
                     lambda p: p IS NOT NULL), []), [NULL::VARCHAR])
            ELSE [patient_text] END AS patients,
       patient_link,
-      CASE WHEN list_contains({enums['o']}, outcome_value) THEN outcome_value ELSE 'unknown' END AS outcome,
+      CASE WHEN outcome_value IN {enums['o']} THEN outcome_value ELSE 'unknown' END AS outcome,
       resource_type, resource_id
     FROM timed
   )
@@ -288,6 +329,12 @@ SELECT * FROM final"""
     # Drop values bound while composing branches that did not make it into the final text.
     c.params = {k: v for k, v in c.params.items() if re.search(rf"\${k}(?!\w)", c.sql)}
     return c
+
+
+def _literal_list(values: tuple[str, ...]) -> str:
+    """scoping's own vocabulary (never user input) as a SQL IN-list."""
+    assert all(v.replace("_", "").isalnum() for v in values)
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
 
 
 def _parquet_fields(src: Source, input_sql: str) -> str:

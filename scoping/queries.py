@@ -5,6 +5,7 @@ Each file opens with a header of `--` lines:
     -- question: which patients did attacker sessions reach?
     -- params: window_start, window_end
     -- reads: events, scope_sessions
+    -- writes: (only for files that build a table)
     -- order: patient_id, practice_id
 
 The text is loaded with importlib.resources and never templated. Values are bound as `$name`
@@ -35,6 +36,7 @@ class Query:
     reads: str
     order: str
     text: str
+    writes: str = ""
 
     @property
     def sha256(self) -> str:
@@ -66,7 +68,8 @@ def _parse(name: str, text: str) -> Query:
     params = tuple(p.strip() for p in header.get("params", "").split(",")
                    if p.strip() and p.strip() != "none")
     return Query(name=name, question=header.get("question", ""), params=params,
-                 reads=header.get("reads", ""), order=header.get("order", ""), text=text)
+                 reads=header.get("reads", ""), order=header.get("order", ""), text=text,
+                 writes=header.get("writes", ""))
 
 
 @cache

@@ -169,6 +169,17 @@ def _method_html(case: Case) -> str:
     return "\n".join(blocks)
 
 
+def _kits_html(case: Case) -> str:
+    folder = case.root / "out" / "notify"
+    kits = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+    if not kits:
+        return '<p class="note">No kit written yet: <code>scoping notify CASE</code> writes one per practice.</p>'
+    shown = ", ".join(f"<code>out/notify/{_e(k)}/</code>" for k in kits[:30])
+    more = f" and {len(kits) - 30} more" if len(kits) > 30 else ""
+    return (f"<p>One kit per practice ({len(kits)}): letters to merge, the regulator sheet (summary.md) "
+            f"and an example letter, in {shown}{more}. They are linked here by path only: they name patients.</p>")
+
+
 def _html(case: Case, result: ScopeResult, figures_html: str, *, shareable: bool) -> str:
     s, tz = result.summary, result.incident.timezone
     pseudo = _Pseudonyms() if shareable else None
@@ -215,6 +226,8 @@ SQL file (discover_signals, discover_pivot) against the account's own baseline.<
 {figures_html}
 <h2>Patients affected per practice (counts only)</h2>
 {_table(practice_rows)}
+<h2>Notification kits</h2>
+{_kits_html(case)}
 <h2>Data quality</h2>
 <p>{dq['lines_read']:,} lines read in {dq['evidence_files']} evidence file(s): {dq['events_loaded']:,} events,
 {dq['duplicates']:,} duplicates (counted once), {dq['quarantined']:,} quarantined with their reason;

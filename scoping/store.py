@@ -125,6 +125,10 @@ def connect(path: Path, *, memory_limit: str | None = None, threads: int | None 
         raise InputError(f"cannot open the case store {path}: {msg}") from exc
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
+    try:  # no progress bar of DuckDB's own (scoping prints its own); in Jupyter DuckDB may refuse the setting
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass
     tmp = path.parent / ".duckdb-tmp"
     con.execute(f"SET temp_directory = '{_sql_string(str(tmp))}'")
     if memory_limit:

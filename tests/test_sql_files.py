@@ -10,7 +10,7 @@ from scoping import queries
 from scoping.store import _statements
 
 ALL = queries.all_queries()
-READ_ONLY_PREFIXES = ("export_", "summary_", "check_", "discover_", "report_")
+READ_ONLY = [q for q in ALL if not q.writes]
 
 
 @pytest.mark.parametrize("q", ALL, ids=lambda q: q.name)
@@ -33,7 +33,14 @@ def test_every_statement_parses(q):
         assert sqlglot.parse(text, read="duckdb"), q.name
 
 
-@pytest.mark.parametrize("q", [q for q in ALL if q.name.startswith(READ_ONLY_PREFIXES)], ids=lambda q: q.name)
+def test_every_file_that_changes_the_store_says_what_it_writes():
+    for q in ALL:
+        text = "\n".join(ln for ln in q.text.splitlines() if not ln.startswith("--"))
+        writes = any(word in text for word in ("CREATE ", "INSERT ", "UPDATE ", "DELETE ", "DROP ", "ALTER "))
+        assert writes == bool(q.writes), q.name
+
+
+@pytest.mark.parametrize("q", READ_ONLY, ids=lambda q: q.name)
 def test_read_paths_are_a_single_select(q):
     statements = _statements(q.text)
     assert len(statements) == 1, q.name

@@ -3,6 +3,7 @@
 --           practice, or with a care relationship with the account or its practice).
 -- params: baseline_start, period_start, period_end, gap_minutes
 -- reads: events, accounts, patients, care
+-- writes: discover_events
 -- order: account_id, ts, event_key, patient_id
 -- assumptions: the baseline is [baseline_start, period_start), the period [period_start, period_end).
 CREATE OR REPLACE TABLE discover_events AS

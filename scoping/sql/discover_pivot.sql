@@ -2,6 +2,7 @@
 --           new addresses, and which addresses did those use, until nothing new appears?
 -- params: seed_points, gateway_min_accounts, max_depth
 -- reads: discover_events, discover_signals
+-- writes: discover_pivot
 -- order: account_id
 -- assumptions: only successful activity counts as using an address; an address already in an account's
 --   own baseline, or used by gateway_min_accounts or more accounts in the baseline, never links accounts.

@@ -2,6 +2,7 @@
 --           against its own baseline? One row per account and signal, with points and a reason in words.
 -- params: min_foreign_patients, spray_min_accounts, gateway_min_accounts, volume_min_ratio
 -- reads: discover_events, accounts
+-- writes: discover_signals
 -- order: account_id, points DESC, signal
 -- assumptions: robust statistics per account (median of its baseline), never a global threshold;
 --   an address used by gateway_min_accounts or more accounts in the baseline is a shared gateway

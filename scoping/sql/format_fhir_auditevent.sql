@@ -2,6 +2,7 @@
 --           from which address, which action, on which patient (and how the patient was found)?
 -- params: tz
 -- reads: staging_lines
+-- writes: staging_mapped
 -- order: source_line
 -- assumptions: time = period.start | occurredDateTime | occurredPeriod.start | recorded; account = the
 --   requestor agent (who.identifier.value, who.reference, who.display, altId, name, else its OAuth/SAML
@@ -11,7 +12,7 @@
 --   patient (self-access); a patient= or subject= parameter of the base64 query entity (role 24); else
 --   none. Client and server records of one call share an X-Request-Id entity: it is the event key, so the
 --   second record counts as a duplicate.
-CREATE OR REPLACE TABLE staging_mapped AS
+CREATE OR REPLACE TEMP TABLE staging_mapped AS
 WITH decoded AS (
   SELECT source_line, raw,
     CASE WHEN ends_with(t, chr(13)) THEN t[:-2] ELSE t END AS txt
@@ -150,7 +151,7 @@ classified AS (
   FROM patients
 ),
 final AS (
-  SELECT source_line, raw, txt,
+  SELECT source_line, CASE WHEN problem IS NOT NULL THEN raw END AS raw, txt,
     coalesce(problem,
       CASE WHEN ts_text IS NULL THEN 'missing timestamp'
            WHEN NOT regexp_matches(ts_text, '(Z|[+-][0-9]{2}:[0-9]{2})$') AND $tz IS NULL

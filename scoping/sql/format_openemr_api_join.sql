@@ -2,6 +2,7 @@
 --           which patient did the API name explicitly?
 -- params: api_log_path, key_prefix
 -- reads: staging_mapped, the api_log export (CSV with OpenEMR's column names)
+-- writes: staging_mapped
 -- order: not applicable (updates staging_mapped)
 -- assumptions: api_log.patient_id 0 means none; an explicit API patient replaces the session's chart.
 UPDATE staging_mapped AS m

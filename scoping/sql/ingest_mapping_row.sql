@@ -1,6 +1,7 @@
 -- question: keep the exact SQL a mapping compiled to, so an auditor can read what ran.
 -- params: mapping_sha256, source, sql, params
 -- reads: mappings
+-- writes: mappings
 -- order: not applicable (one row inserted when new)
 INSERT INTO mappings
 SELECT $mapping_sha256, $source, $sql, $params

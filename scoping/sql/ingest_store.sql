@@ -2,6 +2,7 @@
 --           duplicates (with the line they repeat) and quarantined lines (with their reason).
 -- params: source_id
 -- reads: staging_mapped, staging_classified
+-- writes: duplicates, quarantine, staging_events
 -- order: source_line (staging_events is re-sorted by ts when the ingest ends)
 -- assumptions: an event naming no patient is stored once with patient_id NULL.
 INSERT INTO staging_events

@@ -2,6 +2,7 @@
 --           inside a breach window, and how far did each go?
 -- params: count_undetermined
 -- reads: scope_account_events, scope_sessions, incident_windows
+-- writes: scope_accesses
 -- order: ts, event_key, patient_id
 -- assumptions: half-open windows; an outcome 'unknown' counts as reached (when in doubt, the patient is
 --              told); levels: listed (search, list) = 1, opened (view, other, create, update, delete) = 2,

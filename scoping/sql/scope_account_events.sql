@@ -2,6 +2,7 @@
 --           last window, grouped into sessions?
 -- params: baseline_start, scope_end, gap_minutes
 -- reads: events, incident_accounts
+-- writes: scope_account_events
 -- order: account_id, ts, event_key, patient_id
 -- assumptions: a session is the log's own session id when it has one; otherwise a run of events of one
 --              account from one address and client with no gap of gap_minutes or more.

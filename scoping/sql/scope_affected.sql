@@ -2,6 +2,7 @@
 --           how far, with which actions and data, when, through which accounts and sessions?
 -- params: none
 -- reads: scope_accesses, patients
+-- writes: scope_affected
 -- order: practice_id, patient_id
 -- assumptions: a patient registered with several practices appears once per practice; attribution is
 --              'attacker' when any reaching session was judged the attacker's, else 'undetermined'.

@@ -1,6 +1,7 @@
 -- question: which patients did the attacker only try to reach (every access denied or failed)?
 -- params: none
 -- reads: scope_accesses, patients
+-- writes: scope_attempted
 -- order: practice_id, patient_id
 -- assumptions: a patient with any reached access is affected, not attempted.
 CREATE OR REPLACE TABLE scope_attempted AS

@@ -2,6 +2,7 @@
 --           actions, on which data, when, in how many sessions?
 -- params: none
 -- reads: scope_accesses
+-- writes: scope_exposures
 -- order: account_id, patient_id
 -- assumptions: only reached accesses (outcome not 'failure') count; times are UTC.
 CREATE OR REPLACE TABLE scope_exposures AS

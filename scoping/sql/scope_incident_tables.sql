@@ -2,6 +2,7 @@
 --           in the case store, so the store holds the whole case.
 -- params: window_starts, window_ends, accounts, indicator_ips, indicator_clients
 -- reads: nothing
+-- writes: incident_accounts, incident_client_matches, incident_ip_matches, incident_windows
 -- order: window_no; account_id; value
 -- assumptions: windows are half-open [start_utc, end_utc); indicators were matched in Python against
 --              the distinct addresses and clients of the compromised accounts (bound here as lists).

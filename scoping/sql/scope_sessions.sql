@@ -2,6 +2,7 @@
 --           attacker's, the owner's, or undetermined — for which reasons?
 -- params: window_start
 -- reads: scope_account_events, incident_windows, incident_ip_matches, incident_client_matches, accounts
+-- writes: scope_sessions
 -- order: account_id, session_start, session_key
 -- assumptions: the baseline of an account is its activity before the first window starts. Verdicts:
 --   attacker      activity after the account's departure, an indicator address or client, or both an

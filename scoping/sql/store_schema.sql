@@ -1,6 +1,7 @@
 -- question: what tables does a case store hold? (creates them when missing)
 -- params: none
 -- reads: nothing
+-- writes: accounts, care, duplicates, events, evidence, ingest_runs, mappings, patients, quarantine
 -- order: not applicable (DDL)
 -- assumptions: every time is TIMESTAMPTZ in UTC; events are kept sorted by ts.
 CREATE TABLE IF NOT EXISTS evidence (

@@ -1,0 +1,154 @@
+"""The scope question answered with polars and with pandas, from a Parquet export of the events table.
+
+Same semantics as scoping/sql/scope_*.sql (sessions, attribution, exposure), so the benchmark can check
+that both give exactly scoping's affected list before comparing times.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+import polars as pl
+
+LEVEL = {"search": 1, "list": 1, "download": 3, "print": 3, "export": 3, "share": 3}
+AUTH = ("login", "login_failed", "logout")
+COLUMNS = ["practice_id", "patient_id", "exposure", "modified", "actions", "categories", "first_access_utc",
+           "last_access_utc", "accounts", "n_accesses", "attribution"]
+
+
+def _fmt(col: str) -> pl.Expr:
+    return pl.col(col).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def polars_scope(events_parquet: str, patients: pl.DataFrame, accounts: pl.DataFrame, *, windows: list[tuple],
+                 compromised: list[str], baseline_start: datetime, gap_minutes: int = 30,
+                 count_undetermined: bool = True, ip_indicators: list[str] = (),
+                 client_indicators: list[str] = ()) -> pl.DataFrame:
+    end = max(w[1] for w in windows)
+    start = min(w[0] for w in windows)
+    ev = (pl.scan_parquet(events_parquet)
+          .filter((pl.col("ts") >= baseline_start) & (pl.col("ts") < end) & pl.col("account_id").is_in(compromised))
+          .collect())
+    ev = ev.sort("account_id", "src_ip", "user_agent", "ts", "event_key", nulls_last=False)
+    grp = ["account_id", "src_ip", "user_agent"]
+    gap = (pl.col("ts") - pl.col("ts").shift(1).over(grp)) >= timedelta(minutes=gap_minutes)
+    ev = ev.with_columns((pl.col("ts").shift(1).over(grp).is_null() | gap).cast(pl.Int64).alias("new_run"))
+    ev = ev.with_columns(pl.col("new_run").cum_sum().over(grp).alias("run_no"))
+    derived = pl.concat_str([pl.lit("derived:"), pl.col("account_id"), pl.col("src_ip").fill_null("-"),
+                             pl.col("user_agent").fill_null("-"), pl.col("run_no").cast(pl.String)], separator="|")
+    ev = ev.with_columns(pl.when(pl.col("session_id").is_not_null()).then(pl.lit("log:") + pl.col("session_id"))
+                         .otherwise(derived).alias("session_key"))
+    in_win = pl.any_horizontal([(pl.col("ts") >= a) & (pl.col("ts") < b) for a, b in windows])
+    ev = ev.with_columns(in_win.alias("in_window"))
+    sessions = ev.filter("in_window").select("account_id", "session_key").unique()
+    base = ev.filter(pl.col("ts") < start)
+    bips = base.select("account_id", "src_ip").drop_nulls().unique().with_columns(pl.lit(True).alias("ip_known"))
+    buas = base.select("account_id", "user_agent").drop_nulls().unique().with_columns(pl.lit(True).alias("ua_known"))
+    se = (ev.join(sessions, on=["account_id", "session_key"]).join(accounts.select("account_id", "active_until"),
+                                                                   on="account_id", how="left")
+          .join(bips, on=["account_id", "src_ip"], how="left").join(buas, on=["account_id", "user_agent"], how="left"))
+    per = se.group_by("account_id", "session_key").agg(
+        (pl.col("active_until").is_not_null() & (pl.col("ts") >= pl.col("active_until"))).any().alias("departed"),
+        pl.col("src_ip").is_in(list(ip_indicators)).any().alias("ind_ip"),
+        pl.col("user_agent").is_in(list(client_indicators)).any().alias("ind_ua"),
+        (pl.col("src_ip").is_not_null() & pl.col("ip_known").is_null()).any().alias("new_ip"),
+        (pl.col("user_agent").is_not_null() & pl.col("ua_known").is_null()).any().alias("new_ua"),
+        (pl.col("src_ip").is_null() | pl.col("ip_known").is_not_null()).all().alias("usual_ip"),
+        (pl.col("user_agent").is_null() | pl.col("ua_known").is_not_null()).all().alias("usual_ua"))
+    per = per.with_columns(
+        pl.when(pl.col("departed") | pl.col("ind_ip") | pl.col("ind_ua") | (pl.col("new_ip") & pl.col("new_ua")))
+        .then(pl.lit("attacker")).when(pl.col("usual_ip") & pl.col("usual_ua")).then(pl.lit("owner"))
+        .otherwise(pl.lit("undetermined")).alias("verdict"))
+    counted = per.filter((pl.col("verdict") == "attacker")
+                         | ((pl.col("verdict") == "undetermined") & count_undetermined))
+    acc = (ev.filter(pl.col("in_window") & pl.col("patient_id").is_not_null() & ~pl.col("action").is_in(AUTH))
+           .join(counted.select("account_id", "session_key", "verdict"), on=["account_id", "session_key"])
+           .filter(pl.col("outcome") != "failure")
+           .with_columns(pl.col("action").replace_strict(LEVEL, default=2, return_dtype=pl.Int64).alias("level")))
+    agg = acc.group_by("patient_id").agg(
+        pl.col("level").max().replace_strict({1: "listed", 2: "opened", 3: "copied"}, return_dtype=pl.String)
+        .alias("exposure"),
+        pl.col("action").is_in(["create", "update", "delete"]).any().alias("modified"),
+        pl.col("action").unique().sort().str.join("|").alias("actions"),
+        pl.col("category").unique().sort().str.join("|").alias("categories"),
+        pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
+        pl.col("account_id").unique().sort().str.join("|").alias("accounts"),
+        pl.len().alias("n_accesses"),
+        pl.when((pl.col("verdict") == "attacker").any()).then(pl.lit("attacker")).otherwise(pl.lit("undetermined"))
+        .alias("attribution"))
+    return (agg.join(patients, on="patient_id", how="left")
+            .with_columns(_fmt("first").alias("first_access_utc"), _fmt("last").alias("last_access_utc"),
+                          pl.col("n_accesses").cast(pl.Int64))
+            .select(COLUMNS).sort("practice_id", "patient_id"))
+
+
+def pandas_scope(events_parquet: str, patients: pd.DataFrame, accounts: pd.DataFrame, *, windows: list[tuple],
+                 compromised: list[str], baseline_start: datetime, gap_minutes: int = 30,
+                 count_undetermined: bool = True, ip_indicators: list[str] = (),
+                 client_indicators: list[str] = ()) -> pd.DataFrame:
+    end = max(w[1] for w in windows)
+    start = min(w[0] for w in windows)
+    ev = pd.read_parquet(events_parquet, filters=[("ts", ">=", pd.Timestamp(baseline_start)),
+                                                  ("ts", "<", pd.Timestamp(end))])
+    ev = ev[ev["account_id"].isin(compromised)].copy()
+    for c in ("src_ip", "user_agent"):
+        ev[c + "_k"] = ev[c].fillna("\x00")
+    ev = ev.sort_values(["account_id", "src_ip_k", "user_agent_k", "ts", "event_key"], kind="stable")
+    grp = ev.groupby(["account_id", "src_ip_k", "user_agent_k"], sort=False)
+    prev = grp["ts"].shift(1)
+    ev["new_run"] = (prev.isna() | ((ev["ts"] - prev) >= pd.Timedelta(minutes=gap_minutes))).astype("int64")
+    ev["run_no"] = ev.groupby(["account_id", "src_ip_k", "user_agent_k"], sort=False)["new_run"].cumsum()
+    derived = ("derived:" + ev["account_id"] + "|" + ev["src_ip_k"] + "|" + ev["user_agent_k"] + "|"
+               + ev["run_no"].astype(str))
+    ev["session_key"] = ("log:" + ev["session_id"]).where(ev["session_id"].notna(), derived)
+    in_win = pd.Series(False, index=ev.index)
+    for a, b in windows:
+        in_win |= (ev["ts"] >= pd.Timestamp(a)) & (ev["ts"] < pd.Timestamp(b))
+    ev["in_window"] = in_win
+    sessions = ev.loc[ev["in_window"], ["account_id", "session_key"]].drop_duplicates()
+    base = ev[ev["ts"] < pd.Timestamp(start)]
+    bips = base[["account_id", "src_ip"]].dropna().drop_duplicates().assign(ip_known=True)
+    buas = base[["account_id", "user_agent"]].dropna().drop_duplicates().assign(ua_known=True)
+    se = (ev.merge(sessions, on=["account_id", "session_key"])
+          .merge(accounts[["account_id", "active_until"]], on="account_id", how="left")
+          .merge(bips, on=["account_id", "src_ip"], how="left")
+          .merge(buas, on=["account_id", "user_agent"], how="left"))
+    se["departed"] = se["active_until"].notna() & (se["ts"] >= se["active_until"])
+    se["ind_ip"] = se["src_ip"].isin(list(ip_indicators))
+    se["ind_ua"] = se["user_agent"].isin(list(client_indicators))
+    se["new_ip"] = se["src_ip"].notna() & se["ip_known"].isna()
+    se["new_ua"] = se["user_agent"].notna() & se["ua_known"].isna()
+    se["usual_ip"] = se["src_ip"].isna() | se["ip_known"].notna()
+    se["usual_ua"] = se["user_agent"].isna() | se["ua_known"].notna()
+    per = se.groupby(["account_id", "session_key"]).agg(
+        departed=("departed", "any"), ind_ip=("ind_ip", "any"), ind_ua=("ind_ua", "any"), new_ip=("new_ip", "any"),
+        new_ua=("new_ua", "any"), usual_ip=("usual_ip", "all"), usual_ua=("usual_ua", "all")).reset_index()
+    attacker = per["departed"] | per["ind_ip"] | per["ind_ua"] | (per["new_ip"] & per["new_ua"])
+    owner = per["usual_ip"] & per["usual_ua"]
+    per["verdict"] = "undetermined"
+    per.loc[owner, "verdict"] = "owner"
+    per.loc[attacker, "verdict"] = "attacker"
+    counted = per[(per["verdict"] == "attacker") | ((per["verdict"] == "undetermined") & count_undetermined)]
+    acc = ev[ev["in_window"] & ev["patient_id"].notna() & ~ev["action"].isin(AUTH)].merge(
+        counted[["account_id", "session_key", "verdict"]], on=["account_id", "session_key"])
+    acc = acc[acc["outcome"] != "failure"].copy()
+    acc["level"] = acc["action"].map(LEVEL).fillna(2).astype(int)
+    acc["modifies"] = acc["action"].isin(["create", "update", "delete"])
+    acc["is_attacker"] = acc["verdict"] == "attacker"
+    g = acc.groupby("patient_id")
+    out = pd.DataFrame({
+        "exposure": g["level"].max().map({1: "listed", 2: "opened", 3: "copied"}),
+        "modified": g["modifies"].any(),
+        "actions": g["action"].agg(lambda s: "|".join(sorted(set(s)))),
+        "categories": g["category"].agg(lambda s: "|".join(sorted(set(s)))),
+        "first": g["ts"].min(), "last": g["ts"].max(),
+        "accounts": g["account_id"].agg(lambda s: "|".join(sorted(set(s)))),
+        "n_accesses": g.size(),
+        "attribution": g["is_attacker"].any().map({True: "attacker", False: "undetermined"}),
+    }).reset_index()
+    out = out.merge(patients, on="patient_id", how="left")
+    fmt = "%Y-%m-%dT%H:%M:%S+00:00"
+    out["first_access_utc"] = out["first"].dt.tz_convert("UTC").dt.strftime(fmt)
+    out["last_access_utc"] = out["last"].dt.tz_convert("UTC").dt.strftime(fmt)
+    return out[COLUMNS].sort_values(["practice_id", "patient_id"]).reset_index(drop=True)

@@ -1,0 +1,157 @@
+"""`make bench`: scoping's stages against DuckDB's bare floor and against polars and pandas, side by side.
+
+Worlds of BENCH_EVENTS events (default "1e6,1e7"; add 1e8 when you have the time and disk) are generated
+once with `scoping synth` and cached in benchmarks/cache/. Every measurement runs in its own process
+(`stages.py`), BENCH_RUNS times (default 3); the median time and the largest peak RSS are reported.
+Cases run with memory_limit = 2GB. Results go to benchmarks/RESULTS.md and the screen.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CACHE = HERE / "cache"
+EVENTS_PER_SCALE = 48_300  # scale 1 of `scoping synth` is about this many events
+STAGES = [("ingest_csv", "bare_csv"), ("ingest_jsonl", "bare_jsonl"), ("scope", "bare_scan"),
+          ("polars_scope", None), ("pandas_scope", None), ("discover", "bare_rollup"), ("report", None)]
+
+
+def _sizes() -> list[int]:
+    return [int(float(x)) for x in os.environ.get("BENCH_EVENTS", "1e6,1e7").split(",") if x.strip()]
+
+
+def _world(n: int) -> Path:
+    from scoping.synth import SynthOptions, synthesize
+
+    folder = CACHE / f"world-{n:.0e}"
+    if not (folder / "truth" / "counts.json").exists():
+        t0 = time.perf_counter()
+        result = synthesize(folder, SynthOptions(scale=n / EVENTS_PER_SCALE, seed=7))
+        print(f"  generated {result.events:,} events in {time.perf_counter() - t0:.0f} s", flush=True)
+    return folder
+
+
+def _case(world: Path, name: str) -> Path:
+    """A case folder whose case.toml points at the world's logs and references by absolute path."""
+    folder = CACHE / f"{name}-{world.name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    toml = (world / "case.toml").read_text()
+    toml = toml.replace('"logs/', f'"{(world / "logs").resolve()}/').replace('"reference/',
+                                                                           f'"{(world / "reference").resolve()}/')
+    (folder / "case.toml").write_text(toml)
+    logs = sorted((world / "logs").iterdir())
+    (folder / "logs.json").write_text(json.dumps({
+        "csv": [str(p.resolve()) for p in logs if p.name.endswith(".csv")],
+        "jsonl": [str(p.resolve()) for p in logs if p.name.endswith(".jsonl.gz")]}))
+    return folder
+
+
+def _measure(stage: str, folder: Path, runs: int) -> dict:
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, str(HERE / "stages.py"), stage, str(folder)], capture_output=True,
+                             text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(f"stage {stage} failed:\n{out.stderr[-3000:]}")
+        results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    first = results[0]
+    return {**first, "seconds": statistics.median(r["seconds"] for r in results),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in results), "runs": runs,
+            "compute_seconds": statistics.median(r.get("compute_seconds", r["seconds"]) for r in results)}
+
+
+def _prepare_scope_store(world: Path) -> tuple[Path, int, float]:
+    import duckdb
+
+    from scoping import Case
+
+    folder = _case(world, "scope")
+    if not (folder / "events.parquet").exists():
+        (folder / "case.duckdb").unlink(missing_ok=True)
+        with Case.open(folder) as case:
+            case.ingest(progress=False)
+            case.scope().export()
+            case.con.execute("COPY (SELECT * FROM events) TO $p (FORMAT parquet, ROW_GROUP_SIZE 500000)",
+                             {"p": str(folder / "events.parquet")})
+    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
+    n = con.execute("SELECT count(*) FROM events").fetchone()[0]
+    con.close()
+    return folder, n, (folder / "case.duckdb").stat().st_size / 1e6
+
+
+def main() -> int:
+    runs = int(os.environ.get("BENCH_RUNS", "3"))
+    CACHE.mkdir(exist_ok=True)
+    rows, stores, failures = [], [], []
+    for n in _sizes():
+        print(f"world of ~{n:,.0f} events", flush=True)
+        world = _world(n)
+        ingest_case = _case(world, "ingest")
+        scope_case, n_events, store_mb = _prepare_scope_store(world)
+        stores.append((n, n_events, store_mb))
+        for stage, floor in STAGES:
+            folder = ingest_case if stage.startswith("ingest") else scope_case
+            m = _measure(stage, folder, runs)
+            f = _measure(floor, folder, runs) if floor else None
+            if "equal_to_scoping" in m and not m["equal_to_scoping"]:
+                failures.append(f"{stage} at {n:.0e}: result differs from scoping's affected list")
+            rows.append((n, stage, m, floor, f))
+            ratio = f"{f['seconds'] / m['seconds']:.2f}" if f else "—"
+            print(f"  {stage:14} {m['seconds']:8.2f} s  floor {floor or '—':12} "
+                  f"{(f['seconds'] if f else float('nan')):8.2f} s  floor/stage {ratio}  "
+                  f"peak RSS {m['peak_rss_mb']:,.0f} MB", flush=True)
+    text = _results_md(rows, stores, runs, failures)
+    (HERE / "RESULTS.md").write_text(text)
+    print(text)
+    return 1 if failures else 0
+
+
+def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str:
+    import duckdb
+    import pandas
+    import polars
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    out = ["# Benchmark results", "",
+           f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB; Python {platform.python_version()}, "
+           f"DuckDB {duckdb.__version__}, polars {polars.__version__}, pandas {pandas.__version__}. "
+           f"Median of {runs} runs, each in its own process; cases at memory_limit = 2GB.", "",
+           "| events | stage | median s | floor | floor s | floor / stage | peak RSS MB | notes |",
+           "|---:|---|---:|---|---:|---:|---:|---|"]
+    for n, stage, m, floor, f in rows:
+        notes = []
+        if "lines" in m:
+            notes.append(f"{m['lines']:,} lines, {m['lines'] / m['seconds']:,.0f} lines/s")
+        if "equal_to_scoping" in m:
+            notes.append(f"same list as scoping: {m['equal_to_scoping']}; compute only {m['compute_seconds']:.2f} s")
+        if "affected" in m:
+            notes.append(f"{m['affected']:,} affected rows")
+        ratio = f"{f['seconds'] / m['seconds']:.2f}" if f else ""
+        out.append(f"| {n:.0e} | {stage} | {m['seconds']:.2f} | {floor or ''} | "
+                   f"{f['seconds'] if f else '':} | {ratio} | {m['peak_rss_mb']:,.0f} | {'; '.join(notes)} |")
+    out += ["", "| events | events stored | store MB | MB per million events |", "|---:|---:|---:|---:|"]
+    out += [f"| {n:.0e} | {e:,} | {mb:,.0f} | {mb / (e / 1e6):,.0f} |" for n, e, mb in stores]
+    out += ["", "Floors: `bare_csv` / `bare_jsonl` = DuckDB `read_csv` / `read_json` of the same files into a table "
+            "(ignore_errors: no ledger, no keys, no mapping); `bare_scan` = one pass over the events table; "
+            "`bare_rollup` = every account × patient with count, first, last and an action bitmask. "
+            "`polars_scope` and `pandas_scope` answer the scope question from a Parquet export of the events "
+            "table (benchmarks/alt_scope.py); their result must equal scoping's or the benchmark fails."]
+    if failures:
+        out += ["", "**FAILED:** " + "; ".join(failures)]
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    shutil.rmtree(CACHE / "tmp", ignore_errors=True)
+    sys.exit(main())

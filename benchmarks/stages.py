@@ -1,0 +1,128 @@
+"""One benchmark measurement, run in its own process: `python benchmarks/stages.py STAGE CASE`.
+
+Prints one JSON line: {"stage", "seconds", "peak_rss_mb", ...}. Each stage is what a user runs (the
+library call) or its floor (DuckDB doing the bare minimum on the same data).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+
+def _con(folder: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(folder / "bare.duckdb"))
+    con.execute("SET memory_limit = '2GB'")
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+def stage(name: str, folder: Path) -> dict:
+    from scoping import Case
+
+    t0 = time.perf_counter()
+    extra: dict = {}
+    if name in ("ingest_csv", "ingest_jsonl"):
+        (folder / "case.duckdb").unlink(missing_ok=True)
+        with Case.open(folder) as case:
+            report = case.ingest(["webapp" if name == "ingest_csv" else "gateway"], progress=False)
+        extra["lines"] = sum(f.lines_read for f in report.files)
+    elif name in ("bare_csv", "bare_jsonl"):
+        (folder / "bare.duckdb").unlink(missing_ok=True)
+        con = _con(folder)
+        logs = json.loads((folder / "logs.json").read_text())
+        files = logs["csv" if name == "bare_csv" else "jsonl"]
+        if name == "bare_csv":
+            con.execute("CREATE TABLE t AS SELECT * FROM read_csv($f, all_varchar = true, ignore_errors = true)",
+                        {"f": files})
+        else:
+            con.execute("CREATE TABLE t AS SELECT * FROM read_json($f, format = 'newline_delimited', "
+                        "ignore_errors = true)", {"f": files})
+        extra["rows"] = con.execute("SELECT count(*) FROM t").fetchone()[0]
+        con.close()
+        (folder / "bare.duckdb").unlink(missing_ok=True)
+    elif name == "scope":
+        with Case.open(folder) as case:
+            result = case.scope()
+            result.export()
+        extra["affected"] = result.affected.height
+    elif name == "bare_scan":
+        with Case.open(folder) as case:
+            extra["row"] = str(case.con.execute(
+                "SELECT count(*), count(DISTINCT account_id), min(ts), max(ts), count(patient_id), "
+                "count(DISTINCT src_ip) FROM events").fetchone())
+    elif name in ("polars_scope", "pandas_scope"):
+        extra.update(_alternative(name, folder))
+    elif name == "discover":
+        from scoping.discover import discover
+
+        with Case.open(folder) as case:
+            found = discover(case)
+        extra["accounts_ranked"] = found.accounts.height
+    elif name == "bare_rollup":
+        with Case.open(folder) as case:
+            extra["groups"] = case.con.execute(
+                "SELECT count(*) FROM (SELECT account_id, patient_id, count(*), min(ts), max(ts), "
+                "bit_or(1::BIGINT << list_position(['login','login_failed','logout','search','list','view','create',"
+                "'update','delete','download','print','export','share','other'], action)) "
+                "FROM events GROUP BY ALL)").fetchone()[0]
+    elif name == "report":
+        from scoping.report import write_report
+
+        with Case.open(folder) as case:
+            result = case.scope()
+            result.export()
+            t0 = time.perf_counter()  # the report alone, scope excluded
+            write_report(case, result)
+    else:
+        raise SystemExit(f"unknown stage {name}")
+    seconds = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"stage": name, "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1), **extra}
+
+
+def _alternative(name: str, folder: Path) -> dict:
+    from alt_scope import pandas_scope, polars_scope
+
+    from scoping import Case
+    from scoping.incident import baseline_start
+
+    with Case.open(folder) as case:
+        inc = case.incident()
+        patients = case.sql("SELECT patient_id, practice_id FROM patients")
+        accounts = case.sql("SELECT account_id, active_until FROM accounts")
+        values = case.con.execute("SELECT DISTINCT src_ip FROM events WHERE src_ip IS NOT NULL AND ts >= $a "
+                                  "AND ts < $b", {"a": baseline_start(inc), "b": inc.end}).fetchall()
+        uas = case.con.execute("SELECT DISTINCT user_agent FROM events WHERE user_agent IS NOT NULL AND ts >= $a "
+                               "AND ts < $b", {"a": baseline_start(inc), "b": inc.end}).fetchall()
+    kwargs = {"windows": [(w.start, w.end) for w in inc.windows], "compromised": list(inc.compromised_accounts),
+              "baseline_start": baseline_start(inc), "count_undetermined": inc.count_undetermined,
+              "ip_indicators": inc.matching_ips([v[0] for v in values]),
+              "client_indicators": inc.matching_clients([v[0] for v in uas])}
+    parquet = str(folder / "events.parquet")
+    t0 = time.perf_counter()
+    if name == "polars_scope":
+        out = polars_scope(parquet, patients, accounts, **kwargs)
+    else:
+        out = pl.from_pandas(pandas_scope(parquet, patients.to_pandas(), accounts.to_pandas(), **kwargs))
+    seconds = time.perf_counter() - t0
+    expected = pl.read_csv(folder / "out" / "affected_patients.csv", infer_schema=False)
+    got = out.with_columns(pl.col("modified").cast(pl.String).str.to_lowercase(),
+                           pl.col("n_accesses").cast(pl.String))
+    cols = ["practice_id", "patient_id", "exposure", "modified", "actions", "categories", "first_access_utc",
+            "last_access_utc", "accounts", "n_accesses", "attribution"]
+    same = got.select(cols).sort("practice_id", "patient_id").equals(expected.select(cols).sort("practice_id",
+                                                                                               "patient_id"))
+    return {"equal_to_scoping": same, "compute_seconds": round(seconds, 3), "affected": out.height}
+
+
+if __name__ == "__main__":
+    print(json.dumps(stage(sys.argv[1], Path(sys.argv[2]))))
