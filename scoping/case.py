@@ -59,7 +59,8 @@ class Case:
     @property
     def runner(self) -> Runner:
         if self._runner is None:
-            con = connect(self.store_path, memory_limit=self.config.memory_limit, threads=self.config.threads)
+            con = connect(self.store_path, memory_limit=self.config.memory_limit, threads=self.config.threads,
+                          max_temp_directory_size=self.config.max_temp_directory_size)
             self._runner = Runner(con)
             self._runner.run("store_schema")
         return self._runner
@@ -98,11 +99,16 @@ class Case:
 
         return parse_incident(self.config.incident, where="case.toml [incident]")
 
-    def scope(self, incident: Incident | None = None, *, count_undetermined: bool | None = None) -> ScopeResult:
-        """Attribute sessions and compute exposures for `incident` (case.toml's by default)."""
+    def scope(self, incident: Incident | None = None, *, count_undetermined: bool | None = None,
+              verify_evidence: bool = True) -> ScopeResult:
+        """Attribute sessions and compute exposures for `incident` (case.toml's by default).
+
+        Every evidence file is re-hashed first and a change stops the run (`verify_evidence=False` skips it,
+        e.g. in a notebook re-running scope many times on untouched files)."""
         from .scope import scope
 
-        return scope(self, incident or self.incident(), count_undetermined=count_undetermined)
+        return scope(self, incident or self.incident(), count_undetermined=count_undetermined,
+                     verify_evidence=verify_evidence)
 
     def discover(self, **kwargs: Any) -> pl.DataFrame:
         """Rank accounts that look compromised, with the reasons, over the store's events."""

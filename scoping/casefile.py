@@ -9,6 +9,7 @@ TEMPLATE = '''\
 [case]
 name = "New case"
 # memory_limit = "2GB"          # DuckDB memory cap; larger work spills to .duckdb-tmp/
+# max_temp_directory_size = "50GB"  # cap on that spill folder
 # session_gap_minutes = 30      # derived sessions: same account, address and client, gap under this
 
 # ---------------------------------------------------------------------------------------------

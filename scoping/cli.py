@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._version import __version__
-from .errors import ScopingError
+from .errors import InputError, ScopingError
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -37,9 +37,15 @@ def cmd_ingest(a: argparse.Namespace) -> int:
 
 
 def cmd_scope(a: argparse.Namespace) -> int:
+    key = None
+    if a.pseudonymise_key:
+        try:
+            key = Path(a.pseudonymise_key).read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read the key file {a.pseudonymise_key}: {exc.strerror or exc}") from exc
     with _open(a.case) as case:
         result = case.scope(count_undetermined=False if a.exclude_undetermined else None)
-        out = result.export()
+        out = result.export(Path(a.out) if a.out else None, pseudonymise_key=key)
         print(_scope_summary(result.summary, out))
     return 0
 
@@ -191,6 +197,10 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "scope":
             p.add_argument("--exclude-undetermined", action="store_true",
                            help="do not count undetermined sessions as affected (they are by default)")
+            p.add_argument("--out", metavar="DIR", help="write the outputs here instead of CASE/out")
+            p.add_argument("--pseudonymise-key", metavar="KEYFILE",
+                           help="replace patient ids by a keyed hash (HMAC-SHA256) in every output; the key file "
+                                "(16+ random bytes) is never copied into the outputs")
         if name == "discover":
             p.add_argument("--from", dest="since", help="start of the period examined (ISO 8601)")
             p.add_argument("--to", dest="until", help="end of the period examined (ISO 8601)")

@@ -79,6 +79,7 @@ class CaseConfig:
     references: tuple[Reference, ...]
     incident: dict[str, Any] = field(default_factory=dict)
     memory_limit: str | None = None
+    max_temp_directory_size: str | None = None
     threads: int | None = None
     session_gap_minutes: int = 30
     raw: dict[str, Any] = field(default_factory=dict)
@@ -175,7 +176,7 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
     files = t.get("files")
     if isinstance(files, str):
         files = [files]
-    if not files or not all(isinstance(f, str) for f in files):
+    if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         raise ConfigError(f"{where}.files must list one or more file globs")
     columns = _str_pairs(t.get("columns", {}), f"{where}.columns")
     for col, _ in columns:
@@ -249,6 +250,15 @@ def parse_reference(kind: str, t: dict[str, Any]) -> Reference:
                      delimiter=_expect(t, "delimiter", str, where, ","), timezone=tz)
 
 
+def _setting(case: dict[str, Any], key: str) -> str | None:
+    value = case.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)", value.strip()):
+        raise ConfigError(f"[case].{key} = {value!r} is not a size", hint='write it like "2GB" or "500MB"')
+    return value.strip()
+
+
 def load(root: Path) -> CaseConfig:
     path = root / "case.toml"
     if not path.is_file():
@@ -264,10 +274,15 @@ def load(root: Path) -> CaseConfig:
     sources = tuple(parse_source(n, t) for n, t in sorted(sources_raw.items()))
     refs_raw = raw.get("reference", {})
     refs = tuple(parse_reference(k, t) for k, t in sorted(refs_raw.items()))
+    if not isinstance(case, dict):
+        raise ConfigError("[case] must be a table")
     threads = case.get("threads")
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ConfigError("[case].threads must be a positive whole number")
     gap = case.get("session_gap_minutes", 30)
     if not isinstance(gap, int) or gap <= 0:
         raise ConfigError("[case].session_gap_minutes must be a positive whole number of minutes")
     return CaseConfig(root=root, name=str(case.get("name", root.name)), sources=sources, references=refs,
-                      incident=raw.get("incident", {}), memory_limit=case.get("memory_limit"),
+                      incident=raw.get("incident", {}), memory_limit=_setting(case, "memory_limit"),
+                      max_temp_directory_size=_setting(case, "max_temp_directory_size"),
                       threads=int(threads) if threads else None, session_gap_minutes=gap, raw=raw)

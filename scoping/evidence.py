@@ -26,6 +26,16 @@ def sha256_file(path: Path) -> tuple[str, int]:
     return h.hexdigest(), size
 
 
+def stat_signature(path: Path) -> tuple[int, int]:
+    """Size and modification time: compared before and after reading to catch a file changed meanwhile."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise InputError(f"evidence file {path} vanished or cannot be read: {exc.strerror or exc}",
+                         hint="restore the file from the acquisition copy and ingest again") from exc
+    return st.st_size, st.st_mtime_ns
+
+
 def expand(root: Path, patterns: tuple[str, ...], *, where: str) -> list[Path]:
     """The files a source's globs name, sorted, so the order of globs never changes a result."""
     found: set[Path] = set()

@@ -8,6 +8,7 @@ apostrophe, as OWASP recommends for CSV injection; the apostrophe is visible, ne
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -25,8 +26,13 @@ _RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lp
 
 
 def private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
-    os.chmod(path, 0o700)
+    """A folder readable by its owner only (created if missing)."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chmod(path, 0o700)
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder {path}: {exc.strerror or exc}",
+                         hint="choose a writable folder, or free disk space") from exc
     return path
 
 
@@ -65,11 +71,23 @@ def json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=str) + "\n").encode()
 
 
+def pseudonym(key: bytes, identifier: str) -> str:
+    """A keyed, stable pseudonym (HMAC-SHA256): the same patient gets the same pseudonym in every file,
+    and nobody without the key can link it back."""
+    return "ps-" + hmac.new(key, identifier.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def pseudonymise(df: pl.DataFrame, key: bytes, columns: tuple[str, ...] = ("patient_id",)) -> pl.DataFrame:
+    exprs = [pl.col(c).map_elements(lambda v: pseudonym(key, v), return_dtype=pl.String).alias(c)
+             for c in columns if c in df.columns]
+    return df.with_columns(exprs) if exprs else df
+
+
 def safe_name(identifier: str) -> str:
     """A file name for a practice id: no separators, no '..', no reserved names, never colliding."""
     cleaned = _SAFE.sub("_", identifier).lstrip(".") or "_"
     digest = hashlib.sha256(identifier.encode()).hexdigest()[:16]
-    if (cleaned != identifier or cleaned.lower().split(".")[0] in _RESERVED or len(cleaned) > 80
-            or re.search(r"-[0-9a-f]{16}$", cleaned)):
-        return f"{cleaned[:60]}-{digest}"
+    reserved = cleaned.lower().split(".")[0] in _RESERVED
+    if cleaned != identifier or reserved or len(cleaned) > 80 or re.search(r"-[0-9a-f]{16}$", cleaned):
+        return f"{'_' if reserved else ''}{cleaned[:60]}-{digest}"
     return cleaned

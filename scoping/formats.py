@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import zlib
 from pathlib import Path
@@ -117,7 +118,8 @@ def read_fhir(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: 
         try:
             con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
         finally:
-            con.unregister("_scoping_chunk")
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
+                con.unregister("_scoping_chunk")
     progress.update(len(records), final=True)
     return ReadResult(len(records), None)
 

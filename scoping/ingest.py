@@ -15,12 +15,14 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+
 from . import formats, mapping, queries, reference
 from .config import CaseConfig, Source
 from .errors import ConfigError, InputError
-from .evidence import display_path, expand, sha256_file
+from .evidence import display_path, expand, sha256_file, stat_signature
 from .readers import Progress, stream_lines
-from .store import Runner
+from .store import Runner, map_duckdb_error
 
 
 @dataclass
@@ -72,6 +74,7 @@ def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
 def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_id: int,
                  known: set[str], progress: bool | None) -> FileReport:
     shown = display_path(cfg.root, file)
+    before = stat_signature(file)
     sha, size = sha256_file(file)
     source_id = sha[:16]
     if sha in known:
@@ -107,6 +110,9 @@ def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_i
             if src.format != "parquet":
                 raise
             raise InputError(f"{shown}: not a readable Parquet file ({exc.message})") from exc
+    if stat_signature(file) != before:
+        raise InputError(f"{shown} changed while it was being read (size or modification time differ)",
+                         hint="ingest from a copy that nothing writes to (an acquisition copy)")
     if src.format == "openemr" and src.api_log:
         _join_openemr_api_log(runner, cfg, src)
     mapping_sha = hashlib.sha256((sql_text + json.dumps(params, sort_keys=True, default=str)).encode()).hexdigest()
@@ -170,6 +176,9 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
                         "s": sum(1 for f in report.files if f.status.startswith("already"))})
         runner.check("check_ingest_reconciles")
         con.execute("COMMIT")
+    except duckdb.Error as exc:  # raised outside the runner (the line reader): still a clean message
+        con.execute("ROLLBACK")
+        raise map_duckdb_error(exc, "ingest") from exc
     except BaseException:
         con.execute("ROLLBACK")
         raise

@@ -7,6 +7,7 @@ SQL. A line that cannot be decoded stays a line: it reaches quarantine with its 
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 import zlib
@@ -17,6 +18,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+
+from .errors import InputError
 
 CHUNK_BYTES = 32 * 1024 * 1024
 
@@ -107,17 +110,22 @@ def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progres
         try:
             con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
         finally:
-            con.unregister("_scoping_chunk")
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
+                con.unregister("_scoping_chunk")
         line_no += len(lines)
         progress.update(line_no)
 
-    for block in _chunks(path):
-        if isinstance(block, BaseException):
-            truncated = f"compressed stream ends early or is corrupt ({type(block).__name__}: {block})"
-            break
-        parts = (tail + block).split(b"\n")
-        tail = parts.pop()
-        flush(parts)
+    try:
+        for block in _chunks(path):
+            if isinstance(block, BaseException):
+                truncated = f"compressed stream ends early or is corrupt ({type(block).__name__}: {block})"
+                break
+            parts = (tail + block).split(b"\n")
+            tail = parts.pop()
+            flush(parts)
+    except OSError as exc:
+        raise InputError(f"evidence file {path} cannot be read: {exc.strerror or exc}",
+                         hint="check the file is still there and readable, then ingest again") from exc
     if tail:
         flush([tail])
     progress.update(line_no, final=True)

@@ -96,6 +96,10 @@ def load_all(runner: Runner, cfg: CaseConfig, *, known: set[str], run_id: int) -
         path, shown = _load(runner, cfg, ref)
         sha, size = sha256_file(path)
         n = runner.execute("reference_count", f"SELECT count(*) FROM {ref.kind}")[0][0]  # noqa: S608
+        runner.execute("reference_supersede",
+                       "UPDATE evidence SET status = 'superseded by ' || left($sha, 16) WHERE kind = 'reference' "
+                       "AND source = $source AND sha256 <> $sha AND status = 'reference table'",
+                       {"sha": sha, "source": f"reference.{ref.kind}"})
         if sha not in known:
             known.add(sha)
             runner.run("ingest_evidence_row", source_id=sha[:16], source=f"reference.{ref.kind}",

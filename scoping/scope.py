@@ -18,8 +18,9 @@ import polars as pl
 
 from . import manifest
 from ._version import __version__
-from .errors import ConfigError
-from .export import csv_bytes, json_bytes, private_dir, safe_name, write_private
+from .errors import ConfigError, IntegrityError
+from .evidence import sha256_file
+from .export import csv_bytes, json_bytes, private_dir, pseudonymise, safe_name, write_private
 from .incident import Incident, baseline_start
 
 if TYPE_CHECKING:
@@ -46,13 +47,20 @@ class ScopeResult:
     summary: dict[str, Any]
     case: Case = field(repr=False)
     outputs: dict[str, str] = field(default_factory=dict, repr=False)
+    pseudonymised: bool = False
 
     def by_controller(self, practice_id: str) -> pl.DataFrame:
         return self.affected.filter(pl.col("practice_id") == practice_id)
 
-    def export(self, out: str | Path | None = None) -> Path:
-        """Write every output of DESIGN.md's table into `out` (CASE/out by default) and the manifest."""
-        return _export(self, Path(out) if out else self.case.root / "out")
+    def export(self, out: str | Path | None = None, *, pseudonymise_key: bytes | None = None) -> Path:
+        """Write every output of DESIGN.md's table into `out` (CASE/out by default) and the manifest.
+
+        With `pseudonymise_key`, every patient id is replaced by a keyed hash (HMAC-SHA256) in every file:
+        a set of outputs to share with someone who must not identify patients (an external expert). The
+        key is never written; the same key gives the same pseudonyms, so lists can be matched later."""
+        if pseudonymise_key is not None and len(pseudonymise_key) < 16:
+            raise ConfigError("the pseudonymisation key is too short", hint="use at least 16 random bytes")
+        return _export(self, Path(out) if out else self.case.root / "out", pseudonymise_key)
 
     def write_manifest(self, out: Path) -> Path:
         """(Re)write out/manifest.json over every output written so far (exports, report, kits)."""
@@ -95,8 +103,30 @@ def _summary(case: Case, incident: Incident, count_undetermined: bool) -> dict[s
     }
 
 
-def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = None) -> ScopeResult:
+def check_evidence_unchanged(case: Case) -> int:
+    """Re-hash every evidence file registered in the store; any difference stops the run (forensic practice:
+    re-verify before every analysis). Returns the number of files checked."""
+    rows = case.runner.execute("evidence_registered", "SELECT path, sha256 FROM evidence "
+                               "WHERE NOT starts_with(status, 'superseded') ORDER BY path")
+    changed = []
+    for rel, recorded in rows:
+        path = Path(rel) if Path(rel).is_absolute() else case.root / rel
+        if not path.is_file():
+            changed.append(f"{rel} (missing)")
+        elif sha256_file(path)[0] != recorded:
+            changed.append(f"{rel} (SHA-256 differs from the one recorded at ingest)")
+    if changed:
+        raise IntegrityError("evidence changed since it was ingested: " + "; ".join(changed),
+                             hint="restore the original files from the acquisition copy; if the change is "
+                                  "legitimate, ingest into a new case")
+    return len(rows)
+
+
+def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = None,
+          verify_evidence: bool = True) -> ScopeResult:
     case.require_events()
+    if verify_evidence:
+        check_evidence_unchanged(case)
     r = case.runner
     counted = incident.count_undetermined if count_undetermined is None else count_undetermined
     accounts = list(incident.compromised_accounts)
@@ -145,7 +175,7 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
     )
 
 
-def _export(result: ScopeResult, out: Path) -> Path:
+def _export(result: ScopeResult, out: Path, key: bytes | None = None) -> Path:
     private_dir(out)
     written = result.outputs
     written.clear()
@@ -153,15 +183,19 @@ def _export(result: ScopeResult, out: Path) -> Path:
     def put(rel: str, data: bytes) -> None:
         written[rel] = write_private(out / rel, data)
 
-    put("affected_patients.csv", csv_bytes(result.affected))
+    def safe(df: pl.DataFrame) -> pl.DataFrame:
+        return pseudonymise(df, key) if key else df
+
+    result.pseudonymised = key is not None
+    put("affected_patients.csv", csv_bytes(safe(result.affected)))
     by_controller = out / "by_controller"
     if by_controller.exists():
         shutil.rmtree(by_controller)
     private_dir(by_controller)
     for (practice,), part in result.affected.group_by(["practice_id"], maintain_order=True):
-        put(f"by_controller/{safe_name(str(practice))}.csv", csv_bytes(part))
-    put("attempted_patients.csv", csv_bytes(result.attempted))
-    put("exposures.csv", csv_bytes(result.exposures))
+        put(f"by_controller/{safe_name(str(practice))}.csv", csv_bytes(safe(part)))
+    put("attempted_patients.csv", csv_bytes(safe(result.attempted)))
+    put("exposures.csv", csv_bytes(safe(result.exposures)))
     put("sessions.csv", csv_bytes(result.sessions))
     put("accounts.csv", csv_bytes(result.accounts))
     put("summary.json", json_bytes(result.summary))
@@ -180,5 +214,6 @@ def _write_manifest(result: ScopeResult, out: Path) -> Path:
     mappings = case.sql("SELECT source, mapping_sha256 FROM mappings ORDER BY source, mapping_sha256")
     for row in mappings.iter_rows(named=True):
         sql[f"mapping:{row['source']}:{row['mapping_sha256'][:16]}"] = row["mapping_sha256"]
-    return manifest.write(out, parameters=result.summary["incident"], evidence=evidence, sql=sql,
+    parameters = {**result.summary["incident"], "patient_ids_pseudonymised": result.pseudonymised}
+    return manifest.write(out, parameters=parameters, evidence=evidence, sql=sql,
                           outputs=result.outputs, engine={"duckdb": duckdb.__version__, "polars": pl.__version__})

@@ -53,7 +53,7 @@ class Runner:
                 used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}(?!\w)", statement)}
                 rows = self.con.execute(statement, used).fetchall()
         except duckdb.Error as exc:
-            raise _map_duckdb_error(exc, name) from exc
+            raise map_duckdb_error(exc, name) from exc
         self._record(name, sql, params or {}, len(rows), t0)
         return rows
 
@@ -69,7 +69,7 @@ class Runner:
         try:
             df = self.con.sql(q.text, params=q.bind(params)).pl()
         except duckdb.Error as exc:
-            raise _map_duckdb_error(exc, name) from exc
+            raise map_duckdb_error(exc, name) from exc
         assert isinstance(df, pl.DataFrame)
         self._record(name, q.text, params, df.height, t0)
         return df
@@ -100,7 +100,7 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _map_duckdb_error(exc: duckdb.Error, name: str) -> ScopingError:
+def map_duckdb_error(exc: duckdb.Error, name: str) -> ScopingError:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, duckdb.OutOfMemoryException):
         return InputError(f"{name}: DuckDB ran out of memory: {text}",
@@ -113,7 +113,7 @@ def _map_duckdb_error(exc: duckdb.Error, name: str) -> ScopingError:
 
 
 def connect(path: Path, *, memory_limit: str | None = None, threads: int | None = None,
-            read_only: bool = False) -> duckdb.DuckDBPyConnection:
+            read_only: bool = False, max_temp_directory_size: str | None = None) -> duckdb.DuckDBPyConnection:
     """Open the case store with the settings every stage relies on (UTC, spill folder, limits)."""
     try:
         con = duckdb.connect(str(path), read_only=read_only)
@@ -133,6 +133,8 @@ def connect(path: Path, *, memory_limit: str | None = None, threads: int | None 
     con.execute(f"SET temp_directory = '{_sql_string(str(tmp))}'")
     if memory_limit:
         con.execute(f"SET memory_limit = '{_sql_string(memory_limit)}'")
+    if max_temp_directory_size:
+        con.execute(f"SET max_temp_directory_size = '{_sql_string(max_temp_directory_size)}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     return con

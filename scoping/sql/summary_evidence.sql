@@ -1,8 +1,10 @@
--- question: which evidence files were read, with their hashes and line ledger?
+-- question: which evidence files does the case rest on, with their hashes and line ledger? (reference
+--           files replaced by a newer version are left out: the store holds the newer one)
 -- params: none
 -- reads: evidence
 -- order: kind, path, source_id
 SELECT source_id, source, kind, path, sha256, bytes, format, mapping_sha256, lines_read, events_loaded,
   accesses_loaded, duplicates, quarantined, dst_flagged, status
 FROM evidence
+WHERE NOT starts_with(status, 'superseded')
 ORDER BY kind, path, source_id
