@@ -37,6 +37,9 @@ name = "New case"
 # patient_id = "patient"
 # outcome = "result"
 #
+# [sources.webapp.expressions]            # a column computed from fields written {name} (scalar SQL only)
+# account_id = "lower(trim({user}))"
+#
 # [sources.webapp.maps.action]            # raw value = canonical value
 # VIEW = "view"
 # PRINT = "print"
@@ -71,4 +74,14 @@ name = "New case"
 # [incident.indicators]
 # ips = ["203.0.113.7", "198.51.100.0/24"]
 # user_agents = ["python-requests/*"]
+
+# ---------------------------------------------------------------------------------------------
+# Notification kits (`scoping notify`): what the letters say about the processor and the contacts.
+# ---------------------------------------------------------------------------------------------
+# [notify]
+# processor = "the vendor of the medical-records service"
+# contact = "the practice's secretariat, 01 23 45 67 89"
+# authority = "www.cnil.fr"
+# measures = "the accounts used were disabled and every password reset"
+# signature = "Dr …"
 '''

@@ -52,6 +52,7 @@ class Source:
     patient_separator: str | None = None
     null_values: tuple[str, ...] = ("",)
     api_log: str | None = None  # OpenEMR: the api_log export joined to the log on log_id
+    expressions: tuple[tuple[str, str], ...] = ()  # canonical column = DuckDB expression over {field}s
 
     def column(self, name: str) -> str | None:
         return dict(self.columns).get(name)
@@ -166,6 +167,26 @@ def _check_canonical_value(col: str, val: str, where: str) -> None:
         raise ConfigError(f"{where}.{col} = {val!r} is not a known {col}", hint=f"use one of {', '.join(allowed)}")
 
 
+_FORBIDDEN = re.compile(r";|--|/\*|\b(select|from|insert|update|delete|attach|detach|copy|pragma|install|load|"
+                        r"call|create|drop|alter|set|export|import|checkpoint|vacuum|read_\w+|glob|getenv|"
+                        r"query|query_table)\b", re.IGNORECASE)
+FIELD_REF = re.compile(r"\{([^{}]+)\}")
+
+
+def check_expression(expr: str, where: str) -> None:
+    """An expression computes one value from the line's fields: it may not read files, query tables or change
+    the store. Fields are written {name}; everything else is DuckDB scalar SQL (lower, regexp_extract, …)."""
+    bare = FIELD_REF.sub("f", expr)
+    bad = _FORBIDDEN.search(bare)
+    if bad or "\x00" in expr:
+        raise ConfigError(f"{where}: {bad.group(0) if bad else 'NUL'!r} is not allowed in a mapping expression",
+                          hint="an expression is one scalar SQL expression over {fields}, e.g. "
+                               "lower(trim({login}))")
+    if not FIELD_REF.search(expr):
+        raise ConfigError(f"{where}: the expression uses no field",
+                          hint="name fields in braces, e.g. {login}; for a fixed value use [constants]")
+
+
 def parse_source(name: str, t: dict[str, Any]) -> Source:
     where = f"[sources.{name}]"
     if not _NAME.match(name):
@@ -184,6 +205,14 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
             raise ConfigError(f"{where}.columns: {col!r} is not a canonical column",
                               hint=f"use one of {', '.join(MAPPABLE)}")
     constants = _str_pairs(t.get("constants", {}), f"{where}.constants")
+    expressions = _str_pairs(t.get("expressions", {}), f"{where}.expressions")
+    for col, expr in expressions:
+        if col not in MAPPABLE:
+            raise ConfigError(f"{where}.expressions: {col!r} is not a canonical column",
+                              hint=f"use one of {', '.join(MAPPABLE)}")
+        if col in dict(t.get("columns", {})) or col in dict(constants):
+            raise ConfigError(f"{where}: {col!r} is given both as an expression and as a field or constant")
+        check_expression(expr, f"{where}.expressions.{col}")
     for col, val in constants:
         _check_canonical_value(col, val, f"{where}.constants")
     maps_raw = t.get("maps", {})
@@ -201,9 +230,10 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
     if tz is not None:
         check_timezone(tz, f"{where}.timezone")
     if fmt in ("csv", "tsv", "jsonl", "parquet"):
-        if "ts" not in dict(columns):
+        if "ts" not in dict(columns) and "ts" not in dict(expressions):
             raise ConfigError(f"{where}.columns has no `ts`", hint="name the field that holds the event time")
-        if "account_id" not in dict(columns) and "account_id" not in dict(constants):
+        fed = set(dict(columns)) | set(dict(constants)) | set(dict(expressions))
+        if "account_id" not in fed:
             raise ConfigError(f"{where}.columns has no `account_id`", hint="name the field holding the login")
     if ts_format not in TS_FORMATS and "%" not in ts_format:
         raise ConfigError(f"{where}.ts_format = {ts_format!r}",
@@ -230,7 +260,7 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
     return Source(name=name, format=fmt, files=tuple(files), columns=columns, constants=constants,
                   maps=tuple(maps), rules=rules, ts_format=ts_format, timezone=tz, delimiter=delimiter,
                   quote=quote, header=header, column_names=column_names, patient_separator=sep,
-                  null_values=nulls, api_log=api_log)
+                  null_values=nulls, api_log=api_log, expressions=expressions)
 
 
 def parse_reference(kind: str, t: dict[str, Any]) -> Reference:

@@ -149,7 +149,7 @@ def discover(case: Case, *, since: str | datetime | None = None, until: str | da
         raise ConfigError("discover: --to must be after --from")
     baseline = start - timedelta(days=s.baseline_days)
     r.run("discover_events", baseline_start=baseline.isoformat(), period_start=start.isoformat(),
-          period_end=end.isoformat(), gap_minutes=case.config.session_gap_minutes)
+          period_end=end.isoformat())
     r.run("discover_signals", min_foreign_patients=s.min_foreign_patients, spray_min_accounts=s.spray_min_accounts,
           gateway_min_accounts=s.gateway_min_accounts, volume_min_ratio=s.volume_min_ratio)
     r.run("discover_pivot", seed_points=s.seed_points, gateway_min_accounts=s.gateway_min_accounts,
@@ -158,7 +158,7 @@ def discover(case: Case, *, since: str | datetime | None = None, until: str | da
         (src.timezone for src in case.config.sources if src.timezone), "UTC")
     return DiscoveryResult(
         accounts=r.frame("discover_accounts"),
-        sessions=r.frame("discover_sessions", threshold=s.threshold),
+        sessions=r.frame("discover_sessions", threshold=s.threshold, gap_minutes=case.config.session_gap_minutes),
         indicators=r.frame("discover_indicators", threshold=s.threshold),
         period=(start, end), baseline_start=baseline, settings=s, timezone=tz,
     )

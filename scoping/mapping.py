@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import Source
+from .config import FIELD_REF, Source
 from .errors import ConfigError
 from .queries import quote_ident
 from .schema import ACTIONS, CATEGORIES, OUTCOMES
@@ -43,6 +43,9 @@ def needed_fields(src: Source) -> list[str]:
     seen: dict[str, None] = {}
     for _, f in src.columns:
         seen[f] = None
+    for _, expr in src.expressions:
+        for f in FIELD_REF.findall(expr):
+            seen[f] = None
     for rule in src.rules:
         for f, _ in rule.when:
             seen[f] = None
@@ -147,7 +150,10 @@ def _parse_text_fields(src: Source, c: Compiled, header: list[str] | None) -> st
 
 
 def _value(src: Source, col: str, c: Compiled) -> str | None:
-    """Text SQL for a canonical column fed by a field (with null markers) or a constant."""
+    """Text SQL for a canonical column fed by a field (with null markers), an expression or a constant."""
+    expr = dict(src.expressions).get(col)
+    if expr is not None:  # fields are substituted by their quoted identifiers; the rest was checked at load
+        return f"nullif(trim(CAST(({FIELD_REF.sub(lambda m: _field_ref(m.group(1)), expr)}) AS VARCHAR)), '')"
     fld = src.column(col)
     if fld is not None:
         return f"CASE WHEN list_contains({c.bind(list(src.null_values))}, {_field_ref(fld)}) THEN NULL " \

@@ -260,3 +260,20 @@ def test_evidence_files_are_never_modified(tmp_path):
         before = (path.read_bytes(), path.stat().st_mtime_ns)
         case.ingest(progress=False)
         assert (path.read_bytes(), path.stat().st_mtime_ns) == before
+
+
+def test_expressions_compute_a_column_from_fields(tmp_path):
+    src = CSV_SOURCE.replace('account_id = "u"\n', "") + (
+        '[sources.web.expressions]\naccount_id = "lower(trim({u})) || \'@\' || {r}"\n')
+    data = b"id,t,u,a,p,r\n1,2025-11-10 19:00:00, DrA ,V,P1,OK\n"
+    with make_case(tmp_path, src, {"a.csv": data}) as case:
+        case.ingest(progress=False)
+        assert events(case)["account_id"].to_list() == ["dra@OK"]
+
+
+@pytest.mark.parametrize("expr", ["(SELECT 1)", "{u}; DROP TABLE events", "read_text('/etc/passwd')",
+                                  "{u} -- comment", "42"])
+def test_expressions_cannot_read_files_query_or_change_the_store(tmp_path, expr):
+    src = CSV_SOURCE + f'[sources.web.expressions]\nresource_id = "{expr}"\n'
+    with pytest.raises(ConfigError):
+        make_case(tmp_path, src, {"a.csv": b"id,t,u,a,p,r\n"})

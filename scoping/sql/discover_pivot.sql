@@ -6,7 +6,7 @@
 -- order: account_id
 -- assumptions: only successful activity counts as using an address; an address already in an account's
 --   own baseline, or used by gateway_min_accounts or more accounts in the baseline, never links accounts.
-CREATE OR REPLACE TABLE discover_pivot AS
+CREATE OR REPLACE TEMP TABLE discover_pivot AS
 WITH RECURSIVE
 base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_events WHERE NOT in_period AND src_ip IS NOT NULL),
 gateways AS (

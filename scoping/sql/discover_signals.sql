@@ -7,7 +7,7 @@
 -- assumptions: robust statistics per account (median of its baseline), never a global threshold;
 --   an address used by gateway_min_accounts or more accounts in the baseline is a shared gateway
 --   (carrier, hospital) and never counts as evidence on its own.
-CREATE OR REPLACE TABLE discover_signals AS
+CREATE OR REPLACE TEMP TABLE discover_signals AS
 WITH period AS (SELECT * FROM discover_events WHERE in_period),
 base AS (SELECT * FROM discover_events WHERE NOT in_period),
 base_ips AS (SELECT DISTINCT account_id, src_ip FROM base WHERE src_ip IS NOT NULL),
