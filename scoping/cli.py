@@ -130,7 +130,22 @@ def cmd_demo(a: argparse.Namespace) -> int:
     world = synthesize(folder, SynthOptions(scale=a.scale, seed=a.seed))
     print(world.describe())
     ns = argparse.Namespace(case=str(folder), quiet=False, lang=a.lang)
-    return cmd_run(ns)
+    code = cmd_run(ns)
+    print(_compare_with_truth(folder))
+    return code
+
+
+def _compare_with_truth(folder: Path) -> str:
+    """On a synthetic world, say whether the affected list equals the ground truth the generator wrote."""
+    import polars as pl
+
+    key = ["practice_id", "patient_id"]
+    truth = pl.read_csv(folder / "truth" / "affected_patients.csv", infer_schema=False)
+    out = pl.read_csv(folder / "out" / "affected_patients.csv", infer_schema=False)
+    missing = truth.join(out, on=key, how="anti").height
+    extra = out.join(truth, on=key, how="anti").height
+    verdict = "yes" if missing == extra == 0 else f"NO ({missing} missing, {extra} extra)"
+    return f"matches the synthetic ground truth (truth/affected_patients.csv): {verdict}, {truth.height:,} rows"
 
 
 def cmd_discover(a: argparse.Namespace) -> int:

@@ -154,11 +154,13 @@ def discover(case: Case, *, since: str | datetime | None = None, until: str | da
           gateway_min_accounts=s.gateway_min_accounts, volume_min_ratio=s.volume_min_ratio)
     r.run("discover_pivot", seed_points=s.seed_points, gateway_min_accounts=s.gateway_min_accounts,
           max_depth=s.max_depth)
+    r.run("discover_session_input")
+    r.run("sessions_derive", gap_minutes=case.config.session_gap_minutes)
     tz = (case.config.incident or {}).get("timezone") or next(
         (src.timezone for src in case.config.sources if src.timezone), "UTC")
     return DiscoveryResult(
         accounts=r.frame("discover_accounts"),
-        sessions=r.frame("discover_sessions", threshold=s.threshold, gap_minutes=case.config.session_gap_minutes),
+        sessions=r.frame("discover_sessions", threshold=s.threshold),
         indicators=r.frame("discover_indicators", threshold=s.threshold),
         period=(start, end), baseline_start=baseline, settings=s, timezone=tz,
     )

@@ -26,8 +26,6 @@ from .incident import Incident, baseline_start
 if TYPE_CHECKING:
     from .case import Case
 
-SCOPE_QUERIES = ("scope_incident_tables", "scope_account_events", "scope_sessions", "scope_accesses",
-                 "scope_exposures", "scope_affected", "scope_attempted")
 
 
 def _iso(t: datetime) -> str:
@@ -146,8 +144,9 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
         r.run("scope_incident_tables", window_starts=[_iso(w.start) for w in incident.windows],
               window_ends=[_iso(w.end) for w in incident.windows], accounts=accounts,
               indicator_ips=ips, indicator_clients=clients)
-        r.run("scope_account_events", baseline_start=_iso(start), scope_end=_iso(incident.end),
-              gap_minutes=case.config.session_gap_minutes)
+        r.run("scope_account_events", baseline_start=_iso(start), scope_end=_iso(incident.end))
+        r.run("sessions_derive", gap_minutes=case.config.session_gap_minutes)
+        r.run("scope_account_sessions")
         r.run("scope_sessions", window_start=_iso(incident.start))
         r.run("scope_accesses", count_undetermined=counted)
         r.run("scope_exposures")

@@ -1,7 +1,8 @@
 -- question: for the accounts that score at or above the threshold, which of their sessions in the period
 --           look like the attacker's and which like the owner's, and why?
--- params: threshold, gap_minutes
--- reads: discover_events, discover_signals, discover_pivot, accounts
+-- params: threshold
+-- reads: sessioned_events (the period's events of every account scoring anything, with their sessions),
+--        discover_events, discover_signals, discover_pivot, accounts
 -- order: account_id, session_start_utc, session_key
 WITH flagged AS (
   SELECT account_id FROM (SELECT * FROM discover_signals UNION ALL SELECT * FROM discover_pivot)
@@ -10,29 +11,6 @@ WITH flagged AS (
 base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_events WHERE NOT in_period AND src_ip IS NOT NULL),
 base_clients AS (
   SELECT DISTINCT account_id, user_agent FROM discover_events WHERE NOT in_period AND user_agent IS NOT NULL
-),
-period_events AS (
-  SELECT e.* FROM discover_events e JOIN flagged USING (account_id) WHERE e.in_period
-),
-gaps AS (
-  SELECT *, lag(ts) OVER (PARTITION BY account_id, src_ip, user_agent ORDER BY ts, event_key) AS prev_ts
-  FROM period_events
-),
-runs AS (
-  SELECT *,
-    sum(CASE WHEN prev_ts IS NULL OR ts - prev_ts >= to_minutes(CAST($gap_minutes AS BIGINT)) THEN 1 ELSE 0 END)
-      OVER (PARTITION BY account_id, src_ip, user_agent ORDER BY ts, event_key
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_no
-  FROM gaps
-),
-sessioned AS (
-  SELECT *,
-    CASE WHEN session_id IS NOT NULL THEN 'log:' || session_id
-         ELSE 'derived:' || left(sha256(concat_ws('|', account_id, coalesce(src_ip, '-'),
-                coalesce(user_agent, '-'),
-                CAST(min(ts) OVER (PARTITION BY account_id, src_ip, user_agent, run_no) AS VARCHAR))), 16)
-    END AS session_key
-  FROM runs
 ),
 per_session AS (
   SELECT e.account_id, e.session_key,
@@ -45,7 +23,8 @@ per_session AS (
     bool_or(e.src_ip IS NOT NULL AND bi.src_ip IS NULL) AS new_address,
     bool_or(e.user_agent IS NOT NULL AND bc.user_agent IS NULL) AS new_client,
     bool_and(e.outcome = 'failure') AS only_failures
-  FROM sessioned e
+  FROM sessioned_events e
+  JOIN flagged USING (account_id)
   LEFT JOIN accounts a USING (account_id)
   LEFT JOIN base_ips bi ON bi.account_id = e.account_id AND bi.src_ip = e.src_ip
   LEFT JOIN base_clients bc ON bc.account_id = e.account_id AND bc.user_agent = e.user_agent
