@@ -60,9 +60,10 @@ def neutralise(df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(exprs) if exprs else df
 
 
-def csv_bytes(df: pl.DataFrame, *, separator: str = ",", bom: bool = False) -> bytes:
+def csv_bytes(df: pl.DataFrame, *, separator: str = ",", bom: bool = False, neutralised: bool = False) -> bytes:
+    """CSV bytes with a fixed header and line ending; formula cells neutralised unless already done."""
     buf = io.BytesIO()
-    neutralise(df).write_csv(buf, separator=separator, line_terminator="\n", null_value="")
+    (df if neutralised else neutralise(df)).write_csv(buf, separator=separator, line_terminator="\n", null_value="")
     data = buf.getvalue()
     return ("\ufeff".encode() + data) if bom else data
 

@@ -20,7 +20,7 @@ from . import manifest
 from ._version import __version__
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
-from .export import csv_bytes, json_bytes, private_dir, pseudonymise, safe_name, write_private
+from .export import csv_bytes, json_bytes, neutralise, private_dir, pseudonymise, safe_name, write_private
 from .incident import Incident, baseline_start
 
 if TYPE_CHECKING:
@@ -191,8 +191,9 @@ def _export(result: ScopeResult, out: Path, key: bytes | None = None) -> Path:
     if by_controller.exists():
         shutil.rmtree(by_controller)
     private_dir(by_controller)
-    for (practice,), part in result.affected.group_by(["practice_id"], maintain_order=True):
-        put(f"by_controller/{safe_name(str(practice))}.csv", csv_bytes(safe(part)))
+    ready = neutralise(safe(result.affected))  # once for all practices, then one file per practice
+    for (practice,), part in ready.partition_by("practice_id", as_dict=True, maintain_order=True).items():
+        put(f"by_controller/{safe_name(str(practice))}.csv", csv_bytes(part, neutralised=True))
     put("attempted_patients.csv", csv_bytes(safe(result.attempted)))
     put("exposures.csv", csv_bytes(safe(result.exposures)))
     put("sessions.csv", csv_bytes(result.sessions))
