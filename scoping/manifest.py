@@ -27,12 +27,14 @@ def _digest(body: dict[str, Any]) -> str:
 
 
 def write(out: Path, *, parameters: dict[str, Any], evidence: list[dict[str, Any]],
-          sql: dict[str, str], outputs: dict[str, str], engine: dict[str, str]) -> Path:
+          sql: dict[str, str], outputs: dict[str, str], engine: dict[str, str],
+          trace: list[dict[str, Any]] | None = None) -> Path:
     body: dict[str, Any] = {
         "tool": {"name": "scoping", "version": __version__, **engine},
         "parameters": parameters,
         "evidence": evidence,
         "sql": dict(sorted(sql.items())),
+        "trace": trace or [],
         "outputs": dict(sorted(outputs.items())),
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }

@@ -46,6 +46,7 @@ class ScopeResult:
     case: Case = field(repr=False)
     outputs: dict[str, str] = field(default_factory=dict, repr=False)
     pseudonymised: bool = False
+    trace: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def by_controller(self, practice_id: str) -> pl.DataFrame:
         return self.affected.filter(pl.col("practice_id") == practice_id)
@@ -126,6 +127,7 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
     if verify_evidence:
         check_evidence_unchanged(case)
     r = case.runner
+    first = len(r.trace)
     counted = incident.count_undetermined if count_undetermined is None else count_undetermined
     accounts = list(incident.compromised_accounts)
     unknown = [row[0] for row in r.run("scope_unknown_accounts", accounts=accounts)]
@@ -162,7 +164,7 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
         except duckdb.Error:
             pass
         raise
-    return ScopeResult(
+    result = ScopeResult(
         incident=incident,
         affected=r.frame("export_affected"),
         attempted=r.frame("export_attempted"),
@@ -172,6 +174,11 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
         summary=_summary(case, incident, counted),
         case=case,
     )
+    # the statements that produced these results, in order, with their bound values and row counts
+    # (durations are left out so that the same inputs give the same manifest)
+    result.trace = [{"query": t.name, "sql_sha256": t.sql_sha256, "params": t.params, "rows": t.rows}
+                    for t in r.trace[first:]]
+    return result
 
 
 def _export(result: ScopeResult, out: Path, key: bytes | None = None) -> Path:
@@ -215,5 +222,5 @@ def _write_manifest(result: ScopeResult, out: Path) -> Path:
     for row in mappings.iter_rows(named=True):
         sql[f"mapping:{row['source']}:{row['mapping_sha256'][:16]}"] = row["mapping_sha256"]
     parameters = {**result.summary["incident"], "patient_ids_pseudonymised": result.pseudonymised}
-    return manifest.write(out, parameters=parameters, evidence=evidence, sql=sql,
+    return manifest.write(out, parameters=parameters, evidence=evidence, sql=sql, trace=result.trace,
                           outputs=result.outputs, engine={"duckdb": duckdb.__version__, "polars": pl.__version__})
