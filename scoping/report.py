@@ -213,7 +213,7 @@ def _html(case: Case, result: ScopeResult, figures_html: str, *, shareable: bool
 <h2>The incident as defined</h2>
 {_table(windows)}
 <p>Compromised accounts: {_e(', '.join(accounts))}. Sessions of these accounts are attributed from the
-evidence; sessions that cannot be attributed count as affected: {_e(inc['count_undetermined'])}.
+evidence; sessions that cannot be attributed count as affected: {'yes' if inc['count_undetermined'] else 'no'}.
 Baseline for each account: the {_e(inc['baseline_days'])} days before the first window.</p>
 {indicators}
 <h2>Discovery: accounts that look compromised</h2>
