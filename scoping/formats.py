@@ -12,17 +12,14 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import zlib
 from pathlib import Path
 
 import duckdb
-import numpy as np
-import pyarrow as pa
 
 from .config import Rule, Source
-from .readers import CHUNK_BYTES, Progress, ReadResult, stream_lines
+from .readers import CHUNK_BYTES, Progress, ReadResult, insert_lines, stream_lines
 
 OPENEMR_CATEGORIES = (
     ("Patient Demographics", "demographics"), ("Patient Insurance", "insurance_billing"),
@@ -111,15 +108,7 @@ def read_fhir(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: 
                    for e in doc.get("entry") or []]
     else:
         records = [json.dumps(doc, ensure_ascii=False).encode()]
-    if records:
-        chunk = pa.table({"source_line": np.arange(1, len(records) + 1, dtype=np.int64),
-                          "raw": pa.array(records, type=pa.binary())})
-        con.register("_scoping_chunk", chunk)
-        try:
-            con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
-        finally:
-            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
-                con.unregister("_scoping_chunk")
+    insert_lines(con, table, 1, records)
     progress.update(len(records), final=True)
     return ReadResult(len(records), None)
 

@@ -94,6 +94,20 @@ class Progress:
         sys.stderr.flush()
 
 
+def insert_lines(con: duckdb.DuckDBPyConnection, table: str, first: int, lines: list[bytes]) -> None:
+    """Append raw records numbered first, first + 1, … to `table(source_line, raw)` as one Arrow chunk."""
+    if not lines:
+        return
+    numbers = np.arange(first, first + len(lines), dtype=np.int64)
+    chunk = pa.table({"source_line": numbers, "raw": pa.array(lines, type=pa.binary())})
+    con.register("_scoping_chunk", chunk)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
+    finally:
+        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
+            con.unregister("_scoping_chunk")
+
+
 def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: Progress) -> ReadResult:
     """Load every line of `path` (plain or gzip) into `table(source_line, raw)`; never raises on content."""
     line_no = 0
@@ -102,16 +116,7 @@ def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progres
 
     def flush(lines: list[bytes]) -> None:
         nonlocal line_no
-        if not lines:
-            return
-        numbers = np.arange(line_no + 1, line_no + 1 + len(lines), dtype=np.int64)
-        chunk = pa.table({"source_line": numbers, "raw": pa.array(lines, type=pa.binary())})
-        con.register("_scoping_chunk", chunk)
-        try:
-            con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
-        finally:
-            with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
-                con.unregister("_scoping_chunk")
+        insert_lines(con, table, line_no + 1, lines)
         line_no += len(lines)
         progress.update(line_no)
 
