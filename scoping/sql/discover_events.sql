@@ -7,22 +7,32 @@
 -- order: ts (the events table's order)
 -- assumptions: the baseline is [baseline_start, period_start), the period [period_start, period_end).
 CREATE OR REPLACE TEMP TABLE discover_events AS
-WITH ev AS (
+WITH own_by_practice AS (
+  -- since when each patient is a practice's own: registered (always) or cared for (from the first contact)
+  SELECT practice_id, patient_id, min(since) AS since FROM (
+    SELECT practice_id, patient_id, TIMESTAMPTZ '1900-01-01 00:00:00+00' AS since FROM patients
+    UNION ALL
+    SELECT practice_id, patient_id, coalesce(start_ts, TIMESTAMPTZ '1900-01-01 00:00:00+00') FROM care
+    WHERE practice_id IS NOT NULL)
+  GROUP BY practice_id, patient_id
+),
+own_by_account AS (
+  SELECT account_id, patient_id, min(coalesce(start_ts, TIMESTAMPTZ '1900-01-01 00:00:00+00')) AS since
+  FROM care WHERE account_id IS NOT NULL
+  GROUP BY account_id, patient_id
+),
+ev AS (
   SELECT e.*, e.ts >= CAST($period_start AS TIMESTAMPTZ) AS in_period, a.practice_id AS account_practice
   FROM events e
   LEFT JOIN accounts a USING (account_id)
   WHERE e.ts >= CAST($baseline_start AS TIMESTAMPTZ) AND e.ts < CAST($period_end AS TIMESTAMPTZ)
 ),
 final AS (
-  SELECT * EXCLUDE (account_practice),
-    CASE WHEN NOT in_period OR patient_id IS NULL THEN NULL
-         ELSE EXISTS (SELECT 1 FROM patients p
-                      WHERE p.patient_id = ev.patient_id AND p.practice_id = ev.account_practice)
-           OR EXISTS (SELECT 1 FROM care c
-                      WHERE c.patient_id = ev.patient_id
-                        AND (c.account_id = ev.account_id OR c.practice_id = ev.account_practice)
-                        AND (c.start_ts IS NULL OR c.start_ts <= ev.ts))
-    END AS own_patient
+  SELECT ev.* EXCLUDE (account_practice),
+    CASE WHEN NOT ev.in_period OR ev.patient_id IS NULL THEN NULL
+         ELSE coalesce(p.since <= ev.ts, false) OR coalesce(c.since <= ev.ts, false) END AS own_patient
   FROM ev
+  LEFT JOIN own_by_practice p ON p.practice_id = ev.account_practice AND p.patient_id = ev.patient_id
+  LEFT JOIN own_by_account c ON c.account_id = ev.account_id AND c.patient_id = ev.patient_id
 )
 SELECT * FROM final;

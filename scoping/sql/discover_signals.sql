@@ -10,9 +10,10 @@
 CREATE OR REPLACE TEMP TABLE discover_signals AS
 WITH period AS (SELECT * FROM discover_events WHERE in_period),
 base AS (SELECT * FROM discover_events WHERE NOT in_period),
-base_ips AS (SELECT DISTINCT account_id, src_ip FROM base WHERE src_ip IS NOT NULL),
-base_clients AS (SELECT DISTINCT account_id, user_agent FROM base WHERE user_agent IS NOT NULL),
-gateways AS (
+base_ips AS MATERIALIZED (SELECT DISTINCT account_id, src_ip FROM base WHERE src_ip IS NOT NULL),
+base_clients AS MATERIALIZED (SELECT DISTINCT account_id, user_agent FROM base WHERE user_agent IS NOT NULL),
+base_accounts AS MATERIALIZED (SELECT DISTINCT account_id FROM base),
+gateways AS MATERIALIZED (
   SELECT src_ip FROM base WHERE src_ip IS NOT NULL
   GROUP BY src_ip HAVING count(DISTINCT account_id) >= CAST($gateway_min_accounts AS BIGINT)
 ),
@@ -46,7 +47,7 @@ new_both AS (
   LEFT JOIN base_clients bc ON bc.account_id = p.account_id AND bc.user_agent = p.user_agent
   WHERE bi.src_ip IS NULL AND bc.user_agent IS NULL AND p.src_ip IS NOT NULL AND p.outcome <> 'failure'
     AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
-    AND EXISTS (SELECT 1 FROM base b WHERE b.account_id = p.account_id)
+    AND p.account_id IN (SELECT account_id FROM base_accounts)
   GROUP BY p.account_id
 ),
 new_address AS (
@@ -57,14 +58,14 @@ new_address AS (
   LEFT JOIN base_ips bi ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
   WHERE bi.src_ip IS NULL AND p.src_ip IS NOT NULL AND p.outcome <> 'failure'
     AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
-    AND EXISTS (SELECT 1 FROM base b WHERE b.account_id = p.account_id)
+    AND p.account_id IN (SELECT account_id FROM base_accounts)
   GROUP BY p.account_id
 ),
 dormant AS (
   SELECT p.account_id, 'dormant' AS signal, 30 AS points,
     'no activity in the baseline, active in the period' AS reason, min(p.ts) AS first_ts, max(p.ts) AS last_ts
   FROM period p
-  WHERE NOT EXISTS (SELECT 1 FROM base b WHERE b.account_id = p.account_id)
+  WHERE p.account_id NOT IN (SELECT account_id FROM base_accounts)
     AND p.outcome <> 'failure'
   GROUP BY p.account_id
 ),
