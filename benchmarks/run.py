@@ -22,6 +22,7 @@ HERE = Path(__file__).parent
 CACHE = HERE / "cache"
 EVENTS_PER_SCALE = 48_300  # scale 1 of `scoping synth` is about this many events
 STAGES = [("ingest_csv", "bare_csv"), ("ingest_jsonl", "bare_jsonl"), ("verify_evidence", None), ("scope", "bare_scan"),
+          ("export", None),
           ("polars_scope", None), ("pandas_scope", None), ("discover", "bare_rollup"), ("report", None)]
 
 
@@ -135,6 +136,8 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
             notes.append(f"{m['lines']:,} lines, {m['lines'] / m['seconds']:,.0f} lines/s")
         if "equal_to_scoping" in m:
             notes.append(f"same list as scoping: {m['equal_to_scoping']}; compute only {m['compute_seconds']:.2f} s")
+        if "files" in m:
+            notes.append(f"{m['files']:,} files")
         if "affected" in m:
             notes.append(f"{m['affected']:,} affected rows")
         ratio = f"{f['seconds'] / m['seconds']:.2f}" if f else ""
@@ -145,6 +148,9 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
     out += ["", "Floors: `bare_csv` / `bare_jsonl` = DuckDB `read_csv` / `read_json` of the same files into a table "
             "(ignore_errors: no ledger, no keys, no mapping); `bare_scan` = one pass over the events table; "
             "`bare_rollup` = every account × patient with count, first, last and an action bitmask. "
+            "`scope` is the question (attribution, exposures, lists, summary) without writing files; `export` "
+            "writes every output (one CSV per practice included) and the manifest; `verify_evidence` re-hashes "
+            "the evidence as every real `scope` run does first. "
             "`polars_scope` and `pandas_scope` answer the scope question from a Parquet export of the events "
             "table (benchmarks/alt_scope.py); their result must equal scoping's or the benchmark fails."]
     if failures:

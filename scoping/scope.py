@@ -20,7 +20,7 @@ from . import manifest
 from ._version import __version__
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
-from .export import csv_bytes, json_bytes, neutralise, private_dir, pseudonymise, safe_name, write_private
+from .export import csv_bytes, csv_groups, json_bytes, private_dir, pseudonymise, safe_name, write_private
 from .incident import Incident, baseline_start
 
 if TYPE_CHECKING:
@@ -136,17 +136,16 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
                           hint="check the spelling in [incident] compromised_accounts, or add them to "
                                "the accounts reference table")
     start = baseline_start(incident)
-    values = r.run("scope_distinct_clients", accounts=accounts, baseline_start=_iso(start),
-                   scope_end=_iso(incident.end))
-    ips = incident.matching_ips([v for k, v in values if k == "ip"])
-    clients = incident.matching_clients([v for k, v in values if k == "client"])
     con = r.con
     con.execute("BEGIN TRANSACTION")
     try:
+        r.run("scope_account_events", accounts=accounts, baseline_start=_iso(start), scope_end=_iso(incident.end))
+        values = r.run("scope_distinct_clients")
+        ips = incident.matching_ips([v for k, v in values if k == "ip"])
+        clients = incident.matching_clients([v for k, v in values if k == "client"])
         r.run("scope_incident_tables", window_starts=[_iso(w.start) for w in incident.windows],
               window_ends=[_iso(w.end) for w in incident.windows], accounts=accounts,
               indicator_ips=ips, indicator_clients=clients)
-        r.run("scope_account_events", baseline_start=_iso(start), scope_end=_iso(incident.end))
         r.run("sessions_derive", gap_minutes=case.config.session_gap_minutes)
         r.run("scope_account_sessions")
         r.run("scope_sessions", window_start=_iso(incident.start))
@@ -198,9 +197,8 @@ def _export(result: ScopeResult, out: Path, key: bytes | None = None) -> Path:
     if by_controller.exists():
         shutil.rmtree(by_controller)
     private_dir(by_controller)
-    ready = neutralise(safe(result.affected))  # once for all practices, then one file per practice
-    for (practice,), part in ready.partition_by("practice_id", as_dict=True, maintain_order=True).items():
-        put(f"by_controller/{safe_name(str(practice))}.csv", csv_bytes(part, neutralised=True))
+    for practice, data in csv_groups(safe(result.affected), "practice_id"):  # rows are sorted by practice
+        put(f"by_controller/{safe_name(practice)}.csv", data)
     put("attempted_patients.csv", csv_bytes(safe(result.attempted)))
     put("exposures.csv", csv_bytes(safe(result.exposures)))
     put("sessions.csv", csv_bytes(result.sessions))
