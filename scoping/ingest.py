@@ -71,6 +71,67 @@ def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
     return [h.strip() for h in header]
 
 
+BATCH_LINES = 1_000_000
+
+
+class _Batches:
+    """Maps, classifies and stores the staged lines of one file, one batch at a time, adding up its ledger."""
+
+    def __init__(self, runner: Runner, cfg: CaseConfig, src: Source, mapped_src: Source, source_id: str,
+                 shown: str, file: Path) -> None:
+        self.runner, self.cfg, self.src, self.mapped_src = runner, cfg, src, mapped_src
+        self.source_id, self.shown, self.file = source_id, shown, file
+        self.header: list[str] | None = None
+        self.sql_text, self.params = "", {}  # type: tuple[str, dict[str, object]]
+        self.totals = {"lines": 0, "events": 0, "dups": 0, "quar": 0, "dst": 0}
+        self.accesses = 0
+        self.first_ts: object = None
+        self.last_ts: object = None
+
+    def process(self, *, input_sql: str = "staging_lines", truncated: str | None = None,
+                last_line: int | None = None) -> None:
+        r, src = self.runner, self.src
+        if src.format == "fhir":
+            self.sql_text, self.params = queries.get("format_fhir_auditevent").text, {"tz": src.timezone}
+            r.run("format_fhir_auditevent", tz=src.timezone)
+        else:
+            if self.mapped_src.format in ("csv", "tsv") and self.header is None:
+                self.header = _read_header(r, self.mapped_src, self.shown)
+            compiled = mapping.compile_source(self.mapped_src, source_id=self.source_id, header=self.header,
+                                              input_sql=input_sql)
+            self.sql_text, self.params = compiled.sql, dict(compiled.params)
+            if src.format == "parquet":
+                self.params["parquet_path"] = str(self.file)
+            try:
+                r.execute(f"mapping:{src.name}", compiled.sql, self.params)
+            except InputError as exc:
+                if src.format != "parquet":
+                    raise
+                raise InputError(f"{self.shown}: not a readable Parquet file ({exc.message})") from exc
+        if src.format == "openemr" and src.api_log:
+            _join_openemr_api_log(r, self.cfg, src)
+        if truncated:
+            r.run("ingest_note_truncation", source_line=int(last_line or 0) + 1, reason=truncated)
+        naive = r.execute("ingest_naive_check", """
+            SELECT min(source_line) FROM staging_mapped WHERE problem = 'timestamp without offset'""")
+        if naive and naive[0][0] is not None:
+            raise ConfigError(
+                f"[sources.{src.name}] {self.shown}, line {naive[0][0]}: the timestamp has no UTC offset and the "
+                f"source names no time zone",
+                hint=f"add timezone = \"Europe/Paris\" (the zone the logging server used) to [sources.{src.name}]")
+        r.run("ingest_classify")
+        r.run("ingest_store", source_id=self.source_id)
+        lines, events, accesses, dups, quar, dst, first_ts, last_ts = r.run(
+            "ingest_file_counts", source_id=self.source_id)[0]
+        for key, value in (("lines", lines), ("events", events), ("dups", dups), ("quar", quar), ("dst", dst)):
+            self.totals[key] += value
+        self.accesses = accesses  # counted over the whole file so far
+        if first_ts is not None:
+            self.first_ts = first_ts if self.first_ts is None else min(self.first_ts, first_ts)  # type: ignore[call-overload]
+            self.last_ts = last_ts if self.last_ts is None else max(self.last_ts, last_ts)  # type: ignore[call-overload]
+        r.execute("ingest_clear_lines", "DELETE FROM staging_lines")
+
+
 def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_id: int,
                  known: set[str], progress: bool | None) -> FileReport:
     shown = display_path(cfg.root, file)
@@ -81,55 +142,30 @@ def _ingest_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, run_i
         return FileReport(src.name, shown, source_id, "already ingested (same SHA-256): nothing loaded")
     known.add(sha)
     runner.execute("ingest_clear_lines", "DELETE FROM staging_lines")
+    mapped_src = formats.openemr_source(src) if src.format == "openemr" else src
+    is_csv = mapped_src.format in ("csv", "tsv")
+    batch = _Batches(runner, cfg, src, mapped_src, source_id, shown, file)
     header_lines = 0
     truncated: str | None = None
-    mapped_src = formats.openemr_source(src) if src.format == "openemr" else src
     if src.format == "parquet":
-        input_sql = "read_parquet($parquet_path, file_row_number = true)"
-        header: list[str] | None = None
+        batch.process(input_sql="read_parquet($parquet_path, file_row_number = true)")
     else:
         bar = Progress(shown, enabled=progress)
-        reader = formats.read_fhir if src.format == "fhir" else stream_lines
-        result = reader(runner.con, file, "staging_lines", bar)
+        if src.format == "fhir":
+            result = formats.read_fhir(runner.con, file, "staging_lines", bar)
+        else:  # a file of any size is staged, mapped and stored BATCH_LINES lines at a time
+            result = stream_lines(runner.con, file, "staging_lines", bar, on_batch=batch.process,
+                                  batch_lines=BATCH_LINES)
         truncated = result.truncated
-        is_csv = mapped_src.format in ("csv", "tsv")
-        header = _read_header(runner, mapped_src, shown) if is_csv else None
         header_lines = 1 if is_csv and mapped_src.header and result.lines else 0
-        input_sql = "staging_lines"
-    if src.format == "fhir":
-        sql_text, params = queries.get("format_fhir_auditevent").text, {"tz": src.timezone}
-        runner.run("format_fhir_auditevent", tz=src.timezone)
-    else:
-        compiled = mapping.compile_source(mapped_src, source_id=source_id, header=header, input_sql=input_sql)
-        sql_text, params = compiled.sql, dict(compiled.params)
-        if src.format == "parquet":
-            params["parquet_path"] = str(file)
-        try:
-            runner.execute(f"mapping:{src.name}", compiled.sql, params)
-        except InputError as exc:
-            if src.format != "parquet":
-                raise
-            raise InputError(f"{shown}: not a readable Parquet file ({exc.message})") from exc
+        batch.process(truncated=truncated, last_line=result.lines)
     if stat_signature(file) != before:
         raise InputError(f"{shown} changed while it was being read (size or modification time differ)",
                          hint="ingest from a copy that nothing writes to (an acquisition copy)")
-    if src.format == "openemr" and src.api_log:
-        _join_openemr_api_log(runner, cfg, src)
+    sql_text, params = batch.sql_text, batch.params
     mapping_sha = hashlib.sha256((sql_text + json.dumps(params, sort_keys=True, default=str)).encode()).hexdigest()
-    if truncated:
-        last = runner.execute("ingest_last_line", "SELECT coalesce(max(source_line), 0) FROM staging_mapped")
-        runner.run("ingest_note_truncation", source_line=int(last[0][0]) + 1, reason=truncated)
-    naive = runner.execute("ingest_naive_check", """
-        SELECT min(source_line) FROM staging_mapped WHERE problem = 'timestamp without offset'""")
-    if naive and naive[0][0] is not None:
-        raise ConfigError(
-            f"[sources.{src.name}] {shown}, line {naive[0][0]}: the timestamp has no UTC offset and the "
-            f"source names no time zone",
-            hint=f"add timezone = \"Europe/Paris\" (the zone the logging server used) to [sources.{src.name}]")
-    runner.run("ingest_classify")
-    runner.run("ingest_store", source_id=source_id)
-    counts = runner.run("ingest_file_counts", source_id=source_id)[0]
-    lines_read, events, accesses, dups, quar, dst, first_ts, last_ts = counts
+    lines_read, events, dups, quar, dst = (batch.totals[k] for k in ("lines", "events", "dups", "quar", "dst"))
+    accesses, first_ts, last_ts = batch.accesses, batch.first_ts, batch.last_ts
     status = "loaded" if not truncated else "loaded; file truncated"
     runner.run("ingest_mapping_row", mapping_sha256=mapping_sha, source=src.name, sql=sql_text,
                params=json.dumps(params, sort_keys=True, default=str))

@@ -11,7 +11,7 @@ import contextlib
 import sys
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,17 +108,26 @@ def insert_lines(con: duckdb.DuckDBPyConnection, table: str, first: int, lines: 
             con.unregister("_scoping_chunk")
 
 
-def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: Progress) -> ReadResult:
-    """Load every line of `path` (plain or gzip) into `table(source_line, raw)`; never raises on content."""
+def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: Progress, *,
+                 on_batch: Callable[[], None] | None = None, batch_lines: int = 0) -> ReadResult:
+    """Load every line of `path` (plain or gzip) into `table(source_line, raw)`; never raises on content.
+
+    With `on_batch`, it is called each time `batch_lines` lines are staged (the caller processes and clears
+    the table), so a file of any size is read with bounded memory; numbering continues across batches."""
     line_no = 0
+    staged = 0
     tail = b""
     truncated: str | None = None
 
     def flush(lines: list[bytes]) -> None:
-        nonlocal line_no
+        nonlocal line_no, staged
         insert_lines(con, table, line_no + 1, lines)
         line_no += len(lines)
+        staged += len(lines)
         progress.update(line_no)
+        if on_batch is not None and staged >= batch_lines:
+            on_batch()
+            staged = 0
 
     try:
         for block in _chunks(path):

@@ -120,3 +120,18 @@ def test_summary_carries_notification_fields(fresh_world):
     assert s["data_quality"]["quarantined"] > 0
     assert s["log_gaps_utc"] == [] or all(isinstance(h, str) for h in s["log_gaps_utc"])
     assert KEY  # the key columns exist in every list
+
+
+def test_ingesting_in_small_batches_changes_nothing(fresh_world, monkeypatch):
+    """Files are read in batches of lines (bounded memory); duplicates across batches are still found."""
+    import scoping.ingest
+
+    folder = fresh_world(seed=11, scale=0.5)
+    monkeypatch.setattr(scoping.ingest, "BATCH_LINES", 997)
+    report, _ = run_case(folder)
+    counts = {f["path"]: f for f in truth_counts(folder)["files"]}
+    for f in report.files:
+        assert (f.lines_read, f.duplicates, f.quarantined) == (
+            counts[f.path]["lines"], counts[f.path]["duplicates"], sum(counts[f.path]["malformed"].values()))
+    cmp = compare_with_truth(folder)
+    assert cmp["missing"] == cmp["extra"] == 0 and all(v == 0 for k, v in cmp.items() if k.startswith("mismatch"))
