@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("synth", "demo"):
             p.add_argument("dir", metavar="DIR", nargs="?" if name == "demo" else None,
                            default="demo" if name == "demo" else None, help="folder to write the world into")
-            p.add_argument("--scale", type=float, default=1.0, help="size of the world (1 = ~100k events)")
+            p.add_argument("--scale", type=float, default=1.0,
+                           help="size of the world (1 = about 50,000 events, 30 practices)")
             p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same world)")
             if name == "synth":
                 p.add_argument("--formats", default="csv,jsonl", help="log formats: csv, jsonl, fhir")
