@@ -82,7 +82,9 @@ class _Batches:
         self.runner, self.cfg, self.src, self.mapped_src = runner, cfg, src, mapped_src
         self.source_id, self.shown, self.file = source_id, shown, file
         self.header: list[str] | None = None
-        self.sql_text, self.params = "", {}  # type: tuple[str, dict[str, object]]
+        self.compiled: mapping.Compiled | None = None  # compiled once per file, run for every batch
+        self.sql_text: str = ""
+        self.params: dict[str, object] = {}
         self.totals = {"lines": 0, "events": 0, "dups": 0, "quar": 0, "dst": 0}
         self.accesses = 0
         self.first_ts: object = None
@@ -97,8 +99,9 @@ class _Batches:
         else:
             if self.mapped_src.format in ("csv", "tsv") and self.header is None:
                 self.header = _read_header(r, self.mapped_src, self.shown)
-            compiled = mapping.compile_source(self.mapped_src, source_id=self.source_id, header=self.header,
-                                              input_sql=input_sql)
+            if self.compiled is None:
+                self.compiled = mapping.compile_source(self.mapped_src, header=self.header, input_sql=input_sql)
+            compiled = self.compiled
             self.sql_text, self.params = compiled.sql, dict(compiled.params)
             if src.format == "parquet":
                 self.params["parquet_path"] = str(self.file)

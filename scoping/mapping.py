@@ -212,8 +212,7 @@ def _timestamp(src: Source, c: Compiled) -> tuple[str, str]:
     return "NULL::TIMESTAMPTZ", f"try_strptime(ts_text, {f})::TIMESTAMP"
 
 
-def compile_source(src: Source, *, source_id: str, header: list[str] | None,
-                   input_sql: str) -> Compiled:
+def compile_source(src: Source, *, header: list[str] | None, input_sql: str) -> Compiled:
     """The statement creating `staging_mapped` for one evidence file of `src`."""
     c = Compiled(sql="")
     if src.format == "parquet":
