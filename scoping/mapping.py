@@ -1,6 +1,6 @@
 """Compiling a source's mapping (case.toml) into one DuckDB statement.
 
-The statement reads the numbered raw lines of one evidence file and produces one row per line:
+The query reads the numbered raw lines of one evidence file and produces one row per line:
 either the canonical columns, or a quarantine reason. Everything is read as text and cast in
 visible SQL; source field names pass through `quote_ident`, every configured value (regexes,
 value maps, formats, time zones, null markers) is a bound parameter. The compiled text and its
@@ -213,7 +213,7 @@ def _timestamp(src: Source, c: Compiled) -> tuple[str, str]:
 
 
 def compile_source(src: Source, *, header: list[str] | None, input_sql: str) -> Compiled:
-    """The statement creating `staging_mapped` for one evidence file of `src`."""
+    """The query mapping one batch of an evidence file of `src` to one row per line (canonical or problem)."""
     c = Compiled(sql="")
     if src.format == "parquet":
         fields_cte = _parquet_fields(src, input_sql)
@@ -254,8 +254,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str) -> 
     ts_field = src.column("ts")
     ts_text = _value(src, "ts", c) if ts_field else "NULL::VARCHAR"
     enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
-    c.sql = f"""CREATE OR REPLACE TEMP TABLE staging_mapped AS
-WITH{decoded}{fields_cte},
+    c.sql = f"""WITH{decoded}{fields_cte},
   canon AS (
     SELECT source_line, raw, txt, problem,
       {ts_text} AS ts_text,

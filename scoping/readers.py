@@ -1,8 +1,8 @@
 """Streaming evidence files into the store as numbered raw lines, without interpreting them.
 
 The only Python work per file is splitting bytes on newlines (done in C by `bytes.split`) and
-handing numbered chunks to DuckDB as Arrow arrays; all decoding, parsing and casting happens in
-SQL. A line that cannot be decoded stays a line: it reaches quarantine with its number.
+handing numbered batches to DuckDB as Arrow arrays (a view, never a stored table); all decoding,
+parsing and casting happens in SQL. A line that cannot be decoded stays a line: it reaches quarantine with its number.
 """
 
 from __future__ import annotations
@@ -94,40 +94,52 @@ class Progress:
         sys.stderr.flush()
 
 
-def insert_lines(con: duckdb.DuckDBPyConnection, table: str, first: int, lines: list[bytes]) -> None:
-    """Append raw records numbered first, first + 1, … to `table(source_line, raw)` as one Arrow chunk."""
-    if not lines:
-        return
+LINES_VIEW = "staging_lines"
+
+
+def lines_table(first: int, lines: list[bytes]) -> pa.Table:
+    """Raw records numbered first, first + 1, … as an Arrow table `(source_line, raw)`."""
     numbers = np.arange(first, first + len(lines), dtype=np.int64)
-    chunk = pa.table({"source_line": numbers, "raw": pa.array(lines, type=pa.binary())})
-    con.register("_scoping_chunk", chunk)
+    return pa.table({"source_line": numbers, "raw": pa.array(lines, type=pa.binary())})
+
+
+def with_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, action: Callable[[], None]) -> None:
+    """Run `action` while `table` is visible to SQL as the view `staging_lines` (never stored: no copy kept)."""
+    con.register(LINES_VIEW, table)
     try:
-        con.execute(f"INSERT INTO {table} SELECT source_line, raw FROM _scoping_chunk")  # noqa: S608
+        action()
     finally:
         with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
-            con.unregister("_scoping_chunk")
+            con.unregister(LINES_VIEW)
 
 
-def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progress: Progress, *,
-                 on_batch: Callable[[], None] | None = None, batch_lines: int = 0) -> ReadResult:
-    """Load every line of `path` (plain or gzip) into `table(source_line, raw)`; never raises on content.
+def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, *,
+                 on_batch: Callable[[], None], batch_lines: int) -> ReadResult:
+    """Hand every line of `path` (plain or gzip) to `on_batch`, `batch_lines` at a time, as `staging_lines`.
 
-    With `on_batch`, it is called each time `batch_lines` lines are staged (the caller processes and clears
-    the table), so a file of any size is read with bounded memory; numbering continues across batches."""
+    `on_batch` is called at least once (with no lines for an empty file); numbering continues across
+    batches, so a file of any size is read with bounded memory. Never raises on content."""
     line_no = 0
-    staged = 0
     tail = b""
     truncated: str | None = None
+    pending: list[pa.Table] = []
+    staged = 0
 
-    def flush(lines: list[bytes]) -> None:
+    def flush(force: bool = False) -> None:
+        nonlocal pending, staged
+        if staged >= batch_lines or force:
+            table = pa.concat_tables(pending) if pending else lines_table(1, [])
+            pending, staged = [], 0
+            with_lines(con, table, on_batch)
+
+    def add(lines: list[bytes]) -> None:
         nonlocal line_no, staged
-        insert_lines(con, table, line_no + 1, lines)
-        line_no += len(lines)
-        staged += len(lines)
-        progress.update(line_no)
-        if on_batch is not None and staged >= batch_lines:
-            on_batch()
-            staged = 0
+        if lines:
+            pending.append(lines_table(line_no + 1, lines))
+            line_no += len(lines)
+            staged += len(lines)
+            progress.update(line_no)
+            flush()
 
     try:
         for block in _chunks(path):
@@ -136,11 +148,13 @@ def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, table: str, progres
                 break
             parts = (tail + block).split(b"\n")
             tail = parts.pop()
-            flush(parts)
+            add(parts)
     except OSError as exc:
         raise InputError(f"evidence file {path} cannot be read: {exc.strerror or exc}",
                          hint="check the file is still there and readable, then ingest again") from exc
     if tail:
-        flush([tail])
+        add([tail])
+    if staged or line_no == 0 or pending:
+        flush(force=True)
     progress.update(line_no, final=True)
     return ReadResult(lines=line_no, truncated=truncated)

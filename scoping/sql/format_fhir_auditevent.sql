@@ -2,8 +2,7 @@
 --           from which address, which action, on which patient (and how the patient was found)?
 -- params: tz
 -- reads: staging_lines
--- writes: staging_mapped
--- order: source_line
+-- order: source_line (ingest appends the rows to ingest_pending)
 -- assumptions: time = period.start | occurredDateTime | occurredPeriod.start | recorded; account = the
 --   requestor agent (who.identifier.value, who.reference, who.display, altId, name, else its OAuth/SAML
 --   token as policy:<id>), else a human-user agent, else the client (DCM 110153/110150); patient, first
@@ -12,7 +11,6 @@
 --   patient (self-access); a patient= or subject= parameter of the base64 query entity (role 24); else
 --   none. Client and server records of one call share an X-Request-Id entity: it is the event key, so the
 --   second record counts as a duplicate.
-CREATE OR REPLACE TEMP TABLE staging_mapped AS
 WITH decoded AS (
   SELECT source_line, raw,
     CASE WHEN ends_with(t, chr(13)) THEN t[:-2] ELSE t END AS txt

@@ -1,33 +1,37 @@
--- question: for each line of the file being ingested, is it an event, a duplicate of an event already
---           loaded (earlier in this file, in another file, or in an earlier ingest), or quarantined?
+-- question: which of this ingest's lines repeat an event already seen — earlier in the same file, in an
+--           earlier file of this ingest (rotated logs), or in an earlier ingest — and which line is the
+--           first occurrence each of them repeats?
 -- params: none
--- reads: staging_mapped, events, staging_events
--- writes: staging_classified
--- order: none here (ingest_store writes in line order)
--- assumptions: duplicates are judged on event_key before patients are spread out; the first
---              occurrence (earliest ingest, then earliest file, then earliest line) is the one kept.
-CREATE OR REPLACE TEMP TABLE staging_classified AS
-WITH good AS (
-  SELECT * FROM staging_mapped WHERE problem IS NULL
+-- reads: ingest_pending, events, evidence
+-- writes: ingest_repeats
+-- order: none here (ingest_store writes duplicates in file and line order)
+-- assumptions: duplicates are judged on event_key; the first occurrence (earliest ingest, then earliest
+--              file, then earliest line) is the one kept. Only repeated keys are ranked, so the cost is one
+--              hash aggregation over the ingest's keys, not a sort of the events.
+CREATE OR REPLACE TEMP TABLE ingest_repeats AS
+WITH repeated AS (
+  SELECT event_key FROM ingest_pending WHERE problem IS NULL GROUP BY event_key HAVING count(*) > 1
+  UNION
+  SELECT DISTINCT event_key FROM events WHERE event_key IN (SELECT event_key FROM ingest_pending WHERE problem IS NULL)
 ),
-first_in_file AS (
-  SELECT event_key, min(source_line) AS first_line FROM good GROUP BY event_key
+occurrences AS (
+  SELECT e.event_key, e.source_id, e.source_line, [0, v.ingest_run, e.source_line] AS rank
+  FROM events e JOIN evidence v USING (source_id)
+  WHERE e.event_key IN (SELECT event_key FROM repeated)
+  UNION ALL
+  SELECT event_key, source_id, source_line, [1, file_seq, source_line] AS rank
+  FROM ingest_pending
+  WHERE problem IS NULL AND event_key IN (SELECT event_key FROM repeated)
 ),
-earlier AS (
-  SELECT event_key, min_by(source_id, source_line) AS first_source_id, min(source_line) AS first_source_line
-  FROM (SELECT event_key, source_id, source_line FROM events
-        UNION ALL
-        SELECT event_key, source_id, source_line FROM staging_events)
-  WHERE event_key IN (SELECT event_key FROM first_in_file)
+first AS (
+  SELECT event_key, arg_min(source_id, rank) AS first_source_id, arg_min(source_line, rank) AS first_source_line
+  FROM occurrences
   GROUP BY event_key
 ),
 final AS (
-  SELECT g.*,
-    CASE WHEN e.event_key IS NOT NULL OR g.source_line > f.first_line THEN 'duplicate' ELSE 'event' END AS status,
-    e.first_source_id,
-    coalesce(e.first_source_line, f.first_line) AS first_source_line
-  FROM good g
-  JOIN first_in_file f USING (event_key)
-  LEFT JOIN earlier e USING (event_key)
+  SELECT p.source_id, p.source_line, p.event_key, f.first_source_id, f.first_source_line, p.file_seq
+  FROM ingest_pending p
+  JOIN first f USING (event_key)
+  WHERE p.problem IS NULL AND NOT (p.source_id = f.first_source_id AND p.source_line = f.first_source_line)
 )
 SELECT * FROM final

@@ -1,21 +1,24 @@
--- question: how many lines of the file just ingested became events, duplicates or quarantine rows,
---           how many accesses were stored, how many local times fell in a daylight-saving change?
--- params: source_id
--- reads: staging_mapped, staging_classified, staging_events
--- order: one row
-WITH m AS (
-  SELECT count(*) AS lines_read, count(*) FILTER (WHERE problem IS NOT NULL) AS quarantined
-  FROM staging_mapped
+-- question: for each evidence file of this ingest, how many of its mapped lines became events or
+--           duplicates, how many accesses were stored, how many local times fell in a daylight-saving
+--           change, and what time span do its events cover?
+-- params: none
+-- reads: ingest_pending, ingest_repeats
+-- order: source_id
+-- assumptions: lines read and quarantined lines are counted batch by batch as the file is read.
+WITH kept AS (
+  SELECT p.source_id, count(*) AS events_loaded, sum(len(p.patients)) AS accesses_loaded,
+         count(*) FILTER (WHERE p.ts_flag IS NOT NULL) AS dst_flagged, min(p.ts) AS first_ts, max(p.ts) AS last_ts
+  FROM ingest_pending p
+  ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
+  WHERE p.problem IS NULL
+  GROUP BY p.source_id
 ),
-c AS (
-  SELECT count(*) FILTER (WHERE status = 'event') AS events_loaded,
-         count(*) FILTER (WHERE status = 'duplicate') AS duplicates,
-         count(*) FILTER (WHERE status = 'event' AND ts_flag IS NOT NULL) AS dst_flagged,
-         min(ts) FILTER (WHERE status = 'event') AS first_ts,
-         max(ts) FILTER (WHERE status = 'event') AS last_ts
-  FROM staging_classified
+repeats AS (
+  SELECT source_id, count(*) AS duplicates FROM ingest_repeats GROUP BY source_id
 ),
-a AS (SELECT count(*) AS accesses_loaded FROM staging_events WHERE source_id = $source_id),
-final AS (SELECT * FROM m, c, a)
-SELECT lines_read, events_loaded, accesses_loaded, duplicates, quarantined, dst_flagged, first_ts, last_ts
-FROM final
+final AS (
+  SELECT source_id, coalesce(k.events_loaded, 0) AS events_loaded, coalesce(k.accesses_loaded, 0) AS accesses_loaded,
+         coalesce(r.duplicates, 0) AS duplicates, coalesce(k.dst_flagged, 0) AS dst_flagged, k.first_ts, k.last_ts
+  FROM kept k FULL JOIN repeats r USING (source_id)
+)
+SELECT * FROM final ORDER BY source_id

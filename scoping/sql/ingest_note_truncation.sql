@@ -1,7 +1,7 @@
 -- question: record that a compressed evidence file ends early: the unreadable rest becomes one
 --           quarantine line after the last line read.
--- params: source_line, reason
--- reads: staging_mapped
--- writes: staging_mapped
+-- params: source_id, file_seq, source_line, reason
+-- reads: nothing
+-- writes: ingest_pending
 -- order: not applicable (one row inserted)
-INSERT INTO staging_mapped (source_line, problem) VALUES ($source_line, $reason)
+INSERT INTO ingest_pending (source_id, file_seq, source_line, problem) VALUES ($source_id, $file_seq, $source_line, $reason)

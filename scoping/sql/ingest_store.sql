@@ -1,28 +1,28 @@
--- question: store the classified lines of one evidence file: events (one row per patient touched),
---           duplicates (with the line they repeat) and quarantined lines (with their reason).
--- params: source_id
--- reads: staging_mapped, staging_classified
--- writes: duplicates, quarantine, staging_events
--- order: source_line (staging_events is re-sorted by ts when the ingest ends)
+-- question: store this ingest's quarantined lines (with their reason), its events (one row per patient
+--           touched) and its duplicates (with the line each one repeats).
+-- params: none
+-- reads: ingest_pending, ingest_repeats
+-- writes: quarantine, events, duplicates
+-- order: events are appended in the order they were set aside (each batch by ts), so clustered by time,
+--        quarantine and duplicates by file, then line.
 -- assumptions: an event naming no patient is stored once with patient_id NULL.
-INSERT INTO staging_events
-SELECT event_key, ts, ts_raw, ts_flag, account_id, session_id, src_ip, user_agent, action, action_raw,
-       category, unnest(patients) AS patient_id, patient_link, outcome, resource_type, resource_id,
-       $source_id AS source_id, source_line
-FROM staging_classified
-WHERE status = 'event'
-ORDER BY source_line;
-
-INSERT INTO duplicates
-SELECT $source_id, source_line, event_key, coalesce(first_source_id, $source_id), first_source_line
-FROM staging_classified
-WHERE status = 'duplicate'
-ORDER BY source_line;
-
 INSERT INTO quarantine
-SELECT $source_id, source_line,
+SELECT source_id, source_line,
        left(coalesce(txt, CAST(raw AS VARCHAR)), 2048) AS raw_text,
        problem AS reason
-FROM staging_mapped
+FROM ingest_pending
 WHERE problem IS NOT NULL
-ORDER BY source_line;
+ORDER BY file_seq, source_line;
+
+INSERT INTO events
+SELECT p.event_key, p.ts, p.ts_raw, p.ts_flag, p.account_id, p.session_id, p.src_ip, p.user_agent, p.action,
+       p.action_raw, p.category, unnest(p.patients) AS patient_id, p.patient_link, p.outcome, p.resource_type,
+       p.resource_id, p.source_id, p.source_line
+FROM ingest_pending p
+ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
+WHERE p.problem IS NULL;
+
+INSERT INTO duplicates
+SELECT source_id, source_line, event_key, first_source_id, first_source_line
+FROM ingest_repeats
+ORDER BY file_seq, source_line;

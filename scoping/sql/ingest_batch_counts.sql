@@ -1,0 +1,12 @@
+-- question: how many lines did one batch of an evidence file hold, how many of them are quarantined, and
+--           which is the first whose timestamp has no UTC offset while the source names no time zone?
+-- params: file_seq, first_line, last_line
+-- reads: ingest_pending
+-- order: one row
+-- assumptions: ingest_pending is appended file by file, batch by batch, so the filter on file_seq and the
+--              batch's line range reads only the batch's row groups (zonemaps), not the whole table.
+SELECT count(*) AS lines,
+       count(*) FILTER (WHERE problem IS NOT NULL) AS quarantined,
+       min(source_line) FILTER (WHERE problem = 'timestamp without offset') AS naive_line
+FROM ingest_pending
+WHERE file_seq = $file_seq AND source_line BETWEEN $first_line AND $last_line
