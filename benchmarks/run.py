@@ -4,6 +4,11 @@ Worlds of BENCH_EVENTS events (default "1e6,1e7"; add 1e8 when you have the time
 once with `scoping synth` and cached in benchmarks/cache/. Every measurement runs in its own process
 (`stages.py`), BENCH_RUNS times (default 3); the median time and the largest peak RSS are reported.
 Cases run with memory_limit = 2GB. Results go to benchmarks/RESULTS.md and the screen.
+
+The store the scope, discover and report stages read is built by `ingest_all` (every source and reference
+table), measured once per size. From 1e8 events the per-source ingests, the polars/pandas comparison (its
+Parquet copy alone is gigabytes) and the report are left out unless BENCH_STAGES names them
+(BENCH_STAGES=scope,discover runs only those, at every size).
 """
 
 from __future__ import annotations
@@ -24,6 +29,18 @@ EVENTS_PER_SCALE = 48_300  # scale 1 of `scoping synth` is about this many event
 STAGES = [("ingest_csv", "bare_csv"), ("ingest_jsonl", "bare_jsonl"), ("verify_evidence", None), ("scope", "bare_scan"),
           ("export", None),
           ("polars_scope", None), ("pandas_scope", None), ("discover", "bare_rollup"), ("report", None)]
+LARGE = 50_000_000  # from this size, only the stages the scale targets are about run by default
+LARGE_STAGES = {"bare_csv", "bare_jsonl", "verify_evidence", "scope", "discover"}
+
+
+def _chosen(n: int) -> list[tuple[str, str | None]]:
+    named = {x.strip() for x in os.environ.get("BENCH_STAGES", "").split(",") if x.strip()}
+    if named:
+        return [(s, f) for s, f in STAGES if s in named]
+    if n >= LARGE:  # the per-source ingests are replaced by ingest_all; their floors still run
+        return [(f, None) if s.startswith("ingest") else (s, f) for s, f in STAGES
+                if s in LARGE_STAGES or (s.startswith("ingest") and f in LARGE_STAGES)]
+    return STAGES
 
 
 def _sizes() -> list[int]:
@@ -70,23 +87,13 @@ def _measure(stage: str, folder: Path, runs: int) -> dict:
             "compute_seconds": statistics.median(r.get("compute_seconds", r["seconds"]) for r in results)}
 
 
-def _prepare_scope_store(world: Path) -> tuple[Path, int, float]:
+def _store_size(folder: Path) -> tuple[int, float]:
     import duckdb
 
-    from scoping import Case
-
-    folder = _case(world, "scope")
-    if not (folder / "events.parquet").exists():
-        (folder / "case.duckdb").unlink(missing_ok=True)
-        with Case.open(folder) as case:
-            case.ingest(progress=False)
-            case.scope(verify_evidence=False).export()
-            case.con.execute("COPY (SELECT * FROM events) TO $p (FORMAT parquet, ROW_GROUP_SIZE 500000)",
-                             {"p": str(folder / "events.parquet")})
     con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
     n = con.execute("SELECT count(*) FROM events").fetchone()[0]
     con.close()
-    return folder, n, (folder / "case.duckdb").stat().st_size / 1e6
+    return n, (folder / "case.duckdb").stat().st_size / 1e6
 
 
 def main() -> int:
@@ -97,12 +104,18 @@ def main() -> int:
         print(f"world of ~{n:,.0f} events", flush=True)
         world = _world(n)
         ingest_case = _case(world, "ingest")
-        scope_case, n_events, store_mb = _prepare_scope_store(world)
-        stores.append((n, n_events, store_mb))
-        for stage, floor in STAGES:
+        scope_case = _case(world, "scope")
+        m = _measure("ingest_all", scope_case, 1)
+        rows.append((n, "ingest_all", m, None, None))
+        print(f"  {'ingest_all':14} {m['seconds']:8.2f} s  peak RSS {m['peak_rss_mb']:,.0f} MB", flush=True)
+        stores.append((n, *_store_size(scope_case)))
+        chosen = _chosen(n)
+        if any(s in ("polars_scope", "pandas_scope", "report", "export") for s, _ in chosen):
+            _measure("prepare_outputs", scope_case, 1)
+        for stage, floor in chosen:
             folder = ingest_case if stage.startswith("ingest") else scope_case
-            m = _measure(stage, folder, runs)
-            f = _measure(floor, folder, runs) if floor else None
+            m = _measure(stage, folder, runs if n < LARGE else 1)
+            f = _measure(floor, folder, runs if n < LARGE else 1) if floor else None
             if "equal_to_scoping" in m and not m["equal_to_scoping"]:
                 failures.append(f"{stage} at {n:.0e}: result differs from scoping's affected list")
             rows.append((n, stage, m, floor, f))
@@ -127,7 +140,8 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
     out = ["# Benchmark results", "",
            f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB; Python {platform.python_version()}, "
            f"DuckDB {duckdb.__version__}, polars {polars.__version__}, pandas {pandas.__version__}. "
-           f"Median of {runs} runs, each in its own process; cases at memory_limit = 2GB.", "",
+           f"Median of {runs} runs (one run from {LARGE:.0e} events, and for ingest_all), each in its own process; "
+           f"cases at memory_limit = 2GB.", "",
            "| events | stage | median s | floor | floor s | floor / stage | peak RSS MB | notes |",
            "|---:|---|---:|---|---:|---:|---:|---|"]
     for n, stage, m, floor, f in rows:
@@ -145,7 +159,8 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
                    f"{f['seconds'] if f else '':} | {ratio} | {m['peak_rss_mb']:,.0f} | {'; '.join(notes)} |")
     out += ["", "| events | events stored | store MB | MB per million events |", "|---:|---:|---:|---:|"]
     out += [f"| {n:.0e} | {e:,} | {mb:,.0f} | {mb / (e / 1e6):,.0f} |" for n, e, mb in stores]
-    out += ["", "Floors: `bare_csv` / `bare_jsonl` = DuckDB `read_csv` / `read_json` of the same files into a table "
+    out += ["", "`ingest_all` ingests every source and reference table into the store the later stages read. "
+            "Floors: `bare_csv` / `bare_jsonl` = DuckDB `read_csv` / `read_json` of the same files into a table "
             "(ignore_errors: no ledger, no keys, no mapping); `bare_scan` = one pass over the events table; "
             "`bare_rollup` = every account × patient with count, first, last and an action bitmask. "
             "`scope` is the question (attribution, exposures, lists, summary) without writing files; `export` "

@@ -17,8 +17,6 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
-
 from .config import Rule, Source
 from .readers import CHUNK_BYTES, Progress, ReadResult, lines_table, stream_lines, with_lines
 
@@ -90,28 +88,28 @@ def _is_document(path: Path) -> bool:
     return isinstance(obj, dict) and obj.get("resourceType") == "Bundle" and not rest.strip()
 
 
-def read_fhir(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, *,
+def read_fhir(path: Path, progress: Progress, *,
               on_batch: Callable[[], None], batch_lines: int) -> ReadResult:
     """Hand a FHIR file's records to `on_batch` as `staging_lines`: NDJSON line by line, a document entry by entry."""
     if not _is_document(path):
-        return stream_lines(con, path, progress, on_batch=on_batch, batch_lines=batch_lines)
+        return stream_lines(path, progress, on_batch=on_batch, batch_lines=batch_lines)
     data = path.read_bytes()
     if data.startswith(b"\x1f\x8b"):
         try:
             data = zlib.decompress(data, wbits=31)
         except zlib.error as exc:
-            with_lines(con, lines_table(1, [data[:2048]]), on_batch)
+            with_lines(lines_table(1, [data[:2048]]), on_batch)
             return ReadResult(1, f"compressed stream is corrupt ({exc})")
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
-        with_lines(con, lines_table(1, [data[:4096]]), on_batch)  # one quarantined record, its first bytes kept
+        with_lines(lines_table(1, [data[:4096]]), on_batch)  # one quarantined record, its first bytes kept
         return ReadResult(1, None)
     if isinstance(doc, dict) and doc.get("resourceType") == "Bundle":
         records = [json.dumps(e.get("resource", e) if isinstance(e, dict) else e, ensure_ascii=False).encode()
                    for e in doc.get("entry") or []]
     else:
         records = [json.dumps(doc, ensure_ascii=False).encode()]
-    with_lines(con, lines_table(1, records), on_batch)
+    with_lines(lines_table(1, records), on_batch)
     progress.update(len(records), final=True)
     return ReadResult(len(records), None)

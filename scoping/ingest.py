@@ -66,7 +66,7 @@ def _staging(runner: Runner) -> None:
 def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
     if not src.header:
         return list(src.column_names)
-    rows = runner.execute("ingest_header", "SELECT try(decode(raw)) FROM " + LINES_VIEW + " WHERE source_line = 1")
+    rows = runner.execute("ingest_header", "SELECT try(decode(raw)) FROM staging_lines WHERE source_line = 1")
     if not rows or rows[0][0] is None:
         raise InputError(f"{path}: the first line (the header) is missing or not UTF-8",
                          hint="set header = false and column_names = [...] if the file has no header")
@@ -117,8 +117,8 @@ class _Batches:
             self.sql_text, self.params = self.compiled.sql, dict(self.compiled.params)
             if src.format == "parquet":
                 self.params["parquet_path"] = str(self.file)
-        first, last = (0, 2**62) if input_sql != LINES_VIEW else r.execute(
-            "ingest_batch_range", f"SELECT coalesce(min(source_line), 0), coalesce(max(source_line), -1) FROM {LINES_VIEW}")[0]
+        first, last = (0, 2**62) if input_sql != LINES_VIEW else r.execute("ingest_batch_range", """
+            SELECT coalesce(min(source_line), 0), coalesce(max(source_line), -1) FROM staging_lines""")[0]
         if first > last:
             return  # an empty batch (an empty file): nothing to map
         insert = (f"INSERT INTO ingest_pending BY NAME\nSELECT *, $ingest_source_id AS source_id, "
@@ -169,7 +169,7 @@ def _read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, known: 
         bar = Progress(shown, enabled=progress)
         read = formats.read_fhir if src.format == "fhir" else stream_lines
         # a file of any size is mapped and set aside BATCH_LINES lines at a time
-        result = read(runner.con, file, bar, on_batch=batch.process, batch_lines=BATCH_LINES)
+        result = read(file, bar, on_batch=batch.process, batch_lines=BATCH_LINES)
         truncated = result.truncated
         header_lines = 1 if is_csv and mapped_src.header and result.lines else 0
         if truncated:

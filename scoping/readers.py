@@ -7,7 +7,6 @@ parsing and casting happens in SQL. A line that cannot be decoded stays a line: 
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 import zlib
@@ -15,11 +14,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from .errors import InputError
+from .store import arrow_scan
 
 CHUNK_BYTES = 32 * 1024 * 1024
 
@@ -103,17 +102,13 @@ def lines_table(first: int, lines: list[bytes]) -> pa.Table:
     return pa.table({"source_line": numbers, "raw": pa.array(lines, type=pa.binary())})
 
 
-def with_lines(con: duckdb.DuckDBPyConnection, table: pa.Table, action: Callable[[], None]) -> None:
-    """Run `action` while `table` is visible to SQL as the view `staging_lines` (never stored: no copy kept)."""
-    con.register(LINES_VIEW, table)
-    try:
+def with_lines(table: pa.Table, action: Callable[[], None]) -> None:
+    """Run `action` while the Runner's queries can read `table` as `staging_lines` (never stored)."""
+    with arrow_scan(LINES_VIEW, table):
         action()
-    finally:
-        with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses even this
-            con.unregister(LINES_VIEW)
 
 
-def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress, *,
+def stream_lines(path: Path, progress: Progress, *,
                  on_batch: Callable[[], None], batch_lines: int) -> ReadResult:
     """Hand every line of `path` (plain or gzip) to `on_batch`, `batch_lines` at a time, as `staging_lines`.
 
@@ -130,7 +125,7 @@ def stream_lines(con: duckdb.DuckDBPyConnection, path: Path, progress: Progress,
         if staged >= batch_lines or force:
             table = pa.concat_tables(pending) if pending else lines_table(1, [])
             pending, staged = [], 0
-            with_lines(con, table, on_batch)
+            with_lines(table, on_batch)
 
     def add(lines: list[bytes]) -> None:
         nonlocal line_no, staged

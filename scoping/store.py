@@ -7,16 +7,19 @@ trace, so an auditor can see exactly which SQL produced each output.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
 from . import queries
 from .errors import ConfigError, InputError, ScopingError
@@ -86,6 +89,20 @@ class Runner:
         self._record(name, q.text, params, len(rows), t0)
         if rows:
             raise CheckFailed(name, rows, cols)
+
+
+@contextlib.contextmanager
+def arrow_scan(name: str, table: pa.Table) -> Iterator[None]:
+    """Let the queries a Runner runs read `table` as `name`, without a catalog entry.
+
+    DuckDB finds it by a replacement scan of this module's globals (the frame of `Runner.execute`).
+    `con.register` would create a view whose dropped entry, inside the ingest's transaction, keeps every
+    batch's Arrow data alive until commit: memory would grow with the file."""
+    globals()[name] = table
+    try:
+        yield
+    finally:
+        globals().pop(name, None)
 
 
 def _statements(sql: str) -> list[str]:

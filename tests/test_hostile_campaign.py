@@ -203,8 +203,8 @@ def test_a_file_that_changes_during_ingest(tmp_path, capsys, monkeypatch):
 
     real = ingest_module.stream_lines
 
-    def read_then_append(con, path, progress, **batching):
-        result = real(con, path, progress, **batching)
+    def read_then_append(path, progress, **batching):
+        result = real(path, progress, **batching)
         with path.open("ab") as fh:
             fh.write(_line(patient="late") + b"\n")
         return result

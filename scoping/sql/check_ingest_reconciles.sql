@@ -4,7 +4,7 @@
 -- reads: evidence, events, duplicates, quarantine
 -- order: source_id
 -- assumptions: returns the evidence files that break the rule; an empty result means all reconcile.
-WITH ev AS (SELECT source_id, count(DISTINCT event_key) AS n FROM events GROUP BY source_id),
+WITH ev AS (SELECT source_id, count(DISTINCT source_line) AS n FROM events GROUP BY source_id),
 du AS (SELECT source_id, count(*) AS n FROM duplicates GROUP BY source_id),
 qu AS (SELECT source_id, count(*) AS n FROM quarantine GROUP BY source_id),
 final AS (
