@@ -3,7 +3,7 @@
 -- reads: nothing
 -- writes: accounts, care, duplicates, events, evidence, ingest_runs, mappings, patients, quarantine
 -- order: not applicable (DDL)
--- assumptions: every time is TIMESTAMPTZ in UTC; events are kept sorted by ts.
+-- assumptions: every time is TIMESTAMPTZ in UTC; events are clustered by ts (each ingested batch sorted).
 CREATE TABLE IF NOT EXISTS evidence (
   source_id       VARCHAR PRIMARY KEY,   -- first 16 hex digits of the file's SHA-256
   source          VARCHAR,               -- the [sources.NAME] or [reference.KIND] it was read for
