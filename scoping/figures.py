@@ -21,6 +21,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from .incident import baseline_start
+
 if TYPE_CHECKING:
     from .case import Case
     from .scope import ScopeResult
@@ -158,7 +160,8 @@ def exposure_categories(case: Case, result: ScopeResult) -> Figure:
 
 
 def heatmap(case: Case, result: ScopeResult) -> Figure:
-    df = case.runner.frame("report_heatmap", tz=result.incident.timezone)
+    df = case.runner.frame("report_heatmap", tz=result.incident.timezone,
+                           baseline_start=baseline_start(result.incident).isoformat())
     fig = Figure(figsize=(10, 4))
     for i, period in enumerate(("baseline", "breach")):
         grid = np.zeros((7, 24))

@@ -244,6 +244,7 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
                        {"r": run_id, "f": len(report.files),
                         "s": sum(1 for f in report.files if f.status.startswith("already"))})
         runner.check("check_ingest_reconciles")
+        runner.check("check_account_hours")
         con.execute("COMMIT")
     except duckdb.Error as exc:  # raised outside the runner (the line reader): still a clean message
         con.execute("ROLLBACK")

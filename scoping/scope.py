@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -121,6 +121,20 @@ def check_evidence_unchanged(case: Case) -> int:
     return len(rows)
 
 
+READ_BEFORE_WINDOW = timedelta(days=1)
+
+
+def _baseline_split(start: datetime, window_start: datetime) -> tuple[datetime, datetime]:
+    """(first whole hour of the baseline, start of the events read): between them the baseline comes from
+    account_hours; before, from the events of its first partial hour; after, from the events read."""
+    window_hour = window_start.replace(minute=0, second=0, microsecond=0)
+    read_start = max(start, window_hour - READ_BEFORE_WINDOW)
+    first_full_hour = start.replace(minute=0, second=0, microsecond=0)
+    if first_full_hour < start:
+        first_full_hour += timedelta(hours=1)
+    return min(first_full_hour, read_start), read_start
+
+
 def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = None,
           verify_evidence: bool = True) -> ScopeResult:
     case.require_events()
@@ -139,7 +153,12 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
     con = r.con
     con.execute("BEGIN TRANSACTION")
     try:
-        r.run("scope_account_events", accounts=accounts, baseline_start=_iso(start), scope_end=_iso(incident.end))
+        if r.run("account_hours_missing")[0][0]:  # a store ingested before scoping kept account_hours
+            r.run("account_hours_rebuild")
+        first_full_hour, read_start = _baseline_split(start, incident.start)
+        r.run("scope_account_events", accounts=accounts, read_start=_iso(read_start), scope_end=_iso(incident.end))
+        r.run("scope_baseline", accounts=accounts, baseline_start=_iso(start), first_full_hour=_iso(first_full_hour),
+              read_start=_iso(read_start), window_start=_iso(incident.start))
         values = r.run("scope_distinct_clients")
         ips = incident.matching_ips([v for k, v in values if k == "ip"])
         clients = incident.matching_clients([v for k, v in values if k == "client"])
@@ -148,7 +167,7 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
               indicator_ips=ips, indicator_clients=clients)
         r.run("sessions_derive", gap_minutes=case.config.session_gap_minutes)
         r.run("scope_account_sessions")
-        r.run("scope_sessions", window_start=_iso(incident.start))
+        r.run("scope_sessions")
         r.run("scope_accesses", count_undetermined=counted)
         r.run("scope_exposures")
         r.run("scope_affected")

@@ -22,7 +22,10 @@ own_by_account AS (
   GROUP BY account_id, patient_id
 ),
 ev AS (
-  SELECT e.*, e.ts >= CAST($period_start AS TIMESTAMPTZ) AS in_period, a.practice_id AS account_practice
+  -- only the columns discovery reads: at 1e8 events this table spills to disk, and every column counts
+  SELECT e.event_key, e.ts, e.account_id, e.session_id, e.src_ip, e.user_agent, e.action, e.category,
+    e.patient_id, e.outcome, e.ts >= CAST($period_start AS TIMESTAMPTZ) AS in_period,
+    a.practice_id AS account_practice
   FROM events e
   LEFT JOIN accounts a USING (account_id)
   WHERE e.ts >= CAST($baseline_start AS TIMESTAMPTZ) AND e.ts < CAST($period_end AS TIMESTAMPTZ)

@@ -1,8 +1,9 @@
 -- question: store this ingest's quarantined lines (with their reason), its events (one row per patient
---           touched) and its duplicates (with the line each one repeats).
+--           touched), each account's hours (address, client, counts) and its duplicates (with the line
+--           each one repeats).
 -- params: none
 -- reads: ingest_pending, ingest_repeats
--- writes: quarantine, events, duplicates
+-- writes: quarantine, events, account_hours, duplicates
 -- order: events are appended in the order they were set aside (each batch by ts), so clustered by time,
 --        quarantine and duplicates by file, then line.
 -- assumptions: an event naming no patient is stored once with patient_id NULL.
@@ -21,6 +22,16 @@ SELECT p.event_key, p.ts, p.ts_raw, p.ts_flag, p.account_id, p.session_id, p.src
 FROM ingest_pending p
 ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
 WHERE p.problem IS NULL;
+
+INSERT INTO account_hours
+SELECT p.account_id, date_trunc('hour', p.ts) AS hour, p.src_ip, p.user_agent,
+       sum(len(p.patients)) AS event_rows,
+       sum(CASE WHEN p.patients[1] IS NULL THEN 0 ELSE len(p.patients) END) AS accesses
+FROM ingest_pending p
+ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
+WHERE p.problem IS NULL
+GROUP BY ALL
+ORDER BY hour, account_id, src_ip, user_agent;
 
 INSERT INTO duplicates
 SELECT source_id, source_line, event_key, first_source_id, first_source_line

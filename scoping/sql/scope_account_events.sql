@@ -1,11 +1,13 @@
--- question: what did each compromised account do from the start of its baseline to the end of the last
---           window? (the events whose sessions sessions_derive then finds; the only pass over events)
--- params: accounts, baseline_start, scope_end
+-- question: what did each compromised account do from a day before the first window to the end of the last
+--           window? (the events whose sessions sessions_derive then finds)
+-- params: accounts, read_start, scope_end
 -- reads: events
 -- writes: session_input
 -- order: ts (the events table's order)
--- assumptions: the baseline starts baseline_days before the first window (the incident's parameter).
+-- assumptions: read_start is the hour of the first window's start less a day (never before the baseline
+--   starts): the day lets a session begun before the window keep its first events. The rest of the
+--   baseline is read from account_hours (scope_baseline), so this reads the windows, not the whole table.
 CREATE OR REPLACE TEMP TABLE session_input AS
 SELECT * FROM events
-WHERE ts >= CAST($baseline_start AS TIMESTAMPTZ) AND ts < CAST($scope_end AS TIMESTAMPTZ)
+WHERE ts >= CAST($read_start AS TIMESTAMPTZ) AND ts < CAST($scope_end AS TIMESTAMPTZ)
   AND list_contains($accounts, account_id);

@@ -1,10 +1,10 @@
 -- question: which sessions of the compromised accounts fall in a breach window, and is each one the
 --           attacker's, the owner's, or undetermined — for which reasons?
--- params: window_start
--- reads: scope_account_events, incident_windows, incident_ip_matches, incident_client_matches, accounts
+-- params: none
+-- reads: scope_account_events, scope_baseline, incident_windows, incident_ip_matches, incident_client_matches, accounts
 -- writes: scope_sessions
 -- order: account_id, session_start, session_key
--- assumptions: the baseline of an account is its activity before the first window starts. Verdicts:
+-- assumptions: the baseline of an account is its activity before the first window starts (scope_baseline). Verdicts:
 --   attacker      activity after the account's departure, an indicator address or client, or both an
 --                 address and a client never seen for the account in its baseline;
 --   owner         the account's usual address and usual client, and no attacker reason;
@@ -16,12 +16,10 @@ WITH in_window AS (
   JOIN incident_windows w ON e.ts >= w.start_utc AND e.ts < w.end_utc
 ),
 baseline_ips AS (
-  SELECT DISTINCT account_id, src_ip FROM scope_account_events
-  WHERE ts < CAST($window_start AS TIMESTAMPTZ) AND src_ip IS NOT NULL
+  SELECT DISTINCT account_id, src_ip FROM scope_baseline WHERE src_ip IS NOT NULL
 ),
 baseline_clients AS (
-  SELECT DISTINCT account_id, user_agent FROM scope_account_events
-  WHERE ts < CAST($window_start AS TIMESTAMPTZ) AND user_agent IS NOT NULL
+  SELECT DISTINCT account_id, user_agent FROM scope_baseline WHERE user_agent IS NOT NULL
 ),
 session_events AS (
   SELECT e.*,

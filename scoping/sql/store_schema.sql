@@ -1,7 +1,7 @@
 -- question: what tables does a case store hold? (creates them when missing)
 -- params: none
 -- reads: nothing
--- writes: accounts, care, duplicates, events, evidence, ingest_runs, mappings, patients, quarantine
+-- writes: account_hours, accounts, care, duplicates, events, evidence, ingest_runs, mappings, patients, quarantine
 -- order: not applicable (DDL)
 -- assumptions: every time is TIMESTAMPTZ in UTC; events are clustered by ts (each ingested batch sorted).
 CREATE TABLE IF NOT EXISTS evidence (
@@ -75,6 +75,16 @@ CREATE TABLE IF NOT EXISTS accounts (
 CREATE TABLE IF NOT EXISTS patients (
   patient_id  VARCHAR,
   practice_id VARCHAR
+);
+-- What each account did, hour by hour: which address and client, how many event rows, how many naming a
+-- patient. Kept at ingest so that scope reads an account's baseline here, not in the events table.
+CREATE TABLE IF NOT EXISTS account_hours (
+  account_id VARCHAR,
+  hour       TIMESTAMPTZ,
+  src_ip     VARCHAR,
+  user_agent VARCHAR,
+  event_rows BIGINT,
+  accesses   BIGINT
 );
 CREATE TABLE IF NOT EXISTS care (
   patient_id  VARCHAR,
