@@ -19,6 +19,7 @@ import polars as pl
 from .errors import ConfigError
 from .export import csv_bytes, private_dir, write_private
 from .incident import parse_time
+from .ingest import ensure_account_hours
 
 if TYPE_CHECKING:
     from .case import Case
@@ -145,9 +146,11 @@ def discover(case: Case, *, since: str | datetime | None = None, until: str | da
     last = r.execute("discover_last_event", "SELECT max(ts) FROM events")[0][0]
     end = _bound(case, until, "to") or (last.astimezone(UTC) + timedelta(seconds=1))
     start = _bound(case, since, "from") or (end - timedelta(days=s.period_days))
+    start = start.replace(minute=0, second=0, microsecond=0)  # the baseline is read in whole hours
     if end <= start:
         raise ConfigError("discover: --to must be after --from")
     baseline = start - timedelta(days=s.baseline_days)
+    ensure_account_hours(r)
     r.run("discover_events", baseline_start=baseline.isoformat(), period_start=start.isoformat(),
           period_end=end.isoformat())
     r.run("discover_signals", min_foreign_patients=s.min_foreign_patients, spray_min_accounts=s.spray_min_accounts,

@@ -205,6 +205,12 @@ def _store_and_register(runner: Runner, pending: list[_PendingFile], run_id: int
                    first_ts=first_ts, last_ts=last_ts, status=rep.status, ingest_run=run_id)
 
 
+def ensure_account_hours(runner: Runner) -> None:
+    """Rebuild account_hours (one pass over events) for a store ingested before scoping kept them."""
+    if runner.run("account_hours_missing")[0][0]:
+        runner.run("account_hours_rebuild")
+
+
 def _join_openemr_api_log(runner: Runner, cfg: CaseConfig, src: Source, file_seq: int) -> None:
     path = cfg.root / src.api_log if src.api_log and not Path(src.api_log).is_absolute() else Path(src.api_log or "")
     if not path.is_file():

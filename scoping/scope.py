@@ -22,6 +22,7 @@ from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .export import csv_bytes, csv_groups, json_bytes, private_dir, pseudonymise, safe_name, write_private
 from .incident import Incident, baseline_start
+from .ingest import ensure_account_hours
 
 if TYPE_CHECKING:
     from .case import Case
@@ -153,8 +154,7 @@ def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = N
     con = r.con
     con.execute("BEGIN TRANSACTION")
     try:
-        if r.run("account_hours_missing")[0][0]:  # a store ingested before scoping kept account_hours
-            r.run("account_hours_rebuild")
+        ensure_account_hours(r)
         first_full_hour, read_start = _baseline_split(start, incident.start)
         r.run("scope_account_events", accounts=accounts, read_start=_iso(read_start), scope_end=_iso(incident.end))
         r.run("scope_baseline", accounts=accounts, baseline_start=_iso(start), first_full_hour=_iso(first_full_hour),

@@ -1,11 +1,14 @@
--- question: every event of every account from the start of the baseline to the end of the examined
---           period, and, for events of the period, whether the patient is the account's own (registered
---           with its practice, or with a care relationship with the account or its practice begun by then).
+-- question: every event of the examined period, with whether the patient is the account's own (registered
+--           with its practice, or with a care relationship with the account or its practice begun by then);
+--           and each account's baseline (addresses, clients, hourly habits) read from account_hours.
 -- params: baseline_start, period_start, period_end
--- reads: events, accounts, patients, care
--- writes: discover_events
+-- reads: events, account_hours, accounts, patients, care
+-- writes: discover_events, discover_baseline, discover_habits
 -- order: ts (the events table's order)
--- assumptions: the baseline is [baseline_start, period_start), the period [period_start, period_end).
+-- assumptions: the baseline is [baseline_start, period_start), the period [period_start, period_end), both
+--   starting on whole hours (discover.py rounds them), so the baseline is whole hours of account_hours and
+--   only the period's events are read. The baseline's patients per hour are its accesses per hour (an
+--   upper bound of the distinct patients: a volume signal needs more, never less, than before).
 CREATE OR REPLACE TEMP TABLE discover_events AS
 WITH own_by_practice AS (
   -- since when each patient is a practice's own: registered (always) or cared for (from the first contact)
@@ -28,14 +31,31 @@ ev AS (
     a.practice_id AS account_practice
   FROM events e
   LEFT JOIN accounts a USING (account_id)
-  WHERE e.ts >= CAST($baseline_start AS TIMESTAMPTZ) AND e.ts < CAST($period_end AS TIMESTAMPTZ)
+  WHERE e.ts >= CAST($period_start AS TIMESTAMPTZ) AND e.ts < CAST($period_end AS TIMESTAMPTZ)
 ),
 final AS (
   SELECT ev.* EXCLUDE (account_practice),
-    CASE WHEN NOT ev.in_period OR ev.patient_id IS NULL THEN NULL
+    CASE WHEN ev.patient_id IS NULL THEN NULL
          ELSE coalesce(p.since <= ev.ts, false) OR coalesce(c.since <= ev.ts, false) END AS own_patient
   FROM ev
   LEFT JOIN own_by_practice p ON p.practice_id = ev.account_practice AND p.patient_id = ev.patient_id
   LEFT JOIN own_by_account c ON c.account_id = ev.account_id AND c.patient_id = ev.patient_id
 )
 SELECT * FROM final;
+
+CREATE OR REPLACE TEMP TABLE discover_baseline AS
+SELECT account_id, src_ip, user_agent, sum(event_rows) AS event_rows
+FROM account_hours
+WHERE hour >= CAST($baseline_start AS TIMESTAMPTZ) AND hour < CAST($period_start AS TIMESTAMPTZ)
+GROUP BY ALL;
+
+CREATE OR REPLACE TEMP TABLE discover_habits AS
+WITH hourly AS (
+  SELECT account_id, hour, sum(accesses) AS patients, sum(copies) AS copies
+  FROM account_hours
+  WHERE hour >= CAST($baseline_start AS TIMESTAMPTZ) AND hour < CAST($period_start AS TIMESTAMPTZ)
+    AND accesses > 0
+  GROUP BY account_id, hour
+)
+SELECT account_id, median(patients) AS med_patients, max(patients) AS max_patients, max(copies) AS max_copies
+FROM hourly GROUP BY account_id;

@@ -1,14 +1,14 @@
 -- question: which addresses and clients did the suspect sessions use that no account used in the baseline
 --           (candidate indicators for the incident definition)?
 -- params: threshold
--- reads: discover_events, discover_signals, discover_pivot
+-- reads: discover_events, discover_baseline, discover_signals, discover_pivot
 -- order: kind, value
 WITH flagged AS (
   SELECT account_id FROM (SELECT * FROM discover_signals UNION ALL SELECT * FROM discover_pivot)
   GROUP BY account_id HAVING sum(points) >= CAST($threshold AS BIGINT)
 ),
-base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_events WHERE NOT in_period AND src_ip IS NOT NULL),
-base_clients AS (SELECT DISTINCT user_agent FROM discover_events WHERE NOT in_period AND user_agent IS NOT NULL),
+base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_baseline WHERE src_ip IS NOT NULL),
+base_clients AS (SELECT DISTINCT user_agent FROM discover_baseline WHERE user_agent IS NOT NULL),
 ips AS (
   SELECT DISTINCT 'ip' AS kind, e.src_ip AS value
   FROM discover_events e JOIN flagged USING (account_id)

@@ -1,14 +1,14 @@
 -- question: starting from the accounts with the strongest evidence, which other accounts used the same
 --           new addresses, and which addresses did those use, until nothing new appears?
 -- params: seed_points, gateway_min_accounts, max_depth
--- reads: discover_events, discover_signals
+-- reads: discover_events, discover_baseline, discover_signals
 -- writes: discover_pivot
 -- order: account_id
 -- assumptions: only successful activity counts as using an address; an address already in an account's
 --   own baseline, or used by gateway_min_accounts or more accounts in the baseline, never links accounts.
 CREATE OR REPLACE TEMP TABLE discover_pivot AS
 WITH RECURSIVE
-base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_events WHERE NOT in_period AND src_ip IS NOT NULL),
+base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_baseline WHERE src_ip IS NOT NULL),
 gateways AS (
   SELECT src_ip FROM base_ips GROUP BY src_ip HAVING count(*) >= CAST($gateway_min_accounts AS BIGINT)
 ),

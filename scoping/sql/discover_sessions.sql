@@ -8,9 +8,9 @@ WITH flagged AS (
   SELECT account_id FROM (SELECT * FROM discover_signals UNION ALL SELECT * FROM discover_pivot)
   GROUP BY account_id HAVING sum(points) >= CAST($threshold AS BIGINT)
 ),
-base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_events WHERE NOT in_period AND src_ip IS NOT NULL),
+base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_baseline WHERE src_ip IS NOT NULL),
 base_clients AS (
-  SELECT DISTINCT account_id, user_agent FROM discover_events WHERE NOT in_period AND user_agent IS NOT NULL
+  SELECT DISTINCT account_id, user_agent FROM discover_baseline WHERE user_agent IS NOT NULL
 ),
 per_session AS (
   SELECT e.account_id, e.session_key,

@@ -1,15 +1,15 @@
 -- question: for each account, which signals of compromise does its activity in the examined period show,
 --           against its own baseline? One row per account and signal, with points and a reason in words.
 -- params: min_foreign_patients, spray_min_accounts, gateway_min_accounts, volume_min_ratio
--- reads: discover_events, accounts
+-- reads: discover_events, discover_baseline, discover_habits, accounts
 -- writes: discover_signals
 -- order: account_id, points DESC, signal
 -- assumptions: robust statistics per account (median of its baseline), never a global threshold;
 --   an address used by gateway_min_accounts or more accounts in the baseline is a shared gateway
 --   (carrier, hospital) and never counts as evidence on its own.
 CREATE OR REPLACE TEMP TABLE discover_signals AS
-WITH period AS (SELECT * FROM discover_events WHERE in_period),
-base AS (SELECT * FROM discover_events WHERE NOT in_period),
+WITH period AS (SELECT * FROM discover_events),
+base AS (SELECT * FROM discover_baseline),
 base_ips AS MATERIALIZED (SELECT DISTINCT account_id, src_ip FROM base WHERE src_ip IS NOT NULL),
 base_clients AS MATERIALIZED (SELECT DISTINCT account_id, user_agent FROM base WHERE user_agent IS NOT NULL),
 base_accounts AS MATERIALIZED (SELECT DISTINCT account_id FROM base),
@@ -70,16 +70,12 @@ dormant AS (
   GROUP BY p.account_id
 ),
 hourly AS (
-  SELECT account_id, in_period, date_trunc('hour', ts) AS hour, count(DISTINCT patient_id) AS patients,
+  SELECT account_id, true AS in_period, date_trunc('hour', ts) AS hour, count(DISTINCT patient_id) AS patients,
     count(*) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies
   FROM discover_events WHERE patient_id IS NOT NULL
   GROUP BY ALL
 ),
-habits AS (
-  SELECT account_id, median(patients) AS med_patients, max(patients) AS max_patients,
-         max(copies) AS max_copies
-  FROM hourly WHERE NOT in_period GROUP BY account_id
-),
+habits AS (SELECT * FROM discover_habits),
 volume AS (
   SELECT h.account_id, 'volume' AS signal, 15 AS points,
     'up to ' || max(h.patients) || ' distinct patients in one hour (baseline median '

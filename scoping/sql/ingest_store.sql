@@ -24,14 +24,16 @@ ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.so
 WHERE p.problem IS NULL;
 
 INSERT INTO account_hours
-SELECT p.account_id, date_trunc('hour', p.ts) AS hour, p.src_ip, p.user_agent,
-       sum(len(p.patients)) AS event_rows,
-       sum(CASE WHEN p.patients[1] IS NULL THEN 0 ELSE len(p.patients) END) AS accesses
-FROM ingest_pending p
-ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
-WHERE p.problem IS NULL
-GROUP BY ALL
-ORDER BY hour, account_id, src_ip, user_agent;
+SELECT account_id, date_trunc('hour', ts) AS hour, src_ip, user_agent, count(*) AS event_rows,
+       count(patient_id) AS accesses,
+       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies
+FROM (
+  SELECT p.account_id, p.ts, p.src_ip, p.user_agent, p.action, unnest(p.patients) AS patient_id
+  FROM ingest_pending p
+  ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
+  WHERE p.problem IS NULL
+)
+GROUP BY ALL;
 
 INSERT INTO duplicates
 SELECT source_id, source_line, event_key, first_source_id, first_source_line

@@ -77,14 +77,15 @@ CREATE TABLE IF NOT EXISTS patients (
   practice_id VARCHAR
 );
 -- What each account did, hour by hour: which address and client, how many event rows, how many naming a
--- patient. Kept at ingest so that scope reads an account's baseline here, not in the events table.
+-- patient, how many of those were exports, downloads or prints. Kept at ingest so that scope reads an account's baseline here, not in the events table.
 CREATE TABLE IF NOT EXISTS account_hours (
   account_id VARCHAR,
   hour       TIMESTAMPTZ,
   src_ip     VARCHAR,
   user_agent VARCHAR,
   event_rows BIGINT,
-  accesses   BIGINT
+  accesses   BIGINT,
+  copies     BIGINT
 );
 CREATE TABLE IF NOT EXISTS care (
   patient_id  VARCHAR,
