@@ -1,8 +1,8 @@
 """Ingest: evidence files → canonical `events`, with every line accounted for.
 
-Each file is streamed a batch of lines at a time (an Arrow view, `staging_lines`), mapped by one compiled statement
-(`scoping.mapping`); every line, mapped or quarantined, is set aside in `ingest_pending`,
-so memory does not grow with the file. When every file is read, one pass finds the duplicates
+Each file is streamed a batch of lines at a time (Arrow data the queries read as `staging_lines`) and mapped
+by one compiled statement (`scoping.mapping`); every line, mapped or quarantined, is set aside in
+`ingest_pending`, so memory does not grow with the file. When every file is read, one pass finds the duplicates
 (`ingest_classify.sql`), the events are stored in the order they were set aside (each batch by time), the
 evidence files are registered with their line ledger and the ledger is checked. The whole ingest is one
 transaction: interrupted, the store is as it was before.
@@ -23,7 +23,7 @@ from . import formats, mapping, queries, reference
 from .config import CaseConfig, Source
 from .errors import ConfigError, InputError
 from .evidence import display_path, expand, sha256_file, stat_signature
-from .readers import LINES_VIEW, Progress, stream_lines
+from .readers import LINES, Progress, stream_lines
 from .store import Runner, map_duckdb_error
 
 
@@ -91,11 +91,11 @@ class _PendingFile:
 
 
 class _Batches:
-    """Maps one file's staged lines a batch at a time, stores its quarantine and sets its events aside."""
+    """Maps one file's lines a batch at a time into ingest_pending, counting its lines and quarantined lines."""
 
-    def __init__(self, runner: Runner, cfg: CaseConfig, src: Source, mapped_src: Source, source_id: str,
+    def __init__(self, runner: Runner, src: Source, mapped_src: Source, source_id: str,
                  shown: str, file: Path, file_seq: int) -> None:
-        self.runner, self.cfg, self.src, self.mapped_src = runner, cfg, src, mapped_src
+        self.runner, self.src, self.mapped_src = runner, src, mapped_src
         self.source_id, self.shown, self.file, self.file_seq = source_id, shown, file, file_seq
         self.header: list[str] | None = None
         self.compiled: mapping.Compiled | None = None  # compiled once per file, run for every batch
@@ -104,7 +104,7 @@ class _Batches:
         self.lines = 0
         self.quarantined = 0
 
-    def process(self, *, input_sql: str = LINES_VIEW) -> None:
+    def process(self, *, input_sql: str = LINES) -> None:
         """Map the batch visible as `input_sql` and append its rows to ingest_pending."""
         r, src = self.runner, self.src
         if src.format == "fhir":
@@ -117,7 +117,7 @@ class _Batches:
             self.sql_text, self.params = self.compiled.sql, dict(self.compiled.params)
             if src.format == "parquet":
                 self.params["parquet_path"] = str(self.file)
-        first, last = (0, 2**62) if input_sql != LINES_VIEW else r.execute("ingest_batch_range", """
+        first, last = (0, 2**62) if input_sql != LINES else r.execute("ingest_batch_range", """
             SELECT coalesce(min(source_line), 0), coalesce(max(source_line), -1) FROM staging_lines""")[0]
         if first > last:
             return  # an empty batch (an empty file): nothing to map
@@ -150,7 +150,7 @@ class _Batches:
 
 def _read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, known: set[str],
                progress: bool | None, file_seq: int) -> _PendingFile | FileReport:
-    """Read one evidence file into quarantine and ingest_pending; an already ingested file is only reported."""
+    """Read one evidence file into ingest_pending; an already ingested file is only reported."""
     shown = display_path(cfg.root, file)
     before = stat_signature(file)
     sha, size = sha256_file(file)
@@ -160,7 +160,7 @@ def _read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, known: 
     known.add(sha)
     mapped_src = formats.openemr_source(src) if src.format == "openemr" else src
     is_csv = mapped_src.format in ("csv", "tsv")
-    batch = _Batches(runner, cfg, src, mapped_src, source_id, shown, file, file_seq)
+    batch = _Batches(runner, src, mapped_src, source_id, shown, file, file_seq)
     header_lines = 0
     truncated: str | None = None
     if src.format == "parquet":

@@ -1,8 +1,9 @@
 """Streaming evidence files into the store as numbered raw lines, without interpreting them.
 
 The only Python work per file is splitting bytes on newlines (done in C by `bytes.split`) and
-handing numbered batches to DuckDB as Arrow arrays (a view, never a stored table); all decoding,
-parsing and casting happens in SQL. A line that cannot be decoded stays a line: it reaches quarantine with its number.
+handing numbered batches to DuckDB as Arrow arrays (read in place, never stored); all decoding,
+parsing and casting happens in SQL. A line that cannot be decoded stays a line: it reaches quarantine
+with its number.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class Progress:
         sys.stderr.flush()
 
 
-LINES_VIEW = "staging_lines"
+LINES = "staging_lines"  # the name under which the Runner's queries read the current batch
 
 
 def lines_table(first: int, lines: list[bytes]) -> pa.Table:
@@ -104,7 +105,7 @@ def lines_table(first: int, lines: list[bytes]) -> pa.Table:
 
 def with_lines(table: pa.Table, action: Callable[[], None]) -> None:
     """Run `action` while the Runner's queries can read `table` as `staging_lines` (never stored)."""
-    with arrow_scan(LINES_VIEW, table):
+    with arrow_scan(LINES, table):
         action()
 
 
@@ -149,7 +150,7 @@ def stream_lines(path: Path, progress: Progress, *,
                          hint="check the file is still there and readable, then ingest again") from exc
     if tail:
         add([tail])
-    if staged or line_no == 0 or pending:
+    if pending or line_no == 0:
         flush(force=True)
     progress.update(line_no, final=True)
     return ReadResult(lines=line_no, truncated=truncated)

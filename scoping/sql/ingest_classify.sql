@@ -3,7 +3,7 @@
 --           first occurrence each of them repeats?
 -- params: none
 -- reads: ingest_pending, events, evidence
--- writes: ingest_repeats
+-- writes: ingest_repeats, ingest_kept (a view: this ingest's mapped lines that are not duplicates)
 -- order: none here (ingest_store writes duplicates in file and line order)
 -- assumptions: duplicates are judged on event_key; the first occurrence (earliest ingest, then earliest
 --              file, then earliest line) is the one kept. Only repeated keys are ranked, so the cost is one
@@ -34,4 +34,10 @@ final AS (
   JOIN first f USING (event_key)
   WHERE p.problem IS NULL AND NOT (p.source_id = f.first_source_id AND p.source_line = f.first_source_line)
 )
-SELECT * FROM final
+SELECT * FROM final;
+
+CREATE OR REPLACE TEMP VIEW ingest_kept AS
+SELECT p.*
+FROM ingest_pending p
+ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
+WHERE p.problem IS NULL

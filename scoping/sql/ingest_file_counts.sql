@@ -2,15 +2,13 @@
 --           duplicates, how many accesses were stored, how many local times fell in a daylight-saving
 --           change, and what time span do its events cover?
 -- params: none
--- reads: ingest_pending, ingest_repeats
+-- reads: ingest_kept, ingest_repeats
 -- order: source_id
 -- assumptions: lines read and quarantined lines are counted batch by batch as the file is read.
 WITH kept AS (
   SELECT p.source_id, count(*) AS events_loaded, sum(len(p.patients)) AS accesses_loaded,
          count(*) FILTER (WHERE p.ts_flag IS NOT NULL) AS dst_flagged, min(p.ts) AS first_ts, max(p.ts) AS last_ts
-  FROM ingest_pending p
-  ANTI JOIN ingest_repeats r ON r.source_id = p.source_id AND r.source_line = p.source_line
-  WHERE p.problem IS NULL
+  FROM ingest_kept p
   GROUP BY p.source_id
 ),
 repeats AS (
