@@ -18,7 +18,17 @@ COLUMNS = ["practice_id", "patient_id", "exposure", "modified", "actions", "cate
 
 
 def _fmt(col: str) -> pl.Expr:
-    return pl.col(col).dt.convert_time_zone("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    """As scoping writes instants (store_macros.sql): to the second, with sub-second digits when there are any."""
+    t = pl.col(col).dt.convert_time_zone("UTC")
+    frac = (t.dt.epoch("us") % 1_000_000).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
+    return (t.dt.strftime("%Y-%m-%dT%H:%M:%S")
+            + pl.when(frac == "").then(pl.lit("")).otherwise(pl.lit(".") + frac) + pl.lit("+00:00"))
+
+
+def _pd_fmt(values: pd.Series) -> pd.Series:
+    t = values.dt.tz_convert("UTC")
+    frac = (t.dt.microsecond.astype(str).str.zfill(6).str.rstrip("0"))
+    return t.dt.strftime("%Y-%m-%dT%H:%M:%S") + frac.map(lambda f: "." + f if f else "") + "+00:00"
 
 
 def polars_scope(events_parquet: str, patients: pl.DataFrame, accounts: pl.DataFrame, *, windows: list[tuple],
@@ -148,7 +158,6 @@ def pandas_scope(events_parquet: str, patients: pd.DataFrame, accounts: pd.DataF
         "attribution": g["is_attacker"].any().map({True: "attacker", False: "undetermined"}),
     }).reset_index()
     out = out.merge(patients, on="patient_id", how="left")
-    fmt = "%Y-%m-%dT%H:%M:%S+00:00"
-    out["first_access_utc"] = out["first"].dt.tz_convert("UTC").dt.strftime(fmt)
-    out["last_access_utc"] = out["last"].dt.tz_convert("UTC").dt.strftime(fmt)
+    out["first_access_utc"] = _pd_fmt(out["first"])
+    out["last_access_utc"] = _pd_fmt(out["last"])
     return out[COLUMNS].sort_values(["practice_id", "patient_id"]).reset_index(drop=True)

@@ -154,6 +154,7 @@ def connect(path: Path, *, memory_limit: str | None = None, threads: int | None 
         con.execute(f"SET max_temp_directory_size = '{_sql_string(max_temp_directory_size)}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    con.execute(queries.get("store_macros").text)
     return con
 
 

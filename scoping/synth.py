@@ -59,7 +59,11 @@ class SynthResult:
 
 
 def _iso_s(col: str) -> pl.Expr:
-    return pl.from_epoch(pl.col(col) // 1_000_000, time_unit="s").dt.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+    """An instant as every output writes it: to the second, with the sub-second digits when there are any."""
+    t = pl.from_epoch(pl.col(col), time_unit="us")
+    frac = (pl.col(col) % 1_000_000).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
+    return (t.dt.strftime("%Y-%m-%dT%H:%M:%S")
+            + pl.when(frac == "").then(pl.lit("")).otherwise(pl.lit(".") + frac) + pl.lit("+00:00"))
 
 
 def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
@@ -124,7 +128,7 @@ def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
     if fhir_writer is not None:
         files.append(fhir_writer.close())
     attacks = pl.concat(attacker_frames) if attacker_frames else pl.DataFrame()
-    truth = _write_truth(folder, world, attacks, files)
+    truth = _write_truth(folder, world, attacks, files, channels)
     _write_reference(folder, world)
     _write_case(folder, world, opts, channels)
     return SynthResult(folder=folder, world=world, events=n_events, files=files, truth=truth)
@@ -141,8 +145,14 @@ def _channels(formats: tuple[str, ...]) -> dict[str, str]:
     return {"web": "csv", "api": "jsonl"}
 
 
-def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, files: list[dict[str, object]]) -> dict[str, int]:
+def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, files: list[dict[str, object]],
+                 channels: dict[str, str]) -> dict[str, int]:
     t = folder / "truth"
+    if attacks.height:  # the instant as the log writes it: the CSV export keeps whole seconds, the others milliseconds
+        to_seconds = [c for c, fmt in channels.items() if fmt == "csv"]
+        attacks = attacks.with_columns(pl.when(pl.col("channel").is_in(to_seconds))
+                                       .then(pl.col("ts_us") // 1_000_000 * 1_000_000).otherwise(pl.col("ts_us"))
+                                       .alias("ts_us"))
     actions = [c[1] for c in CODES]
     cats = [c[2] for c in CODES]
     acc = (attacks.with_columns(

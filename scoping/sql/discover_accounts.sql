@@ -14,8 +14,8 @@ final AS (
   SELECT s.account_id, a.practice_id, a.role, sum(s.points) AS score,
     string_agg(s.signal, ', ' ORDER BY s.points DESC, s.signal) AS signals,
     string_agg(s.reason, '; ' ORDER BY s.points DESC, s.signal) AS reasons,
-    strftime(min(s.first_ts), '%Y-%m-%dT%H:%M:%S+00:00') AS first_suspicious_utc,
-    strftime(max(s.last_ts), '%Y-%m-%dT%H:%M:%S+00:00') AS last_suspicious_utc,
+    iso_utc(min(s.first_ts)) AS first_suspicious_utc,
+    iso_utc(max(s.last_ts)) AS last_suspicious_utc,
     coalesce(t.patients_touched, 0) AS patients_touched,
     coalesce(t.patients_not_own, 0) AS patients_not_own
   FROM s LEFT JOIN accounts a USING (account_id) LEFT JOIN touched t USING (account_id)

@@ -32,8 +32,8 @@ per_session AS (
 ),
 final AS (
   SELECT account_id, session_key,
-    strftime(session_start, '%Y-%m-%dT%H:%M:%S+00:00') AS session_start_utc,
-    strftime(session_end, '%Y-%m-%dT%H:%M:%S+00:00') AS session_end_utc,
+    iso_utc(session_start) AS session_start_utc,
+    iso_utc(session_end) AS session_end_utc,
     src_ips, user_agents, patients, patients_not_own,
     (CASE WHEN after_departure THEN 100 ELSE 0 END) + (CASE WHEN new_address THEN 20 ELSE 0 END)
       + (CASE WHEN new_client THEN 20 ELSE 0 END) + (CASE WHEN patients_not_own > 0 THEN 40 ELSE 0 END) AS score,

@@ -15,13 +15,13 @@ WITH s AS (
 x AS (SELECT account_id, count(DISTINCT patient_id) AS patients_reached FROM scope_exposures GROUP BY account_id),
 final AS (
   SELECT i.account_id, a.practice_id, a.role,
-    strftime(a.active_until, '%Y-%m-%dT%H:%M:%S+00:00') AS active_until_utc,
+    iso_utc(a.active_until) AS active_until_utc,
     coalesce(s.attacker_sessions, 0) AS attacker_sessions,
     coalesce(s.owner_sessions, 0) AS owner_sessions,
     coalesce(s.undetermined_sessions, 0) AS undetermined_sessions,
     coalesce(x.patients_reached, 0) AS patients_reached,
-    strftime(s.first_suspect, '%Y-%m-%dT%H:%M:%S+00:00') AS first_suspect_activity_utc,
-    strftime(s.last_suspect, '%Y-%m-%dT%H:%M:%S+00:00') AS last_suspect_activity_utc
+    iso_utc(s.first_suspect) AS first_suspect_activity_utc,
+    iso_utc(s.last_suspect) AS last_suspect_activity_utc
   FROM incident_accounts i
   LEFT JOIN accounts a USING (account_id)
   LEFT JOIN s USING (account_id)

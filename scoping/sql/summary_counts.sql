@@ -20,8 +20,8 @@ x AS (
   SELECT count(*) FILTER (WHERE reached) AS accesses_reached,
          count(DISTINCT event_key) FILTER (WHERE reached) AS events_reached,
          count(*) FILTER (WHERE NOT reached) AS accesses_denied,
-         strftime(min(ts), '%Y-%m-%dT%H:%M:%S+00:00') AS first_attacker_access_utc,
-         strftime(max(ts), '%Y-%m-%dT%H:%M:%S+00:00') AS last_attacker_access_utc
+         iso_utc(min(ts)) AS first_attacker_access_utc,
+         iso_utc(max(ts)) AS last_attacker_access_utc
   FROM scope_accesses
 ),
 s AS (
@@ -29,9 +29,9 @@ s AS (
          count(*) FILTER (WHERE verdict = 'owner') AS sessions_owner,
          count(*) FILTER (WHERE verdict = 'undetermined') AS sessions_undetermined,
          count(DISTINCT account_id) FILTER (WHERE verdict <> 'owner') AS accounts_with_suspect_sessions,
-         strftime(min(session_start) FILTER (WHERE verdict = 'attacker'), '%Y-%m-%dT%H:%M:%S+00:00')
+         iso_utc(min(session_start) FILTER (WHERE verdict = 'attacker'))
            AS first_attacker_activity_utc,
-         strftime(max(session_end) FILTER (WHERE verdict = 'attacker'), '%Y-%m-%dT%H:%M:%S+00:00')
+         iso_utc(max(session_end) FILTER (WHERE verdict = 'attacker'))
            AS last_attacker_activity_utc
   FROM scope_sessions
 ),
