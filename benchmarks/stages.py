@@ -42,7 +42,7 @@ def stage(name: str, folder: Path) -> dict:
         extra["lines"] = sum(f.lines_read for f in report.files)
     elif name == "prepare_outputs":  # not a measurement: the outputs and Parquet copy polars and pandas need
         with Case.open(folder) as case:
-            case.scope(verify_evidence=False).export()
+            case.scope(check_evidence=False).export()
             case.con.execute("COPY (SELECT * FROM events) TO $p (FORMAT parquet, ROW_GROUP_SIZE 500000)",
                              {"p": str(folder / "events.parquet")})
     elif name in ("bare_csv", "bare_jsonl"):
@@ -61,19 +61,19 @@ def stage(name: str, folder: Path) -> dict:
         (folder / "bare.duckdb").unlink(missing_ok=True)
     elif name == "scope":
         with Case.open(folder) as case:
-            result = case.scope(verify_evidence=False)  # re-hashing the evidence is measured on its own
+            result = case.scope(check_evidence=False)  # re-hashing the evidence is measured on its own
         extra["affected"] = result.affected.height
     elif name == "export":
         with Case.open(folder) as case:
-            result = case.scope(verify_evidence=False)
+            result = case.scope(check_evidence=False)
             t0 = time.perf_counter()  # writing the outputs alone
             result.export()
-        extra["files"] = len(result.outputs)
+        extra["files"] = len(result.lists_section().files)
     elif name == "verify_evidence":
         from scoping.scope import check_evidence_unchanged
 
         with Case.open(folder) as case:
-            extra["files"] = check_evidence_unchanged(case)
+            extra["files"] = check_evidence_unchanged(case.runner, case.root)
     elif name == "bare_scan":
         with Case.open(folder) as case:
             extra["row"] = str(case.con.execute(
@@ -82,10 +82,8 @@ def stage(name: str, folder: Path) -> dict:
     elif name in ("polars_scope", "pandas_scope"):
         extra.update(_alternative(name, folder))
     elif name == "discover":
-        from scoping.discover import discover
-
         with Case.open(folder) as case:
-            found = discover(case)
+            found = case.discover()
         extra["accounts_ranked"] = found.accounts.height
     elif name == "bare_rollup":
         with Case.open(folder) as case:
@@ -95,13 +93,11 @@ def stage(name: str, folder: Path) -> dict:
                 "'update','delete','download','print','export','share','other'], action)) "
                 "FROM events GROUP BY ALL)").fetchone()[0]
     elif name == "report":
-        from scoping.report import write_report
-
         with Case.open(folder) as case:
-            result = case.scope(verify_evidence=False)
+            result = case.scope(check_evidence=False)
             result.export()
             t0 = time.perf_counter()  # the report alone, scope excluded
-            write_report(case, result)
+            case.report(result)
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - t0

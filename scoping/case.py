@@ -1,30 +1,51 @@
-"""The library entry point a notebook uses: `Case.open(path)`, then ingest, discover, scope, report."""
+"""The library entry point a notebook uses: `Case.open(path)`, then ingest, discover, scope, publish, notify, report.
+
+`Case` is a thin facade: it opens the store, reads case.toml, and calls the stages (which compute and return
+frozen results) and the publisher (which owns the output folders). Every method runs with private file
+permissions and turns errors of other libraries into scoping's own at one boundary.
+
+    case = Case.open("cases/breach")
+    case.ingest()
+    result = case.scope()                 # computed and recorded in the store; no file written
+    case.publish(result)                  # the lists, into out/
+    case.notify(result, lang="fr")        # one kit per practice, into out/notify/fr/
+    case.report(result)                   # report.html and figures, into out/
+    case.verify()                         # every output and evidence file against the manifest
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
 import duckdb
 import polars as pl
 
-from . import config
+from . import config, manifest, notify, runs
+from . import discover as _discover
 from . import ingest as _ingest
-from .errors import ConfigError, InputError
+from . import report as _report
+from . import scope as _scope
+from .boundary import foreign_errors
+from .casefile import TEMPLATE
+from .errors import ConfigError, IntegrityError
+from .incident import Incident, parse_incident
+from .private import private_dir, private_files, write_private
+from .publish import Published, Section, SetIdentity, publish_set
+from .result import ScopeResult, engine_versions
 from .store import Runner, connect
 
-if TYPE_CHECKING:
-    from .incident import Incident
-    from .scope import ScopeResult
-
 STORE = "case.duckdb"
+T = TypeVar("T")
 
 
 @dataclass
 class Case:
-    """A case folder: case.toml, the store case.duckdb and the outputs in out/."""
+    """A case folder: case.toml, the store case.duckdb and the output set in out/."""
 
     root: Path
     config: config.CaseConfig
@@ -32,16 +53,14 @@ class Case:
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False) -> Case:
-        """A new case folder with a commented case.toml to fill in."""
-        from .casefile import TEMPLATE
-
+        """A new case folder (0700) with a commented case.toml to fill in."""
         root = Path(path)
         toml = root / "case.toml"
         if toml.exists() and not overwrite:
             raise ConfigError(f"{toml} already exists", hint="open it with Case.open, or choose another folder")
-        root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(root, 0o700)
-        toml.write_text(TEMPLATE, encoding="utf-8")
+        with foreign_errors("init"):
+            private_dir(root)
+            write_private(toml, TEMPLATE.encode())
         return cls.open(root)
 
     @classmethod
@@ -57,12 +76,18 @@ class Case:
         return self.root / STORE
 
     @property
+    def out(self) -> Path:
+        """The case's own output folder."""
+        return self.root / "out"
+
+    @property
     def runner(self) -> Runner:
         if self._runner is None:
-            con = connect(self.store_path, memory_limit=self.config.memory_limit, threads=self.config.threads,
-                          max_temp_directory_size=self.config.max_temp_directory_size)
-            self._runner = Runner(con)
-            self._runner.run("store_schema")
+            with foreign_errors("open the case store"):
+                con = connect(self.store_path, memory_limit=self.config.memory_limit, threads=self.config.threads,
+                              max_temp_directory_size=self.config.max_temp_directory_size)
+                self._runner = Runner(con)
+                self._runner.run("store_schema")
         return self._runner
 
     @property
@@ -80,44 +105,162 @@ class Case:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def sql(self, query: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
-        """An ad-hoc question to the store, values bound as `$name` parameters."""
-        try:
-            df: pl.DataFrame = self.con.sql(query, params=params or {}).pl()
-            return df
-        except duckdb.Error as exc:
-            raise ConfigError(f"query failed: {str(exc).splitlines()[0]}") from exc
+    @contextmanager
+    def _step(self, where: str) -> Iterator[None]:
+        with private_files(), foreign_errors(where):
+            yield
 
-    # -- the stages ------------------------------------------------------------------------------
+    def sql(self, query: str, params: dict[str, Any] | None = None) -> pl.DataFrame:
+        """An ad-hoc question to the store (one SELECT), values bound as `$name` parameters."""
+        with self._step("query"):
+            statements = self.con.extract_statements(query)
+            if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+                raise ConfigError("case.sql answers one SELECT statement",
+                                  hint="the store is evidence: change it only through scoping's commands")
+            try:
+                df: pl.DataFrame = self.con.sql(query, params=params or {}).pl()
+            except duckdb.Error as exc:
+                raise ConfigError(f"query failed: {str(exc).splitlines()[0]}") from exc
+        return df
+
+    # -- the stages: they compute and return frozen results ------------------------------------
     def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None) -> _ingest.IngestReport:
         """Load evidence files and reference tables named in case.toml (all sources by default)."""
-        return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress)
+        with self._step("ingest"):
+            return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress)
 
     def incident(self) -> Incident:
-        """The incident defined in case.toml (validated against the store's accounts)."""
-        from .incident import parse_incident
-
+        """The incident defined in case.toml."""
         return parse_incident(self.config.incident, where="case.toml [incident]")
 
+    def discover(self, **kwargs: Any) -> _discover.DiscoveryResult:
+        """Rank accounts that look compromised, with the reasons; the run is recorded in the store."""
+        with self._step("discover"):
+            return _discover.discover(self.runner, self.config, **kwargs)
+
     def scope(self, incident: Incident | None = None, *, count_undetermined: bool | None = None,
-              verify_evidence: bool = True) -> ScopeResult:
-        """Attribute sessions and compute exposures for `incident` (case.toml's by default).
+              check_evidence: bool = True) -> ScopeResult:
+        """Attribute segments and compute exposures for `incident` (case.toml's by default); the run is recorded in
+        the store and returned. Every evidence file is re-hashed first (`check_evidence=False` skips it, e.g. in a
+        notebook re-running scope many times on untouched files). Nothing is written to out/: see `publish`."""
+        with self._step("scope"):
+            return _scope.scope(self.runner, self.config, incident or self.incident(),
+                                count_undetermined=count_undetermined, check_evidence=check_evidence,
+                                home=self.out)
 
-        Every evidence file is re-hashed first and a change stops the run (`verify_evidence=False` skips it,
-        e.g. in a notebook re-running scope many times on untouched files)."""
-        from .scope import scope
+    def runs(self) -> pl.DataFrame:
+        """Every recorded run, newest first."""
+        with self._step("runs"):
+            return runs.list_runs(self.runner).select("run_id", "kind", "recorded_at_utc", "tool_version",
+                                                      "incident_sha256", "evidence_sha256")
 
-        return scope(self, incident or self.incident(), count_undetermined=count_undetermined,
-                     verify_evidence=verify_evidence)
+    def run(self, run_id: str | None = None, *, check_evidence: bool = True) -> ScopeResult:
+        """A recorded scope run (the latest by default), exactly as computed — after checking it still describes
+        this case: the evidence the store holds (and, with `check_evidence`, the files on disk) must be the ones it
+        was computed from; the latest run must also be of the incident case.toml defines now."""
+        with self._step("load a run"):
+            result = _scope.load_run(self.runner, run_id, home=self.out)
+            digest, _ = runs.evidence_state(self.runner)
+            again = "run `scoping scope CASE` again"
+            if digest != result.run.evidence_sha256:
+                raise IntegrityError(f"the evidence changed since run {result.run_id} was scoped (files ingested, "
+                                     f"re-read or superseded)", hint=again)
+            if check_evidence:
+                _scope.check_evidence_unchanged(self.runner, self.root)
+            if run_id is None and self.config.incident and self.incident().digest() != result.run.incident_sha256:
+                raise ConfigError(f"the incident in case.toml changed since run {result.run_id} was scoped",
+                                  hint=f"{again}, or publish that run as it was with --run {result.run_id}")
+            return result
 
-    def discover(self, **kwargs: Any) -> pl.DataFrame:
-        """Rank accounts that look compromised, with the reasons, over the store's events."""
-        from .discover import discover
+    def discovery(self) -> _discover.DiscoveryResult | None:
+        """The latest recorded discovery, if it was run on the evidence the store holds now."""
+        with self._step("load a discovery"):
+            listed = runs.list_runs(self.runner, "discover")
+            if listed.is_empty():
+                return None
+            found = _discover.load_discovery(self.runner)
+            digest, _ = runs.evidence_state(self.runner)
+            return found if found.run.evidence_sha256 == digest else None
 
-        found: pl.DataFrame = discover(self, **kwargs).accounts
-        return found
+    # -- publishing: one publisher owns each output folder -------------------------------------
+    def publish(self, result: ScopeResult, *, out: str | Path | None = None,
+                pseudonymise_key: bytes | None = None) -> Published:
+        """The lists of a run (affected, per practice, attempted, unassigned, accesses, sessions, summary)."""
+        with self._step("publish"):
+            folder = Path(out) if out else self.out
+            result.export(folder, pseudonymise_key=pseudonymise_key)
+            return Published(folder, written=sorted(result.lists_section(pseudonymise_key).files))
 
-    def require_events(self) -> None:
-        n = self.con.execute("SELECT count(*) FROM events").fetchone()
-        if not n or not n[0]:
-            raise InputError("the case store holds no events", hint="run `scoping ingest CASE` first")
+    def notify(self, result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
+               directory: str | Path | None = None, include_attempted: bool = False,
+               out: str | Path | None = None) -> Published:
+        """One kit per practice (or the named ones), in one language, into out/notify/<lang>/; the kits of other
+        languages stay beside them."""
+        with self._step("notify"):
+            folder = Path(out) if out else self.out
+            if _pseudonymisation(folder):
+                raise ConfigError(f"{folder} is a pseudonymised output set: kits name patients",
+                                  hint="write the kits into the case's own out/ (no --out)")
+            contacts = notify.read_directory(Path(directory)) if directory else None
+            kits = notify.kit_files(result, lang=lang, practices=practices, directory=contacts,
+                                    include_attempted=include_attempted,
+                                    settings=self.config.raw.get("notify", {}) or {})
+            sections = [Section(f"notify/{lang}/{name}", "notify", files, run_id=result.run_id,
+                                        run_kind="scope") for name, files in sorted(kits.items())]
+            replace = [f"notify/{lang}"] if not practices else []
+            return self._publish_run(result, folder, sections, replace)
+
+    def report(self, result: ScopeResult, *, out: str | Path | None = None) -> Published:
+        """report.html, report_shareable.html and the figures of a run (with the latest discovery on the same
+        evidence, when there is one)."""
+        with self._step("report"):
+            files = _report.report_files(result, discovery=self.discovery())
+            section = Section("report", "report", files, run_id=result.run_id, run_kind="scope")
+            return self._publish_run(result, Path(out) if out else self.out, [section], [])
+
+    def publish_discovery(self, found: _discover.DiscoveryResult, *,
+                          out: str | Path | None = None) -> Published:
+        """discovery.csv, discovery_sessions.csv and proposed_incident.toml."""
+        with self._step("publish discovery"):
+            folder = Path(out) if out else self.out
+            current = manifest.read(folder) if folder.is_dir() else None
+            existing = (current or {}).get("output_set", {})
+            identity = SetIdentity(evidence_sha256=found.run.evidence_sha256, evidence=found.run.evidence,
+                                           pseudonymisation=existing.get("pseudonymisation")
+                                           if existing.get("evidence_sha256") == found.run.evidence_sha256 else None)
+            section = Section("discover", "discover", found.files(), run_id=found.run_id,
+                                      run_kind="discover")
+            return publish_set(folder, sections=[section], identity=identity,
+                                   runs={found.run_id: found.run.as_dict()}, engine=engine_versions())
+
+    def _publish_run(self, result: ScopeResult, folder: Path, sections: list[Section],
+                     replace: list[str]) -> Published:
+        fingerprint = _pseudonymisation(folder)
+        identity = result.identity()
+        if fingerprint:  # a report of a pseudonymised set: the set stays pseudonymised, its lists are kept
+            identity = SetIdentity(identity.evidence_sha256, identity.evidence, identity.scope_run_id,
+                                           fingerprint)
+        return publish_set(folder, sections=sections, identity=identity, runs={result.run_id: result.run.as_dict()},
+                               replace=replace, practice_files=result.practice_files,
+                               needs={"scope": _lists(result, fingerprint)}, engine=engine_versions())
+
+    def verify(self, out: str | Path | None = None) -> manifest.Verification:
+        """Re-hash every output file and every evidence file against the manifest; name every difference."""
+        with self._step("verify"):
+            return manifest.verify(self.root, Path(out) if out else self.out)
+
+
+def _pseudonymisation(folder: Path) -> str | None:
+    current = manifest.read(folder) if folder.is_dir() else None
+    value = (current or {}).get("output_set", {}).get("pseudonymisation")
+    return str(value) if value else None
+
+
+def _lists(result: ScopeResult, fingerprint: str | None) -> Callable[[], Section]:
+    def build() -> Section:
+        if fingerprint:
+            raise ConfigError(f"this pseudonymised output set does not hold the lists of run {result.run_id}",
+                              hint="publish them first: scoping scope CASE --out DIR --pseudonymise-key KEYFILE")
+        return result.lists_section()
+
+    return build

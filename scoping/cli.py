@@ -11,6 +11,9 @@ from pathlib import Path
 
 from ._version import __version__
 from .errors import InputError, ScopingError
+from .figures import local_time
+from .private import private_files
+from .result import ScopeResult
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,82 +39,114 @@ def cmd_ingest(a: argparse.Namespace) -> int:
     return 0
 
 
+def _key(path: str | None) -> bytes | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read the key file {path}: {exc.strerror or exc}") from exc
+
+
 def cmd_scope(a: argparse.Namespace) -> int:
-    key = None
-    if a.pseudonymise_key:
-        try:
-            key = Path(a.pseudonymise_key).read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read the key file {a.pseudonymise_key}: {exc.strerror or exc}") from exc
+    key = _key(a.pseudonymise_key)
     with _open(a.case) as case:
         result = case.scope(count_undetermined=False if a.exclude_undetermined else None)
-        out = result.export(Path(a.out) if a.out else None, pseudonymise_key=key)
-        print(_scope_summary(result.summary, out))
+        published = case.publish(result, out=a.out, pseudonymise_key=key)
+        print(_scope_summary(result, published.folder))
     return 0
 
 
-def _scope_summary(summary: dict, out: Path) -> str:  # type: ignore[type-arg]
-    c = summary["counts"]
-    return "\n".join([
+def _scope_summary(result: ScopeResult, out: Path) -> str:
+    s = result.summary
+    c, act, tz = s["counts"], s["activity"], result.incident.timezone
+    lines = [
+        f"run:               {result.run_id} (undetermined segments counted: "
+        f"{'yes' if s['incident']['count_undetermined'] else 'no'})",
         f"affected patients: {c['patients_affected']:,} across {c['controllers_affected']:,} practices "
         f"(listed {c['exposure_listed']:,}, opened {c['exposure_opened']:,}, copied {c['exposure_copied']:,}; "
         f"modified {c['patients_modified']:,})",
         f"attempted only:    {c['patients_attempted_only']:,}",
-        f"sessions:          {c['sessions_attacker']:,} attacker, {c['sessions_undetermined']:,} undetermined, "
-        f"{c['sessions_owner']:,} owner",
-        f"attacker activity: {c['first_attacker_activity_utc']} → {c['last_attacker_activity_utc']}",
-        f"outputs:           {out}",
-    ])
+        f"segments:          {c['segments_attacker']:,} attacker, {c['segments_undetermined']:,} undetermined, "
+        f"{c['segments_owner']:,} owner (in {c['sessions']:,} sessions)",
+    ]
+    for verdict in ("attacker", "undetermined"):
+        v = act[verdict]
+        if v["first_activity_utc"]:
+            lines.append(f"{verdict + ' activity:':19}{local_time(v['first_activity_utc'], tz)} → "
+                         f"{local_time(v['last_activity_utc'], tz)}; last patient reached "
+                         f"{local_time(v['last_access_utc'], tz)}")
+    if c["patients_left_out_undetermined"]:
+        lines.append(f"left out:          {c['patients_left_out_undetermined']:,} patients reached only by "
+                     f"undetermined segments (not counted in this run)")
+    if c["unassigned_affected"] or c["unassigned_attempted"]:
+        lines.append(f"WARNING:           {c['unassigned_affected']:,} reached and {c['unassigned_attempted']:,} "
+                     f"attempted patient ids belong to no practice: see unassigned_patients.csv")
+    unmapped = sum(r["events"] for r in s.get("unmapped_in_windows") or [])
+    if unmapped:
+        lines.append(f"WARNING:           {unmapped:,} events of the compromised accounts in the windows are "
+                     f"unclassified (action other or category unknown): their exposure may be understated; "
+                     f"summary.json lists their raw values — fix the mapping and ingest again")
+    lines.append(f"outputs:           {out}")
+    return "\n".join(lines)
 
 
 def cmd_run(a: argparse.Namespace) -> int:
-    from .notify import write_kits
-    from .report import write_report
-
     with _open(a.case) as case:
         report = case.ingest(progress=None if not a.quiet else False)
         print(report.summary())
         result = case.scope()
-        out = result.export()
-        print(_scope_summary(result.summary, out))
-        kits = write_kits(case, result, lang=a.lang)
-        print(f"notification kits: {kits} (one folder per practice)")
-        print(f"report:            {write_report(case, result)}")
+        published = case.publish(result)
+        print(_scope_summary(result, published.folder))
+        kits = case.notify(result, lang=a.lang)
+        print(f"notification kits: {case.out / 'notify' / a.lang} ({len(result.practice_files)} practices)")
+        case.report(result)
+        print(f"report:            {case.out / 'report.html'} ({kits.folder / 'manifest.json'} lists every file)")
     return 0
 
 
 def cmd_notify(a: argparse.Namespace) -> int:
-    from .notify import write_kits
-
     with _open(a.case) as case:
-        result = case.scope()
-        result.export()
-        kits = write_kits(case, result, lang=a.lang, practices=a.practice or None,
-                          directory=Path(a.directory) if a.directory else None,
-                          include_attempted=a.include_attempted)
-        print(f"notification kits: {kits}")
+        result = case.run(a.run)
+        print(f"publishing run {result.run_id} (recorded {result.run.recorded_at})", file=sys.stderr)
+        published = case.notify(result, lang=a.lang, practices=a.practice or None, directory=a.directory,
+                                include_attempted=a.include_attempted, out=a.out)
+        print(f"notification kits: {published.folder / 'notify' / a.lang}")
+        print(published.describe())
     return 0
 
 
 def cmd_report(a: argparse.Namespace) -> int:
-    from .report import write_report
-
     with _open(a.case) as case:
-        result = case.scope()
-        result.export()
-        print(f"report: {write_report(case, result)}")
+        result = case.run(a.run)
+        print(f"publishing run {result.run_id} (recorded {result.run.recorded_at})", file=sys.stderr)
+        published = case.report(result, out=a.out)
+        print(f"report: {published.folder / 'report.html'}")
+        print(published.describe())
+    return 0
+
+
+def cmd_runs(a: argparse.Namespace) -> int:
+    with _open(a.case) as case:
+        listed = case.runs()
+    if listed.is_empty():
+        print("no run recorded yet: `scoping scope CASE` records one")
+        return 0
+    seen: set[str] = set()
+    for row in listed.iter_rows(named=True):
+        latest = "" if row["kind"] in seen else "  (latest)"
+        seen.add(row["kind"])
+        print(f"{row['run_id']}  {row['kind']:9} {row['recorded_at_utc']}  scoping {row['tool_version']}{latest}")
     return 0
 
 
 def cmd_verify(a: argparse.Namespace) -> int:
-    from . import manifest
-
     with _open(a.case) as case:
-        root = case.root
-    v = manifest.verify(root, root / "out")
+        v = case.verify(a.out)
     for p in v.problems:
-        print(f"CHANGED  {p}")
-    print(f"{v.checked} files checked: " + ("all match the manifest" if v.ok else f"{len(v.problems)} differ"))
+        print(p)
+    checked = f"{v.outputs_checked} output file(s) and {v.evidence_checked} evidence file(s) checked"
+    print(f"{checked}: " + ("all match the manifest" if v.ok else f"{len(v.problems)} problem(s)"))
     return 0 if v.ok else 5
 
 
@@ -149,13 +184,11 @@ def _compare_with_truth(folder: Path) -> str:
 
 
 def cmd_discover(a: argparse.Namespace) -> int:
-    from .discover import discover
-
     with _open(a.case) as case:
-        found = discover(case, since=a.since, until=a.until)
-        out = found.write(case.root / "out", write_incident=a.write_incident)
+        found = case.discover(since=a.since, until=a.until)
+        published = case.publish_discovery(found, out=a.out)
         print(found.describe())
-        print(f"written: {out}")
+        print(f"written: {published.folder / ('proposed_incident.toml' if a.write_incident else 'discovery.csv')}")
     return 0
 
 
@@ -179,8 +212,10 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "notify": (cmd_notify, "per-practice notification kits: letters, mail-merge files, regulator sheet",
                "scoping notify CASE --lang fr --directory patients.csv"),
     "report": (cmd_report, "figures and out/report.html", "scoping report CASE"),
-    "run": (cmd_run, "ingest + scope + report from case.toml", "scoping run CASE"),
-    "verify": (cmd_verify, "re-hash evidence and outputs against out/manifest.json", "scoping verify CASE"),
+    "run": (cmd_run, "ingest + scope + notify + report from case.toml", "scoping run CASE"),
+    "runs": (cmd_runs, "list the recorded runs, newest first", "scoping runs CASE"),
+    "verify": (cmd_verify, "re-hash evidence and outputs against the manifest; name every changed, missing or "
+               "unlisted file", "scoping verify CASE --out shared/"),
     "synth": (cmd_synth, "write a synthetic breach world with its ground truth and case.toml",
               "scoping synth worlds/small --scale 1 --seed 7"),
     "demo": (cmd_demo, "synth + run, then print where the report is", "scoping demo demo"),
@@ -195,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text, example) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}")
-        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "verify"):
+        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "runs", "verify"):
             p.add_argument("case", metavar="CASE", help="the case folder")
         if name == "ingest":
             p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
@@ -203,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--quiet", action="store_true", help="no progress bar")
         if name in ("notify", "run", "demo"):
             p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the letters (default fr)")
+        if name in ("notify", "report"):
+            p.add_argument("--run", metavar="ID", help="publish this recorded run (default: the latest; "
+                           "`scoping runs CASE` lists them)")
+        if name in ("notify", "report", "verify", "discover"):
+            p.add_argument("--out", metavar="DIR", help="the output folder (default: CASE/out)")
         if name == "notify":
             p.add_argument("--practice", action="append", metavar="ID", help="only this practice (repeatable)")
             p.add_argument("--directory", metavar="FILE",
@@ -212,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "scope":
             p.add_argument("--exclude-undetermined", action="store_true",
                            help="do not count undetermined sessions as affected (they are by default)")
-            p.add_argument("--out", metavar="DIR", help="write the outputs here instead of CASE/out")
+            p.add_argument("--out", metavar="DIR", help="the output folder (default: CASE/out)")
             p.add_argument("--pseudonymise-key", metavar="KEYFILE",
                            help="replace patient ids by a keyed hash (HMAC-SHA256) in every output; the key file "
                                 "(16+ random bytes) is never copied into the outputs")
@@ -239,7 +279,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handler = COMMANDS[args.command][0]
     try:
-        return handler(args)
+        with private_files():  # everything this command creates is readable by its owner only
+            return handler(args)
+    except BrokenPipeError:  # `scoping queries | head`: the reader left; nothing to report
+        sys.stderr.close()
+        return 0
     except ScopingError as exc:
         print(f"scoping {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -9,20 +9,21 @@ to review before `scope`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
+from . import queries, runs
+from .config import CaseConfig
 from .errors import ConfigError
-from .export import csv_bytes, private_dir, write_private
 from .incident import parse_time
 from .ingest import ensure_account_hours
-
-if TYPE_CHECKING:
-    from .case import Case
+from .result import RunRecord
+from .scope import require_events
+from .store import Runner
+from .writers import csv_bytes, visible
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,11 @@ class DiscoverySettings:
     max_depth: int = 5
 
 
-@dataclass
+@dataclass(frozen=True)
 class DiscoveryResult:
+    """A recorded discovery run: the ranked accounts, their segments, candidate indicators, with its parameters."""
+
+    run: RunRecord
     accounts: pl.DataFrame
     sessions: pl.DataFrame
     indicators: pl.DataFrame
@@ -49,7 +53,10 @@ class DiscoveryResult:
     baseline_start: datetime
     settings: DiscoverySettings
     timezone: str = "UTC"
-    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
 
     @property
     def proposed(self) -> pl.DataFrame:
@@ -61,8 +68,9 @@ class DiscoveryResult:
         for row in self.proposed.iter_rows(named=True):
             if row["first_suspicious_utc"] is None:
                 continue
-            start = datetime.fromisoformat(row["first_suspicious_utc"]).replace(second=0)
-            end = datetime.fromisoformat(row["last_suspicious_utc"]).replace(second=0) + timedelta(minutes=1)
+            start = datetime.fromisoformat(row["first_suspicious_utc"]).replace(second=0, microsecond=0)
+            end = datetime.fromisoformat(row["last_suspicious_utc"]).replace(second=0, microsecond=0) \
+                + timedelta(minutes=1)
             spans.append((start, end))
         spans.sort()
         merged: list[list[datetime]] = []
@@ -85,24 +93,20 @@ class DiscoveryResult:
 
     def describe(self, limit: int = 15) -> str:
         lines = [f"period examined: {self.period[0].isoformat()} → {self.period[1].isoformat()} "
-                 f"(baseline from {self.baseline_start.isoformat()})",
+                 f"(baseline from {self.baseline_start.isoformat()}); run {self.run_id}",
                  f"{'score':>5}  {'account':14} {'practice':10} reasons"]
         for row in self.accounts.head(limit).iter_rows(named=True):
             mark = "*" if row["score"] >= self.settings.threshold else " "
-            lines.append(f"{row['score']:>5}{mark} {row['account_id']:14} {row['practice_id'] or '-':10} "
-                         f"{row['reasons'][:150]}")
+            lines.append(f"{row['score']:>5}{mark} {visible(row['account_id']):14} "
+                         f"{visible(row['practice_id'] or '-'):10} {visible(row['reasons'][:150])}")
         lines.append(f"* = proposed as compromised (score ≥ {self.settings.threshold}); "
                      f"{self.proposed.height} account(s)")
         return "\n".join(lines)
 
-    def write(self, out: Path, *, write_incident: bool = False) -> Path:
-        private_dir(out)
-        write_private(out / "discovery.csv", csv_bytes(self.accounts))
-        write_private(out / "discovery_sessions.csv", csv_bytes(self.sessions))
-        if write_incident:
-            write_private(out / "proposed_incident.toml", incident_toml(self.proposed_incident()).encode())
-            return out / "proposed_incident.toml"
-        return out / "discovery.csv"
+    def files(self) -> dict[str, bytes]:
+        """The discovery section of an output set: the rankings and the proposed incident to review."""
+        return {"discovery.csv": csv_bytes(self.accounts), "discovery_sessions.csv": csv_bytes(self.sessions),
+                "proposed_incident.toml": incident_toml(self.proposed_incident()).encode()}
 
 
 def _glob_literal(value: str) -> str:
@@ -110,60 +114,99 @@ def _glob_literal(value: str) -> str:
     return "".join(f"[{c}]" if c in "*?[" else c for c in value)
 
 
-def _toml_str(v: str) -> str:
-    return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+def toml_string(value: str) -> str:
+    """A TOML basic string holding exactly `value`, whatever it contains (quotes, backslashes, newlines, NUL…)."""
+    out = []
+    for ch in value:
+        code = ord(ch)
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif code < 0x20 or code == 0x7F:
+            out.append(f"\\u{code:04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
 
 def incident_toml(inc: dict[str, Any]) -> str:
-    windows = ", ".join(f"[{_toml_str(s)}, {_toml_str(e)}]" for s, e in inc["windows"])
+    windows = ", ".join(f"[{toml_string(s)}, {toml_string(e)}]" for s, e in inc["windows"])
     return "\n".join([
         "# Proposed by `scoping discover`: review every line, then copy it into case.toml.",
         "[incident]",
-        f"name = {_toml_str(inc['name'])}",
-        f"timezone = {_toml_str(inc['timezone'])}",
+        f"name = {toml_string(inc['name'])}",
+        f"timezone = {toml_string(inc['timezone'])}",
         f"windows = [{windows}]",
-        f"compromised_accounts = [{', '.join(_toml_str(a) for a in inc['compromised_accounts'])}]",
+        f"compromised_accounts = [{', '.join(toml_string(a) for a in inc['compromised_accounts'])}]",
         "",
         "[incident.indicators]",
-        f"ips = [{', '.join(_toml_str(i) for i in inc['indicators']['ips'])}]",
-        f"user_agents = [{', '.join(_toml_str(u) for u in inc['indicators']['user_agents'])}]",
+        f"ips = [{', '.join(toml_string(i) for i in inc['indicators']['ips'])}]",
+        f"user_agents = [{', '.join(toml_string(u) for u in inc['indicators']['user_agents'])}]",
         "",
     ])
 
 
-def _bound(case: Case, value: str | datetime | None, what: str) -> datetime | None:
+def _bound(cfg: CaseConfig, value: str | datetime | None, what: str) -> datetime | None:
     if value is None:
         return None
-    tz = (case.config.incident or {}).get("timezone", "UTC")
+    tz = (cfg.incident or {}).get("timezone", "UTC")
     return parse_time(value, tz, f"discover --{what}")
 
 
-def discover(case: Case, *, since: str | datetime | None = None, until: str | datetime | None = None,
-             settings: DiscoverySettings | None = None) -> DiscoveryResult:
-    case.require_events()
+def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = None,
+             until: str | datetime | None = None, settings: DiscoverySettings | None = None) -> DiscoveryResult:
+    """Rank the accounts that look compromised over the period examined (the last week by default), record the run
+    and return it."""
+    require_events(runner)
     s = settings or DiscoverySettings()
-    r = case.runner
+    r = runner
     last = r.execute("discover_last_event", "SELECT max(ts) FROM events")[0][0]
-    end = _bound(case, until, "to") or (last.astimezone(UTC) + timedelta(seconds=1))
-    start = _bound(case, since, "from") or (end - timedelta(days=s.period_days))
+    end = _bound(cfg, until, "to") or (last.astimezone(UTC) + timedelta(seconds=1))
+    start = _bound(cfg, since, "from") or (end - timedelta(days=s.period_days))
     start = start.replace(minute=0, second=0, microsecond=0)  # the baseline is read in whole hours
     if end <= start:
         raise ConfigError("discover: --to must be after --from")
     baseline = start - timedelta(days=s.baseline_days)
-    ensure_account_hours(r)
-    r.run("discover_events", baseline_start=baseline.isoformat(), period_start=start.isoformat(),
-          period_end=end.isoformat())
-    r.run("discover_signals", min_foreign_patients=s.min_foreign_patients, spray_min_accounts=s.spray_min_accounts,
-          gateway_min_accounts=s.gateway_min_accounts, volume_min_ratio=s.volume_min_ratio)
-    r.run("discover_pivot", seed_points=s.seed_points, gateway_min_accounts=s.gateway_min_accounts,
-          max_depth=s.max_depth)
-    r.run("discover_session_input")
-    r.run("sessions_derive", gap_minutes=case.config.session_gap_minutes)
-    tz = (case.config.incident or {}).get("timezone") or next(
-        (src.timezone for src in case.config.sources if src.timezone), "UTC")
-    return DiscoveryResult(
-        accounts=r.frame("discover_accounts"),
-        sessions=r.frame("discover_sessions", threshold=s.threshold),
-        indicators=r.frame("discover_indicators", threshold=s.threshold),
-        period=(start, end), baseline_start=baseline, settings=s, timezone=tz,
-    )
+    first = len(r.trace)
+    with r.atomic():
+        ensure_account_hours(r)
+        r.run("discover_events", baseline_start=baseline.isoformat(), period_start=start.isoformat(),
+              period_end=end.isoformat())
+        r.run("discover_signals", min_foreign_patients=s.min_foreign_patients,
+              spray_min_accounts=s.spray_min_accounts, gateway_min_accounts=s.gateway_min_accounts,
+              volume_min_ratio=s.volume_min_ratio)
+        r.run("discover_pivot", seed_points=s.seed_points, gateway_min_accounts=s.gateway_min_accounts,
+              max_depth=s.max_depth)
+        r.run("discover_session_input")
+        r.run("sessions_derive", gap_minutes=cfg.session_gap_minutes)
+    tz = (cfg.incident or {}).get("timezone") or next((src.timezone for src in cfg.sources if src.timezone), "UTC")
+    frames = {"accounts": r.frame("discover_accounts"),
+              "sessions": r.frame("discover_sessions", threshold=s.threshold),
+              "indicators": r.frame("discover_indicators", threshold=s.threshold)}
+    digest, evidence = runs.evidence_state(r)
+    parameters = {**asdict(s), "period_utc": [start.isoformat(), end.isoformat()], "timezone": tz,
+                  "session_gap_minutes": cfg.session_gap_minutes}
+    sql = {q.name: q.sha256 for q in queries.all_queries()}
+    trace = tuple({"query": t.name, "sql_sha256": t.sql_sha256, "params": t.params, "rows": t.rows}
+                  for t in r.trace[first:])
+    run = RunRecord(run_id=RunRecord.make_id("discover", parameters, digest, sql), kind="discover",
+                    parameters=parameters, incident_sha256="", evidence_sha256=digest, evidence=tuple(evidence),
+                    sql=sql, mappings=(), trace=trace)
+    recorded_at = runs.record(r, run, frames, {}, {})
+    return DiscoveryResult(run=RunRecord(**{**run.__dict__, "recorded_at": recorded_at}), period=(start, end),
+                           baseline_start=baseline, settings=s, timezone=tz, **frames)
+
+
+def load_discovery(runner: Runner, run_id: str | None = None) -> DiscoveryResult:
+    """A recorded discovery run (the latest by default)."""
+    run, _, _, frames = runs.load(runner, "discover", run_id)
+    p = dict(run.parameters)
+    period = tuple(datetime.fromisoformat(t) for t in p.pop("period_utc"))
+    tz = p.pop("timezone")
+    p.pop("session_gap_minutes", None)
+    settings = DiscoverySettings(**p)
+    return DiscoveryResult(run=run, accounts=frames["accounts"], sessions=frames["sessions"],
+                           indicators=frames["indicators"], period=(period[0], period[1]),
+                           baseline_start=period[0] - timedelta(days=settings.baseline_days), settings=settings,
+                           timezone=tz)

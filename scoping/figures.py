@@ -1,8 +1,10 @@
-"""The report's figures: matplotlib `Figure` objects (never pyplot state), saved with fixed metadata.
+"""The report's figures: matplotlib `Figure` objects (never pyplot state) drawn only from the `ScopeResult` given.
 
-Every figure is drawn from a small aggregate returned by a `report_*.sql` or `summary_*.sql` file, and
-none carries a patient identifier: counts, accounts, practices and times only. Times are plotted in
-UTC and each axis says so, with the incident's local offset.
+A figure never re-reads the store, so figures of run A drawn after run B still show A. None carries a patient,
+account, address or practice identifier: accounts are "account 1, 2…" and practices "practice #1, #2…", the
+numbers of accounts.csv and of the report's tables. Times are plotted in UTC and each axis says so, with the
+incident's local offset; titles that state a time take it from the run's summary (the same words as the command
+line, summary.json and the report). No backend is forced: in Jupyter a returned figure shows inline.
 """
 
 from __future__ import annotations
@@ -10,32 +12,32 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from .incident import baseline_start
-
-if TYPE_CHECKING:
-    from .case import Case
-    from .scope import ScopeResult
+from .result import ScopeResult
 
 VERDICT_COLOURS = {"attacker": "#c0392b", "undetermined": "#e67e22", "owner": "#2e86c1"}
 EXPOSURE_COLOURS = {"listed": "#f5b041", "opened": "#e67e22", "copied": "#c0392b"}
 
 
+def local_time(iso_utc: str | None, tz: str) -> str:
+    """An instant of the summary as the figures and the report state it: local time, with the zone."""
+    if not iso_utc:
+        return "—"
+    t = datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+    return f"{t.strftime('%Y-%m-%d %H:%M')} ({tz})"
+
+
 def _utc_label(result: ScopeResult) -> str:
     tz = result.incident.timezone
     off = result.incident.start.astimezone(ZoneInfo(tz)).utcoffset() or timedelta(0)
-    hours = off.total_seconds() / 3600
-    return f"time (UTC; {tz} = UTC{hours:+g} at the breach)"
+    return f"time (UTC; {tz} = UTC{off.total_seconds() / 3600:+g} at the breach)"
 
 
 def _shade_windows(ax, result: ScopeResult) -> None:  # type: ignore[no-untyped-def]
@@ -51,30 +53,39 @@ def _time_axis(ax) -> None:  # type: ignore[no-untyped-def]
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, tz=UTC))
 
 
-def account_timeline(case: Case, result: ScopeResult) -> Figure:
-    df = case.runner.frame("report_session_bars")
-    accounts = sorted(set(df["account_id"].to_list()))
-    fig = Figure(figsize=(10, 1.2 + 0.45 * max(len(accounts), 1)))
+def _attacker_span(result: ScopeResult) -> str:
+    a = result.summary["activity"]["attacker"]
+    tz = result.incident.timezone
+    if not a["first_activity_utc"]:
+        return "no attacker activity in the windows"
+    return f"attacker active {local_time(a['first_activity_utc'], tz)} → {local_time(a['last_activity_utc'], tz)}"
+
+
+def account_timeline(result: ScopeResult) -> Figure:
+    df = result.frames["segment_bars"]
+    numbers = sorted(set(df["account_no"].to_list()))
+    fig = Figure(figsize=(10, 1.4 + 0.45 * max(len(numbers), 1)))
     ax = fig.add_subplot()
     _shade_windows(ax, result)
     for row in df.iter_rows(named=True):
-        y = accounts.index(row["account_id"])
-        start, end = row["session_start"], row["session_end"]
+        y = numbers.index(row["account_no"])
+        start, end = row["segment_start"], row["segment_end"]
         width = max((end - start).total_seconds(), 120) / 86400
         ax.barh(y, width, left=mdates.date2num(start), height=0.6, color=VERDICT_COLOURS[row["verdict"]])
-    ax.set_yticks(range(len(accounts)), accounts)
+    ax.set_yticks(range(len(numbers)), [f"account {n}" for n in numbers])
     ax.invert_yaxis()
     handles = [Patch(color=colour, label=verdict) for verdict, colour in VERDICT_COLOURS.items()]
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True)
     _time_axis(ax)
     ax.set_xlabel(_utc_label(result))
-    ax.set_title("Sessions of the compromised accounts in the breach windows (shaded), by attribution")
+    ax.set_title(f"Segments of the compromised accounts' sessions, by attribution (windows shaded)\n"
+                 f"{_attacker_span(result)}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def cumulative_patients(case: Case, result: ScopeResult) -> Figure:
-    df = case.runner.frame("report_first_reach")
+def cumulative_patients(result: ScopeResult) -> Figure:
+    df = result.frames["first_reach"]
     fig = Figure(figsize=(10, 4))
     ax = fig.add_subplot()
     _shade_windows(ax, result)
@@ -87,16 +98,16 @@ def cumulative_patients(case: Case, result: ScopeResult) -> Figure:
     _time_axis(ax)
     ax.set_xlabel(_utc_label(result))
     ax.set_ylabel("distinct patients reached")
-    ax.set_title(f"Patients reached by the attacker over time (total {df.height:,})")
+    counted = "attacker and undetermined" if result.summary["incident"]["count_undetermined"] else "attacker"
+    a = result.summary["activity"]["attacker"]
+    ax.set_title(f"Patients reached over time by {counted} segments (total {df.height:,}); the attacker's last "
+                 f"access: {local_time(a['last_access_utc'], result.incident.timezone)}", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def hourly_activity(case: Case, result: ScopeResult) -> Figure:
-    start, end = result.incident.start, result.incident.end
-    df = case.runner.frame("report_hourly", from_ts=(start - timedelta(days=3)).isoformat(),
-                           to_ts=(end + timedelta(days=1)).isoformat(),
-                           baseline_from=(start - timedelta(days=31)).isoformat())
+def hourly_activity(result: ScopeResult) -> Figure:
+    df = result.frames["hourly"]
     fig = Figure(figsize=(10, 4))
     ax = fig.add_subplot()
     _shade_windows(ax, result)
@@ -114,12 +125,12 @@ def hourly_activity(case: Case, result: ScopeResult) -> Figure:
     return fig
 
 
-def practices(case: Case, result: ScopeResult) -> Figure:
-    rows = sorted(result.summary["controllers"], key=lambda r: (-r["patients"], str(r["practice_id"])))
+def practices(result: ScopeResult) -> Figure:
+    rows = sorted(result.summary["controllers"], key=lambda r: (-r["patients"], r["practice_no"]))
     fig = Figure(figsize=(10, 4.5))
     ax = fig.add_subplot(1, 2, 1)
     top = rows[:15]
-    names = [str(r["practice_id"]) for r in top][::-1]
+    names = [f"practice #{r['practice_no']}" for r in top][::-1]
     bottom = np.zeros(len(top))
     for level in ("listed", "opened", "copied"):
         values = np.array([r[level] for r in top][::-1], dtype=float)
@@ -140,13 +151,12 @@ def practices(case: Case, result: ScopeResult) -> Figure:
     return fig
 
 
-def exposure_categories(case: Case, result: ScopeResult) -> Figure:
+def exposure_categories(result: ScopeResult) -> Figure:
     c = result.summary["counts"]
     fig = Figure(figsize=(10, 4))
     ax = fig.add_subplot(1, 2, 1)
     levels = ["listed", "opened", "copied"]
-    values = [c[f"exposure_{lv}"] for lv in levels]
-    ax.bar(levels, values, color=[EXPOSURE_COLOURS[lv] for lv in levels])
+    ax.bar(levels, [c[f"exposure_{lv}"] for lv in levels], color=[EXPOSURE_COLOURS[lv] for lv in levels])
     ax.bar(["modified"], [c["patients_modified"]], color="#8e44ad")
     ax.set_ylabel("patients")
     ax.set_title("How far the attacker got (furthest per patient)", fontsize=10)
@@ -159,9 +169,8 @@ def exposure_categories(case: Case, result: ScopeResult) -> Figure:
     return fig
 
 
-def heatmap(case: Case, result: ScopeResult) -> Figure:
-    df = case.runner.frame("report_heatmap", tz=result.incident.timezone,
-                           baseline_start=baseline_start(result.incident).isoformat())
+def heatmap(result: ScopeResult) -> Figure:
+    df = result.frames["heatmap"]
     fig = Figure(figsize=(10, 4))
     for i, period in enumerate(("baseline", "breach")):
         grid = np.zeros((7, 24))
@@ -179,29 +188,34 @@ def heatmap(case: Case, result: ScopeResult) -> Figure:
     return fig
 
 
-def coverage(case: Case, result: ScopeResult) -> Figure:
-    df = case.runner.frame("report_coverage")
+def coverage(result: ScopeResult) -> Figure:
+    df = result.frames["coverage"]
     sources = sorted(set(df["source"].to_list()))
-    fig = Figure(figsize=(10, 1.6 + 1.4 * max(len(sources), 1)))
-    gaps = result.summary["log_gaps_utc"]
+    fig = Figure(figsize=(10, 1.8 + 1.4 * max(len(sources), 1)))
+    gaps = result.summary["log_gaps"]
+    unusual = [g for g in gaps if g["usual_events"] > 0]
     for i, source in enumerate(sources):
         ax = fig.add_subplot(len(sources), 1, i + 1)
         part = df.filter(df["source"] == source)
         ax.bar(part["hour_utc"].to_list(), part["events"].to_list(), width=1 / 24, color="#5d6d7e")
         _shade_windows(ax, result)
         for g in gaps:
-            t = datetime.fromisoformat(g)
-            ax.axvspan(mdates.date2num(t), mdates.date2num(t + timedelta(hours=1)), color="#c0392b", alpha=0.5, lw=0)
+            a = datetime.fromisoformat(g["start_utc"])
+            b = datetime.fromisoformat(g["end_utc"])
+            ax.axvspan(mdates.date2num(a), mdates.date2num(b), lw=0, alpha=0.5,
+                       color="#c0392b" if g["usual_events"] > 0 else "#bdc3c7")
         ax.set_ylabel(source, fontsize=8)
         _time_axis(ax)
-    fig.suptitle(f"Log coverage: events per hour per source ({len(gaps)} hour(s) of the windows with no log, in red)")
+    fig.suptitle(f"Log coverage: events per hour per source. Hours of the windows without any log: "
+                 f"{sum(g['hours'] for g in unusual)} usually active (red), "
+                 f"{sum(g['hours'] for g in gaps if g['usual_events'] == 0)} usually quiet (grey)", fontsize=10)
     if fig.axes:
         fig.axes[-1].set_xlabel(_utc_label(result))
     fig.tight_layout()
     return fig
 
 
-FIGURES: dict[str, Callable[[Case, ScopeResult], Figure]] = {
+FIGURES: dict[str, Callable[[ScopeResult], Figure]] = {
     "account_timeline": account_timeline,
     "cumulative_patients": cumulative_patients,
     "hourly_activity": hourly_activity,
@@ -213,9 +227,10 @@ FIGURES: dict[str, Callable[[Case, ScopeResult], Figure]] = {
 
 
 def render(fig: Figure, fmt: str) -> bytes:
-    """Bytes of a figure, identical for identical inputs (no dates, no software tag, fixed SVG ids)."""
+    """Bytes of a figure, identical for identical inputs (no dates, no software tag, fixed SVG ids). SVG text stays
+    text, so what a figure says can be searched (and checked to hold no identifier)."""
     buf = io.BytesIO()
-    with matplotlib.rc_context({"svg.hashsalt": "scoping", "svg.fonttype": "path"}):
+    with matplotlib.rc_context({"svg.hashsalt": "scoping", "svg.fonttype": "none"}):
         metadata = {"Software": None} if fmt == "png" else {"Date": None, "Creator": None}
         fig.savefig(buf, format=fmt, dpi=110, metadata=metadata)
     return buf.getvalue()

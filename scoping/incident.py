@@ -9,8 +9,10 @@ compromised accounts' sessions (DuckDB's inet extension is not available offline
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import ipaddress
 import itertools
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -73,6 +75,25 @@ class Incident:
             "baseline_days": self.baseline_days,
             "containment_utc": _iso(self.containment) if self.containment else None,
         }
+
+    @classmethod
+    def from_parameters(cls, p: dict[str, Any]) -> Incident:
+        """The incident a run recorded (`parameters()`), as it was."""
+        def utc(text: str) -> datetime:
+            return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
+
+        return cls(name=p["name"], timezone=p["timezone"],
+                   windows=tuple(Window(utc(a), utc(b)) for a, b in p["windows_utc"]),
+                   compromised_accounts=tuple(p["compromised_accounts"]),
+                   ips=tuple(p["indicators"]["ips"]), user_agents=tuple(p["indicators"]["user_agents"]),
+                   count_undetermined=bool(p["count_undetermined"]), baseline_days=int(p["baseline_days"]),
+                   containment=utc(p["containment_utc"]) if p.get("containment_utc") else None)
+
+    def digest(self) -> str:
+        """SHA-256 of the incident as defined, to tell when it changed; whether undetermined segments count is an
+        option of each run (`scope --exclude-undetermined`), so it is left out."""
+        defined = {k: v for k, v in self.parameters().items() if k != "count_undetermined"}
+        return hashlib.sha256(json.dumps(defined, sort_keys=True).encode()).hexdigest()
 
     def matching_ips(self, values: list[str]) -> list[str]:
         nets = [ipaddress.ip_network(n, strict=False) for n in self.ips]

@@ -14,25 +14,19 @@ sentence, editable without touching code.
 
 from __future__ import annotations
 
-import io
-import re
 import tomllib
-import zipfile
 from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
 from .errors import ConfigError, InputError
-from .export import csv_bytes, json_bytes, neutralise, private_dir, safe_name, write_private
-
-if TYPE_CHECKING:
-    from .case import Case
-    from .scope import ScopeResult
+from .result import ScopeResult
+from .writers import Sheet, csv_bytes, json_bytes, xlsx_bytes
 
 LANGS = ("fr", "en")
 TO_COMPLETE = {"fr": "[À COMPLÉTER PAR LE CABINET]", "en": "[TO BE COMPLETED BY THE PRACTICE]"}
@@ -122,15 +116,13 @@ class Phrasing:
         return str(self.words["exposure"]["attempted"].format(when=when))
 
 
-def _directory(case: Case, path: Path | None) -> pl.DataFrame | None:
-    if path is None:
-        return None
+def read_directory(path: Path) -> pl.DataFrame:
+    """A practice's patient directory (CSV with a patient_id column and contact details), read as text."""
     if not path.is_file():
         raise InputError(f"patient directory {path} not found", hint="give a CSV with a patient_id column")
     try:
-        df: pl.DataFrame = case.con.sql("SELECT * FROM read_csv($p, all_varchar = true, header = true)",
-                                        params={"p": str(path)}).pl()
-    except Exception as exc:
+        df = pl.read_csv(path, infer_schema=False)
+    except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"patient directory {path} cannot be read: {exc}") from exc
     if "patient_id" not in df.columns:
         raise InputError(f"patient directory {path} has no patient_id column", hint=f"its columns: {df.columns}")
@@ -138,37 +130,10 @@ def _directory(case: Case, path: Path | None) -> pl.DataFrame | None:
 
 
 def _xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
-    """An XLSX file with fixed internal dates, so the same rows give the same bytes."""
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    wb.remove(wb.active)
-    fixed = datetime(2000, 1, 1)
-    wb.properties.created = fixed
-    wb.properties.modified = fixed
-    for name, df in sheets.items():
-        ws = wb.create_sheet(name)
-        safe = neutralise(df)
-        ws.append(safe.columns)
-        for row in safe.iter_rows():
-            ws.append(["" if v is None else (v if isinstance(v, int | float) else str(v)) for v in row])
-        for cell in ws[1]:
-            cell.data_type = "s"
-    buf = io.BytesIO()
-    wb.save(buf)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            data = src.read(info.filename)
-            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time: pin it
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", data)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), data,
-                         compress_type=zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return xlsx_bytes([Sheet(name, df) for name, df in sheets.items()])
 
 
-def _settings(case: Case, lang: str) -> dict[str, str]:
-    raw = case.config.raw.get("notify", {}) or {}
+def _settings(raw: dict[str, Any], lang: str) -> dict[str, str]:
     todo = TO_COMPLETE[lang]
     return {k: str(raw.get(k, todo)) for k in ("processor", "contact", "authority", "measures", "signature")}
 
@@ -232,7 +197,7 @@ def _regulator_sheet(result: ScopeResult, practice: str, mine: pl.DataFrame, att
         "evidence": {
             "method": "scoping: access logs of the service, sessions attributed per account, every access of "
                       "an attacker or undetermined session inside the windows counted",
-            "hours_of_the_windows_without_any_log": s["log_gaps_utc"],
+            "hours_of_the_windows_without_any_log": [f"{g['start_utc']} → {g['end_utc']}" for g in s["log_gaps"]],
             "searches_or_exports_without_a_recorded_patient_list": sum(
                 r["events"] for r in s["searches_without_patient_list"]),
             "quarantined_log_lines": s["data_quality"]["quarantined"],
@@ -243,13 +208,12 @@ def _regulator_sheet(result: ScopeResult, practice: str, mine: pl.DataFrame, att
     }
 
 
-def write_kits(case: Case, result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
-               directory: Path | None = None, include_attempted: bool = False, out: Path | None = None) -> Path:
-    """Write one kit per practice (or the named ones) into out/notify/; return that folder."""
+def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
+              directory: pl.DataFrame | None = None, include_attempted: bool = False,
+              settings: dict[str, Any] | None = None) -> dict[str, dict[str, bytes]]:
+    """One kit per practice (or the named ones): practice file name → {path under the output folder: bytes}."""
     phr = Phrasing(wording(lang), result.incident.timezone)
-    root = private_dir((out or case.root / "out") / "notify")
-    folder_rel = root.relative_to(out or case.root / "out")
-    contacts = _directory(case, directory)
+    contacts = directory
     affected, attempted = result.affected, result.attempted
     chosen = sorted(set(affected["practice_id"].drop_nulls()) | set(attempted["practice_id"].drop_nulls()))
     if practices:
@@ -257,11 +221,13 @@ def write_kits(case: Case, result: ScopeResult, *, lang: str = "fr", practices: 
         if unknown:
             raise ConfigError(f"no affected or attempted patient for practice(s) {', '.join(unknown)}")
         chosen = [p for p in chosen if p in practices]
-    settings = _settings(case, lang)
-    written = result.outputs
+    texts = _settings(settings or {}, lang)
+    kits: dict[str, dict[str, bytes]] = {}
     for practice in chosen:
-        kit = private_dir(root / safe_name(practice))
-        rel = f"{folder_rel}/{kit.name}"
+        name = result.practice_files[practice]
+        rel = f"notify/{lang}/{name}"
+        written: dict[str, bytes] = {}
+        kits[name] = written
         mine = affected.filter(pl.col("practice_id") == practice)
         tried = attempted.filter(pl.col("practice_id") == practice)
         letters = mine.with_columns(
@@ -283,14 +249,14 @@ def write_kits(case: Case, result: ScopeResult, *, lang: str = "fr", practices: 
             table = table.join(contacts, on="patient_id", how="left").with_columns(
                 pl.col("patient_id").is_in(contacts["patient_id"].implode()).alias("in_directory"))
         table = table.sort("status", "patient_id")
-        for name, data in (("letters.csv", csv_bytes(table)),
+        for file, data in (("letters.csv", csv_bytes(table)),
                            ("letters_excel.csv", csv_bytes(table, separator=";", bom=True)),
                            ("letters.xlsx", _xlsx({"patients": table} | ({"attempted": attempted_table}
                                                                            if tried.height else {}))),
                            ("attempted.csv", csv_bytes(attempted_table.sort("patient_id")))):
-            written[f"{rel}/{name}"] = write_private(kit / name, data)
+            written[f"{rel}/{file}"] = data
         letter = template(lang)
-        written[f"{rel}/letter_template_{lang}.md"] = write_private(kit / f"letter_template_{lang}.md", letter.encode())
+        written[f"{rel}/letter_template.md"] = letter.encode()
         if table.height:
             first = table.row(0, named=True)
             windows = result.summary["incident"]["windows_utc"]
@@ -298,11 +264,9 @@ def write_kits(case: Case, result: ScopeResult, *, lang: str = "fr", practices: 
                 practice_name=TO_COMPLETE[lang], today=TO_COMPLETE[lang],
                 patient_name=first.get("name") or first["patient_id"], sentence=first["message"],
                 breach_start=phr.moment(windows[0][0]), breach_end=phr.moment(windows[-1][1]),
-                **settings)
-            written[f"{rel}/example_letter_{lang}.md"] = write_private(kit / f"example_letter_{lang}.md",
-                                                                     example.encode())
+                **texts)
+            written[f"{rel}/example_letter.md"] = example.encode()
         sheet = _regulator_sheet(result, practice, mine, tried, lang)
-        written[f"{rel}/summary.json"] = write_private(kit / "summary.json", json_bytes(sheet))
-        written[f"{rel}/summary.md"] = write_private(kit / "summary.md", _sheet_md(sheet, lang).encode())
-    result.write_manifest(out or case.root / "out")
-    return root
+        written[f"{rel}/summary.json"] = json_bytes(sheet)
+        written[f"{rel}/summary.md"] = _sheet_md(sheet, lang).encode()
+    return kits

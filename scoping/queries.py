@@ -24,6 +24,7 @@ from .errors import ConfigError
 
 _PARAM = re.compile(r"(?<![:$\w])\$([A-Za-z_]\w*)")
 _HEADER = re.compile(r"^--\s*(\w+):\s*(.*)$")
+_KEYS = {"question", "params", "reads", "writes", "order", "assumptions"}
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Query:
     order: str
     text: str
     writes: str = ""
+    assumptions: str = ""
 
     @property
     def sha256(self) -> str:
@@ -58,18 +60,21 @@ class Query:
 
 def _parse(name: str, text: str) -> Query:
     header: dict[str, str] = {}
+    key = ""
     for line in text.splitlines():
         if not line.startswith("--"):
             break
         m = _HEADER.match(line)
-        if m:
+        if m and m.group(1).lower() in _KEYS:
             key = m.group(1).lower()
             header[key] = (header.get(key, "") + " " + m.group(2).strip()).strip()
+        elif key and line[2:].strip():  # a continuation line of the field above
+            header[key] = (header[key] + " " + line[2:].strip()).strip()
     params = tuple(p.strip() for p in header.get("params", "").split(",")
                    if p.strip() and p.strip() != "none")
     return Query(name=name, question=header.get("question", ""), params=params,
                  reads=header.get("reads", ""), order=header.get("order", ""), text=text,
-                 writes=header.get("writes", ""))
+                 writes=header.get("writes", ""), assumptions=header.get("assumptions", ""))
 
 
 @cache

@@ -1,7 +1,8 @@
-"""The canonical vocabulary: actions, data categories, outcomes, exposure levels.
+"""The canonical vocabulary, defined once: actions, data categories, outcomes, the exposure ladder, verdicts.
 
-These names are the contract between ingest (which maps every log onto them), scope (which
-ranks them) and the outputs (which print them). See DESIGN.md, "Canonical tables".
+These names are the contract between ingest (which maps every log onto them), scope (which ranks them, through
+the `action_vocabulary` table built from this module at every connection), the wording of the letters and the
+benchmark's alternative implementations. See DESIGN.md, "Canonical tables".
 """
 
 from __future__ import annotations
@@ -13,12 +14,36 @@ CATEGORIES = ("demographics", "contact", "insurance_billing", "appointment", "cl
               "full_record", "patient_list", "administrative", "other", "unknown")
 OUTCOMES = ("success", "failure", "unknown")
 
-# How far an attacker got with one patient: listed < opened < copied; `modified` is a separate flag.
-LISTED = ("search", "list")
-COPIED = ("download", "print", "export", "share")
-MODIFIED = ("create", "update", "delete")
+# How far an attacker got with one patient, lowest first; `modified` is a separate flag.
+EXPOSURES = ("listed", "opened", "copied")
+# The exposure each action gives a patient it names (None: the action touches no record: authentication).
+ACTION_EXPOSURE: dict[str, str | None] = {
+    "login": None, "login_failed": None, "logout": None,
+    "search": "listed", "list": "listed",
+    "view": "opened", "other": "opened", "create": "opened", "update": "opened", "delete": "opened",
+    "download": "copied", "print": "copied", "export": "copied", "share": "copied",
+}
+# A list of patients shown (search results, a patient list) gives at most `listed`, unless it was copied.
+LIST_CATEGORY = "patient_list"
+MODIFYING = ("create", "update", "delete")
+
+LISTED = tuple(a for a, e in ACTION_EXPOSURE.items() if e == "listed")
+COPIED = tuple(a for a, e in ACTION_EXPOSURE.items() if e == "copied")
+MODIFIED = MODIFYING
+AUTHENTICATION = tuple(a for a, e in ACTION_EXPOSURE.items() if e is None)
+
+# How a segment of a compromised account's session is judged (scope_segments.sql says why).
+VERDICTS = ("attacker", "undetermined", "owner")
 
 # Canonical event columns a mapping may feed, besides the derived ones.
 MAPPABLE = ("event_key", "ts", "account_id", "session_id", "src_ip", "user_agent", "action", "action_raw",
             "category", "patient_id", "outcome", "resource_type", "resource_id")
 REQUIRED = ("ts", "account_id")
+
+assert set(ACTION_EXPOSURE) == set(ACTIONS)
+
+
+def vocabulary_parameters() -> dict[str, object]:
+    """The values `store_vocabulary.sql` binds: the one place SQL reads the ladder from."""
+    return {"actions": list(ACTION_EXPOSURE), "exposures": list(ACTION_EXPOSURE.values()),
+            "ladder": list(EXPOSURES), "modifying": list(MODIFYING)}

@@ -1,116 +1,54 @@
-"""Scope: attribute the compromised accounts' sessions and compute, per patient and controller, exactly
-what the attacker reached.
+"""Scope: attribute the compromised accounts' segments and compute, per patient and controller, exactly what the
+attacker reached — then record the run and return it as a frozen `ScopeResult`.
 
-The stage runs the `scope_*.sql` files in order, then the `check_scope_*` invariants; any check that
-returns rows stops it. Results are polars DataFrames; `ScopeResult.export()` writes CASE/out/.
+The stage runs the `scope_*.sql` files in order inside one transaction, then the `check_scope_*` invariants (any
+row they return stops it), reads the tables the outputs show, and records the run in the store. It writes no file:
+publishing is `ScopeResult.export()` (the lists), `notify` (the kits) and `report`.
 """
 
 from __future__ import annotations
 
-import shutil
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import duckdb
 import polars as pl
 
-from . import manifest
+from . import naming, queries, runs
 from ._version import __version__
-from .errors import ConfigError, IntegrityError
+from .config import CaseConfig
+from .errors import ConfigError, InputError, IntegrityError
 from .evidence import sha256_file
-from .export import csv_bytes, csv_groups, json_bytes, private_dir, pseudonymise, safe_name, write_private
 from .incident import Incident, baseline_start
 from .ingest import ensure_account_hours
+from .result import RunRecord, ScopeResult
+from .store import Runner
 
-if TYPE_CHECKING:
-    from .case import Case
-
+READ_BEFORE_WINDOW = timedelta(days=1)
+FIGURE_DAYS_BEFORE, FIGURE_DAYS_AFTER, USUAL_WEEKS = 3, 1, 4
 
 
 def _iso(t: datetime) -> str:
     return t.isoformat()
 
 
-@dataclass
-class ScopeResult:
-    """What `case.scope()` returns: the tables as polars DataFrames, the summary, and `export()`."""
-
-    incident: Incident
-    affected: pl.DataFrame
-    attempted: pl.DataFrame
-    exposures: pl.DataFrame
-    sessions: pl.DataFrame
-    accounts: pl.DataFrame
-    summary: dict[str, Any]
-    case: Case = field(repr=False)
-    outputs: dict[str, str] = field(default_factory=dict, repr=False)
-    pseudonymised: bool = False
-    trace: list[dict[str, Any]] = field(default_factory=list, repr=False)
-
-    def by_controller(self, practice_id: str) -> pl.DataFrame:
-        return self.affected.filter(pl.col("practice_id") == practice_id)
-
-    def export(self, out: str | Path | None = None, *, pseudonymise_key: bytes | None = None) -> Path:
-        """Write every output of DESIGN.md's table into `out` (CASE/out by default) and the manifest.
-
-        With `pseudonymise_key`, every patient id is replaced by a keyed hash (HMAC-SHA256) in every file:
-        a set of outputs to share with someone who must not identify patients (an external expert). The
-        key is never written; the same key gives the same pseudonyms, so lists can be matched later."""
-        if pseudonymise_key is not None and len(pseudonymise_key) < 16:
-            raise ConfigError("the pseudonymisation key is too short", hint="use at least 16 random bytes")
-        return _export(self, Path(out) if out else self.case.root / "out", pseudonymise_key)
-
-    def write_manifest(self, out: Path) -> Path:
-        """(Re)write out/manifest.json over every output written so far (exports, report, kits)."""
-        return _write_manifest(self, out)
+_rows = runs.plain_rows
 
 
-def _summary(case: Case, incident: Incident, count_undetermined: bool) -> dict[str, Any]:
-    r = case.runner
-
-    def rows(name: str, **params: Any) -> list[dict[str, Any]]:
-        df = r.frame(name, **params)
-        return [{k: (_iso(v) if isinstance(v, datetime) else v) for k, v in row.items()}
-                for row in df.iter_rows(named=True)]
-
-    counts = rows("summary_counts")[0]
-    quarantine = rows("summary_quarantine")
-    gaps = [row["hour_utc"] for row in rows("scope_log_gaps")]
-    evidence = rows("summary_evidence")
-    params = incident.parameters()
-    params["count_undetermined"] = count_undetermined
-    return {
-        "case": case.config.name,
-        "incident": params,
-        "counts": counts,
-        "data_categories": rows("summary_categories"),
-        "controllers": rows("summary_controllers"),
-        "patient_links": rows("summary_patient_links"),
-        "searches_without_patient_list": rows("summary_unknown_patient_sets", count_undetermined=count_undetermined),
-        "log_gaps_utc": gaps,
-        "data_quality": {
-            "evidence_files": sum(1 for e in evidence if e["kind"] == "log"),
-            "lines_read": sum(e["lines_read"] or 0 for e in evidence if e["kind"] == "log"),
-            "events_loaded": sum(e["events_loaded"] or 0 for e in evidence if e["kind"] == "log"),
-            "duplicates": sum(e["duplicates"] or 0 for e in evidence if e["kind"] == "log"),
-            "quarantined": sum(e["quarantined"] or 0 for e in evidence if e["kind"] == "log"),
-            "dst_flagged": sum(e["dst_flagged"] or 0 for e in evidence if e["kind"] == "log"),
-            "quarantine_by_reason": quarantine,
-        },
-        "tool": {"name": "scoping", "version": __version__},
-    }
+def require_events(runner: Runner) -> None:
+    if not runner.execute("events_present", "SELECT EXISTS (SELECT 1 FROM events)")[0][0]:
+        raise InputError("the case store holds no events", hint="run `scoping ingest CASE` first")
 
 
-def check_evidence_unchanged(case: Case) -> int:
+def check_evidence_unchanged(runner: Runner, root: Path) -> int:
     """Re-hash every evidence file registered in the store; any difference stops the run (forensic practice:
     re-verify before every analysis). Returns the number of files checked."""
-    rows = case.runner.execute("evidence_registered", "SELECT path, sha256 FROM evidence "
-                               "WHERE NOT starts_with(status, 'superseded') ORDER BY path")
+    rows = runner.execute("evidence_registered", "SELECT path, sha256 FROM evidence "
+                          "WHERE NOT starts_with(status, 'superseded') ORDER BY path")
     changed = []
     for rel, recorded in rows:
-        path = Path(rel) if Path(rel).is_absolute() else case.root / rel
+        path = Path(rel) if Path(rel).is_absolute() else root / rel
         if not path.is_file():
             changed.append(f"{rel} (missing)")
         elif sha256_file(path)[0] != recorded:
@@ -120,9 +58,6 @@ def check_evidence_unchanged(case: Case) -> int:
                              hint="restore the original files from the acquisition copy; if the change is "
                                   "legitimate, ingest into a new case")
     return len(rows)
-
-
-READ_BEFORE_WINDOW = timedelta(days=1)
 
 
 def _baseline_split(start: datetime, window_start: datetime) -> tuple[datetime, datetime]:
@@ -136,108 +71,141 @@ def _baseline_split(start: datetime, window_start: datetime) -> tuple[datetime, 
     return min(first_full_hour, read_start), read_start
 
 
-def scope(case: Case, incident: Incident, *, count_undetermined: bool | None = None,
-          verify_evidence: bool = True) -> ScopeResult:
-    case.require_events()
-    if verify_evidence:
-        check_evidence_unchanged(case)
-    r = case.runner
-    first = len(r.trace)
-    counted = incident.count_undetermined if count_undetermined is None else count_undetermined
+def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int) -> None:
     accounts = list(incident.compromised_accounts)
-    unknown = [row[0] for row in r.run("scope_unknown_accounts", accounts=accounts)]
+    start = baseline_start(incident)
+    ensure_account_hours(r)
+    first_full_hour, read_start = _baseline_split(start, incident.start)
+    r.run("scope_account_events", accounts=accounts, read_start=_iso(read_start), scope_end=_iso(incident.end))
+    r.run("scope_baseline", accounts=accounts, baseline_start=_iso(start), first_full_hour=_iso(first_full_hour),
+          read_start=_iso(read_start), window_start=_iso(incident.start))
+    values = r.run("scope_distinct_clients")
+    ips = incident.matching_ips([v for k, v in values if k == "ip"])
+    clients = incident.matching_clients([v for k, v in values if k == "client"])
+    r.run("scope_incident_tables", window_starts=[_iso(w.start) for w in incident.windows],
+          window_ends=[_iso(w.end) for w in incident.windows], accounts=accounts,
+          indicator_ips=ips, indicator_clients=clients)
+    r.run("sessions_derive", gap_minutes=gap_minutes)
+    r.run("scope_account_sessions")
+    r.run("scope_segments")
+    r.run("scope_accesses", count_undetermined=counted)
+    for name in ("scope_exposures", "scope_pairs", "scope_affected", "scope_attempted"):
+        r.run(name)
+    r.check("check_scope_in_window")
+    r.check("check_scope_reconciles")
+
+
+def _frames(r: Runner, incident: Incident) -> dict[str, pl.DataFrame]:
+    start, end = incident.start, incident.end
+    around = {"from_ts": _iso(start - timedelta(days=FIGURE_DAYS_BEFORE)),
+              "to_ts": _iso(end + timedelta(days=FIGURE_DAYS_AFTER))}
+    usual_from = _iso(start - timedelta(weeks=USUAL_WEEKS))
+    frames: dict[str, Callable[[], pl.DataFrame]] = {
+        "affected": lambda: r.frame("export_affected"),
+        "attempted": lambda: r.frame("export_attempted"),
+        "unassigned": lambda: r.frame("export_unassigned"),
+        "exposures": lambda: r.frame("export_exposures"),
+        "pairs": lambda: r.frame("export_pairs"),
+        "accesses": lambda: r.frame("export_accesses"),
+        "segments": lambda: r.frame("export_segments"),
+        "accounts": lambda: r.frame("export_accounts"),
+        "segment_bars": lambda: r.frame("report_session_bars"),
+        "first_reach": lambda: r.frame("report_first_reach"),
+        "hourly": lambda: r.frame("report_hourly", **around, baseline_from=usual_from),
+        "heatmap": lambda: r.frame("report_heatmap", tz=incident.timezone,
+                                   baseline_start=_iso(baseline_start(incident))),
+        "coverage": lambda: r.frame("report_coverage", **around),
+        "log_gaps": lambda: r.frame("scope_log_gaps", baseline_from=usual_from),
+    }
+    return {name: make() for name, make in frames.items()}
+
+
+def _gap_ranges(gaps: pl.DataFrame) -> list[dict[str, Any]]:
+    """Consecutive hours without any log, as ranges, with how many events those hours usually hold."""
+    ranges: list[dict[str, Any]] = []
+    for row in gaps.iter_rows(named=True):
+        hour = row["hour_utc"]
+        if ranges and ranges[-1]["_end"] == hour:
+            ranges[-1]["_end"] = hour + timedelta(hours=1)
+            ranges[-1]["usual_events"] += float(row["usual_events"] or 0)
+            ranges[-1]["hours"] += 1
+        else:
+            ranges.append({"_start": hour, "_end": hour + timedelta(hours=1), "hours": 1,
+                           "usual_events": float(row["usual_events"] or 0)})
+    return [{"start_utc": _iso(g["_start"]), "end_utc": _iso(g["_end"]), "hours": g["hours"],
+             "usual_events": round(g["usual_events"], 1)} for g in ranges]
+
+
+def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: dict[str, pl.DataFrame],
+             evidence: list[dict[str, Any]]) -> dict[str, Any]:
+    logs = [e for e in evidence if e["kind"] == "log"]
+
+    def total(key: str) -> int:
+        return sum(int(e.get(key) or 0) for e in logs)
+
+    activity = {row.pop("verdict"): row for row in _rows(r.frame("summary_activity"))}
+    return {
+        "case": name,
+        "incident": {**incident.parameters(), "count_undetermined": counted},
+        "counts": _rows(r.frame("summary_counts"))[0],
+        "activity": activity,
+        "data_categories": _rows(r.frame("summary_categories")),
+        "controllers": _rows(r.frame("summary_controllers")),
+        "patient_links": _rows(r.frame("summary_patient_links")),
+        "searches_without_patient_list": _rows(r.frame("summary_unknown_patient_sets",
+                                                       count_undetermined=counted)),
+        "unmapped_in_windows": _rows(r.frame("scope_unmapped")),
+        "log_gaps": _gap_ranges(frames["log_gaps"]),
+        "data_quality": {
+            "evidence_files": len(logs), "lines_read": total("lines_read"), "events_loaded": total("events_loaded"),
+            "duplicates": total("duplicates"), "conflicts": total("conflicts"), "quarantined": total("quarantined"),
+            "dst_flagged": total("dst_flagged"), "quarantine_by_reason": _rows(r.frame("summary_quarantine")),
+        },
+        "tool": {"name": "scoping", "version": __version__},
+    }
+
+
+def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undetermined: bool | None = None,
+          check_evidence: bool = True, home: Path | None = None) -> ScopeResult:
+    """Compute and record one scope run of `incident`; `count_undetermined` overrides the incident's own option."""
+    r = runner
+    require_events(r)
+    if check_evidence:
+        check_evidence_unchanged(r, cfg.root)
+    counted = incident.count_undetermined if count_undetermined is None else count_undetermined
+    unknown = [row[0] for row in r.run("scope_unknown_accounts", accounts=list(incident.compromised_accounts))]
     if unknown:
         raise ConfigError(f"incident names account(s) unknown to the accounts table: {', '.join(unknown)}",
                           hint="check the spelling in [incident] compromised_accounts, or add them to "
                                "the accounts reference table")
-    start = baseline_start(incident)
-    con = r.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        ensure_account_hours(r)
-        first_full_hour, read_start = _baseline_split(start, incident.start)
-        r.run("scope_account_events", accounts=accounts, read_start=_iso(read_start), scope_end=_iso(incident.end))
-        r.run("scope_baseline", accounts=accounts, baseline_start=_iso(start), first_full_hour=_iso(first_full_hour),
-              read_start=_iso(read_start), window_start=_iso(incident.start))
-        values = r.run("scope_distinct_clients")
-        ips = incident.matching_ips([v for k, v in values if k == "ip"])
-        clients = incident.matching_clients([v for k, v in values if k == "client"])
-        r.run("scope_incident_tables", window_starts=[_iso(w.start) for w in incident.windows],
-              window_ends=[_iso(w.end) for w in incident.windows], accounts=accounts,
-              indicator_ips=ips, indicator_clients=clients)
-        r.run("sessions_derive", gap_minutes=case.config.session_gap_minutes)
-        r.run("scope_account_sessions")
-        r.run("scope_sessions")
-        r.run("scope_accesses", count_undetermined=counted)
-        r.run("scope_exposures")
-        r.run("scope_affected")
-        r.run("scope_attempted")
-        r.check("check_scope_in_window")
-        r.check("check_scope_controllers")
-        r.check("check_scope_reconciles")
-        con.execute("COMMIT")
-    except BaseException:
-        try:
-            con.execute("ROLLBACK")
-        except duckdb.Error:
-            pass
-        raise
-    result = ScopeResult(
-        incident=incident,
-        affected=r.frame("export_affected"),
-        attempted=r.frame("export_attempted"),
-        exposures=r.frame("export_exposures"),
-        sessions=r.frame("export_sessions"),
-        accounts=r.frame("export_accounts"),
-        summary=_summary(case, incident, counted),
-        case=case,
-    )
-    # the statements that produced these results, in order, with their bound values and row counts
-    # (durations are left out so that the same inputs give the same manifest)
-    result.trace = [{"query": t.name, "sql_sha256": t.sql_sha256, "params": t.params, "rows": t.rows}
-                    for t in r.trace[first:]]
-    return result
-
-
-def _export(result: ScopeResult, out: Path, key: bytes | None = None) -> Path:
-    private_dir(out)
-    written = result.outputs
-    written.clear()
-
-    def put(rel: str, data: bytes) -> None:
-        written[rel] = write_private(out / rel, data)
-
-    def safe(df: pl.DataFrame) -> pl.DataFrame:
-        return pseudonymise(df, key) if key else df
-
-    result.pseudonymised = key is not None
-    put("affected_patients.csv", csv_bytes(safe(result.affected)))
-    by_controller = out / "by_controller"
-    if by_controller.exists():
-        shutil.rmtree(by_controller)
-    private_dir(by_controller)
-    for practice, data in csv_groups(safe(result.affected), "practice_id"):  # rows are sorted by practice
-        put(f"by_controller/{safe_name(practice)}.csv", data)
-    put("attempted_patients.csv", csv_bytes(safe(result.attempted)))
-    put("exposures.csv", csv_bytes(safe(result.exposures)))
-    put("sessions.csv", csv_bytes(result.sessions))
-    put("accounts.csv", csv_bytes(result.accounts))
-    put("summary.json", json_bytes(result.summary))
-    _write_manifest(result, out)
-    return out
-
-
-def _write_manifest(result: ScopeResult, out: Path) -> Path:
-    case = result.case
-    evidence = [{k: row[k] for k in ("path", "sha256", "bytes", "source", "kind", "lines_read", "events_loaded",
-                                     "duplicates", "quarantined", "mapping_sha256")}
-                for row in case.runner.frame("summary_evidence").iter_rows(named=True)]
-    from . import queries
-
+    first = len(r.trace)
+    with r.atomic():
+        _compute(r, incident, counted, cfg.session_gap_minutes)
+    frames = _frames(r, incident)
+    digest, evidence = runs.evidence_state(r)
+    summary = _summary(r, cfg.name, incident, counted, frames, evidence)
+    parameters = {**incident.parameters(), "count_undetermined": counted,
+                  "session_gap_minutes": cfg.session_gap_minutes}
     sql = {q.name: q.sha256 for q in queries.all_queries()}
-    mappings = case.sql("SELECT source, mapping_sha256 FROM mappings ORDER BY source, mapping_sha256")
-    for row in mappings.iter_rows(named=True):
-        sql[f"mapping:{row['source']}:{row['mapping_sha256'][:16]}"] = row["mapping_sha256"]
-    parameters = {**result.summary["incident"], "patient_ids_pseudonymised": result.pseudonymised}
-    return manifest.write(out, parameters=parameters, evidence=evidence, sql=sql, trace=result.trace,
-                          outputs=result.outputs, engine={"duckdb": duckdb.__version__, "polars": pl.__version__})
+    mappings = _rows(r.frame("summary_mappings"))
+    # the statements that produced these results, in order, with their bound values and row counts (durations are
+    # left out so that the same inputs give the same record)
+    trace = tuple({"query": t.name, "sql_sha256": t.sql_sha256, "params": t.params, "rows": t.rows}
+                  for t in r.trace[first:])
+    run = RunRecord(run_id=RunRecord.make_id("scope", parameters, digest, sql), kind="scope", parameters=parameters,
+                    incident_sha256=incident.digest(), evidence_sha256=digest, evidence=tuple(evidence), sql=sql,
+                    mappings=tuple(mappings), trace=trace)
+    practices = [p for p in pl.concat([frames["affected"]["practice_id"], frames["attempted"]["practice_id"]])
+                 .unique().to_list() if p is not None]
+    practice_files = naming.practice_files(practices)
+    recorded_at = runs.record(r, run, frames, summary, practice_files)
+    run = RunRecord(**{**run.__dict__, "recorded_at": recorded_at})
+    return ScopeResult(run=run, incident=incident, frames=frames, summary=summary, practice_files=practice_files,
+                       home=home)
+
+
+def load_run(runner: Runner, run_id: str | None = None, *, home: Path | None = None) -> ScopeResult:
+    """A recorded scope run (the latest by default), exactly as it was computed."""
+    run, summary, practice_files, frames = runs.load(runner, "scope", run_id)
+    return ScopeResult(run=run, incident=Incident.from_parameters(dict(run.parameters)), frames=frames,
+                       summary=summary, practice_files=practice_files, home=home)

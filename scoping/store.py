@@ -21,8 +21,9 @@ import duckdb
 import polars as pl
 import pyarrow as pa
 
-from . import queries
+from . import queries, schema
 from .errors import ConfigError, InputError, ScopingError
+from .private import private_files, tighten
 
 
 @dataclass
@@ -41,6 +42,40 @@ class Runner:
     con: duckdb.DuckDBPyConnection
     trace: list[TraceEntry] = field(default_factory=list)
     sql_texts: dict[str, str] = field(default_factory=dict)
+    _depth: int = field(default=0, repr=False)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction around a block: all of it lands, or none of it (nested blocks join the outer one).
+
+        Files DuckDB creates meanwhile (its write-ahead log, spill files) are private to the owner."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        with private_files():
+            try:
+                self.con.execute("BEGIN TRANSACTION")
+            except duckdb.Error as exc:
+                raise map_duckdb_error(exc, "begin") from exc
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            try:
+                self.con.execute("COMMIT")
+            except duckdb.Error as exc:
+                with contextlib.suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
+                raise map_duckdb_error(exc, "commit") from exc
 
     def _record(self, name: str, sql: str, params: dict[str, Any], rows: int | None, t0: float) -> None:
         sha = hashlib.sha256(sql.encode()).hexdigest()
@@ -52,9 +87,10 @@ class Runner:
         t0 = time.perf_counter()
         rows: list[tuple[Any, ...]] = []
         try:
-            for statement in _statements(sql):
-                used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}(?!\w)", statement)}
-                rows = self.con.execute(statement, used).fetchall()
+            with private_files():
+                for statement in _statements(sql):
+                    used = {k: v for k, v in (params or {}).items() if re.search(rf"\${k}(?!\w)", statement)}
+                    rows = self.con.execute(statement, used).fetchall()
         except duckdb.Error as exc:
             raise map_duckdb_error(exc, name) from exc
         self._record(name, sql, params or {}, len(rows), t0)
@@ -70,7 +106,8 @@ class Runner:
         q = queries.get(name)
         t0 = time.perf_counter()
         try:
-            df = self.con.sql(q.text, params=q.bind(params)).pl()
+            with private_files():
+                df = self.con.sql(q.text, params=q.bind(params)).pl()
         except duckdb.Error as exc:
             raise map_duckdb_error(exc, name) from exc
         assert isinstance(df, pl.DataFrame)
@@ -83,8 +120,12 @@ class Runner:
 
         q = queries.get(name)
         t0 = time.perf_counter()
-        cur = self.con.execute(q.text, q.bind(params))
-        rows = cur.fetchall()
+        try:
+            with private_files():
+                cur = self.con.execute(q.text, q.bind(params))
+                rows = cur.fetchall()
+        except duckdb.Error as exc:
+            raise map_duckdb_error(exc, name) from exc
         cols = [d[0] for d in cur.description or []]
         self._record(name, q.text, params, len(rows), t0)
         if rows:
@@ -92,7 +133,7 @@ class Runner:
 
 
 @contextlib.contextmanager
-def arrow_scan(name: str, table: pa.Table) -> Iterator[None]:
+def arrow_scan(name: str, table: pa.Table | pl.DataFrame) -> Iterator[None]:
     """Let the queries a Runner runs read `table` as `name`, without a catalog entry.
 
     DuckDB finds it by a replacement scan of this module's globals (the frame of `Runner.execute`).
@@ -103,6 +144,9 @@ def arrow_scan(name: str, table: pa.Table) -> Iterator[None]:
         yield
     finally:
         globals().pop(name, None)
+
+
+frame_scan = arrow_scan  # a polars DataFrame is read the same way
 
 
 def _statements(sql: str) -> list[str]:
@@ -131,9 +175,13 @@ def map_duckdb_error(exc: duckdb.Error, name: str) -> ScopingError:
 
 def connect(path: Path, *, memory_limit: str | None = None, threads: int | None = None,
             read_only: bool = False, max_temp_directory_size: str | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the case store with the settings every stage relies on (UTC, spill folder, limits)."""
+    """Open the case store with the settings every stage relies on (UTC, spill folder, limits); the store file
+    and its write-ahead log are readable by their owner only."""
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        with private_files():
+            con = duckdb.connect(str(path), read_only=read_only)
+        for f in (path, path.with_name(path.name + ".wal")):
+            tighten(f)
     except duckdb.IOException as exc:
         msg = str(exc).splitlines()[0]
         if "lock" in msg.lower():
@@ -155,6 +203,8 @@ def connect(path: Path, *, memory_limit: str | None = None, threads: int | None 
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     con.execute(queries.get("store_macros").text)
+    vocabulary = queries.get("store_vocabulary")
+    con.execute(vocabulary.text, vocabulary.bind(schema.vocabulary_parameters()))
     return con
 
 

@@ -53,11 +53,11 @@ def test_scope_without_incident_says_what_to_do(tmp_path, capsys):
 def test_queries_lists_and_shows_verbatim(capsys):
     assert cli.main(["queries"]) == 0
     listing = capsys.readouterr().out
-    assert "scope_sessions" in listing
-    assert cli.main(["queries", "--show", "scope_sessions"]) == 0
+    assert "scope_segments" in listing
+    assert cli.main(["queries", "--show", "scope_segments"]) == 0
     from scoping import queries
 
-    assert capsys.readouterr().out == queries.get("scope_sessions").text
+    assert capsys.readouterr().out == queries.get("scope_segments").text
 
 
 def test_python_dash_m_runs(tmp_path):

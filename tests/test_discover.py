@@ -9,7 +9,6 @@ import pytest
 from helpers import compare_with_truth, read
 
 from scoping import Case
-from scoping.discover import discover
 from scoping.incident import parse_incident
 
 
@@ -18,7 +17,7 @@ def test_compromised_accounts_rank_above_every_decoy_and_proposal_reproduces_tru
     folder = fresh_world(seed=seed, scale=scale)
     with Case.open(folder) as case:
         case.ingest(progress=False)
-        found = discover(case)
+        found = case.discover()
         compromised = set(read(folder / "truth/compromised_accounts.csv")["account_id"])
         decoys = set(read(folder / "truth/decoys.csv")["account_id"])
         scores = dict(zip(found.accounts["account_id"], found.accounts["score"], strict=True))
@@ -40,7 +39,7 @@ def test_attacker_sessions_of_a_shared_account_are_told_apart_from_the_owners(fr
     truth_ips = set(read(folder / "truth/attacker_sessions.csv").filter(pl.col("account_id") == interleaved)["ip"])
     with Case.open(folder) as case:
         case.ingest(progress=False)
-        found = discover(case)
+        found = case.discover()
     sessions = found.sessions.filter(pl.col("account_id") == interleaved)
     suspect_ips = set(sessions.filter(pl.col("assessment") != "owner-like")["src_ips"])
     owner_ips = set(sessions.filter(pl.col("assessment") == "owner-like")["src_ips"])
@@ -52,9 +51,9 @@ def test_written_proposal_is_valid_toml_and_every_reason_names_its_signal(fresh_
     folder = fresh_world(seed=7, scale=0.3)
     with Case.open(folder) as case:
         case.ingest(progress=False)
-        found = discover(case)
-        path = found.write(folder / "out", write_incident=True)
-    raw = tomllib.loads(path.read_text())
+        found = case.discover()
+        published = case.publish_discovery(found)
+    raw = tomllib.loads((published.folder / "proposed_incident.toml").read_text())
     inc = parse_incident(raw["incident"])
     assert inc.compromised_accounts
     from scoping import queries

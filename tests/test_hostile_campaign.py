@@ -287,25 +287,28 @@ def test_pseudonymised_outputs_carry_no_patient_id_and_no_key(tmp_path, capsys):
         assert b"P'1" not in text and b"P;2" not in text and key.read_bytes() not in text, path
     assert b"ps-" in (tmp_path / "shared" / "affected_patients.csv").read_bytes()
     manifest = json.loads((tmp_path / "shared" / "manifest.json").read_text())
-    assert manifest["parameters"]["patient_ids_pseudonymised"] is True
+    assert manifest["output_set"]["patient_ids_pseudonymised"] is True
 
 
 @pytest.mark.parametrize("identifier", ["..", "../etc/passwd", "a/b", "CON", "nul.txt", "x" * 300, "PR-1\x00",
-                                        "a_b", "a-b-0123456789abcdef"])
-def test_practice_ids_become_safe_distinct_file_names(identifier):
-    from scoping.export import safe_name
+                                        "a_b", "a-b-0123456789abcdef", "-5", ".hidden"])
+def test_practice_ids_become_safe_file_names(identifier):
+    from scoping.naming import practice_files
 
-    name = safe_name(identifier)
-    assert "/" not in name and "\x00" not in name and not name.startswith(".") and len(name) <= 100
+    name = practice_files([identifier])[identifier]
+    assert "/" not in name and "\x00" not in name and not name.startswith((".", "-")) and len(name) <= 100
     assert name.split(".")[0].lower() not in {"con", "nul", "prn", "aux"}
 
 
-def test_safe_names_never_collide():
-    from scoping.export import safe_name
+def test_practice_file_names_never_collide_even_once_case_is_folded():
+    from scoping.naming import practice_files
 
-    ids = ["a/b", "a_b", "a:b", "a b", "a-b", "A_B", "..", ".", "_", "a_b-" + "0" * 16]
-    names = [safe_name(i) for i in ids]
-    assert len(set(names)) == len(names)
+    ids = ["a/b", "a_b", "a:b", "a b", "a-b", "A_B", "..", ".", "_", "a_b-" + "0" * 16, "-5", "'-5", "P001", "p001",
+           "=1+1", "'=1+1"]
+    names = practice_files(ids)
+    folded = {n.casefold() for n in names.values()}
+    assert len(folded) == len(ids)
+    assert practice_files(["PR00001", "PR00002"]) == {"PR00001": "PR00001", "PR00002": "PR00002"}
 
 
 def test_spreadsheet_formulas_are_neutralised():
@@ -314,11 +317,12 @@ def test_spreadsheet_formulas_are_neutralised():
 
     import polars as pl
 
-    from scoping.export import csv_bytes
+    from scoping.writers import csv_bytes
 
     df = pl.DataFrame({"v": ["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(A1)", "\tx", "\rx", "ok"]})
     rows = [r[0] for r in csv.reader(io.StringIO(csv_bytes(df).decode(), newline=""))][1:]
-    assert all(r.startswith("'") for r in rows[:6])
+    assert all(r.startswith("'") for r in rows[:4])
+    assert rows[4:6] == ["\u2409x", "\u240dx"]  # tab and carriage return shown as control pictures: inert
     assert rows[6] == "ok"
 
 

@@ -10,8 +10,6 @@ import openpyxl
 import pytest
 
 from scoping import Case
-from scoping.export import safe_name
-from scoping.notify import write_kits
 
 LOG = """id,t,u,a,p,r
 1,2025-11-10 19:00:00,drX,SEARCH,A,OK
@@ -114,14 +112,28 @@ def scoped(tmp_path):
     case = Case.open(tmp_path)
     case.ingest(progress=False)
     result = case.scope()
-    result.export()
+    case.publish(result)
     yield case, result
     case.close()
 
 
+def write_kits(case, result, *, lang, **options):
+    case.notify(result, lang=lang, **options)
+    return KitFolder(case.out, lang, result.practice_files)
+
+
+class KitFolder:
+    """The kits of one language: kit_folder / practice_id is the folder of that practice's kit."""
+
+    def __init__(self, out, lang, names):
+        self.root, self.names = out / "notify" / lang, names
+
+    def __truediv__(self, practice):
+        return self.root / self.names[practice]
+
+
 def _letters(folder, practice):
-    return {r["patient_id"]: r for r in csv.DictReader(io.StringIO((folder / safe_name(practice) / "letters.csv")
-                                                                   .read_text()))}
+    return {r["patient_id"]: r for r in csv.DictReader(io.StringIO((folder / practice / "letters.csv").read_text()))}
 
 
 def test_sentences_say_what_happened_to_each_record(scoped):
@@ -179,7 +191,7 @@ def test_directory_contacts_are_joined_never_required(scoped, tmp_path):
     rows = _letters(root, "P1")
     assert rows["A"]["name"] == "Alice Martin" and rows["A"]["in_directory"] == "true"
     assert rows["B"]["name"] == "" and rows["B"]["in_directory"] == "false"
-    example = (root / "P1" / "example_letter_en.md").read_text()
+    example = (root / "P1" / "example_letter.md").read_text()
     assert "Alice Martin" in example and EXPECTED_EN["A"] in example
 
 

@@ -10,7 +10,6 @@ import pytest
 from helpers import read, run_case
 
 from scoping import Case
-from scoping.report import write_report
 
 HOSTILE_UA = "python-requests/2.32.3 <script>alert('ua')</script><img src=x onerror=alert(1)>"
 HOSTILE_LOGIN = "<svg onload=alert(3)>"
@@ -40,9 +39,7 @@ def reported(world_factory, tmp_path_factory):
     log.write_bytes(gzip.compress(("\n".join(out) + "\n").encode()))
     _, result = run_case(folder)
     with Case.open(folder) as case:
-        result = case.scope()
-        result.export()
-        write_report(case, result)
+        case.report(result)
     return folder
 
 
@@ -81,8 +78,8 @@ def test_figures_and_report_are_deterministic(reported):
     html = (reported / "out" / "report.html").read_bytes()
     with Case.open(reported) as case:
         result = case.scope()
-        result.export()
-        write_report(case, result)
+        case.publish(result)
+        case.report(result)
     second = {p.name: p.read_bytes() for p in (reported / "out" / "figures").iterdir()}
     assert first == second
     assert html == (reported / "out" / "report.html").read_bytes()
@@ -91,4 +88,4 @@ def test_figures_and_report_are_deterministic(reported):
 
 def test_manifest_lists_report_and_figures(reported):
     manifest = json.loads((reported / "out" / "manifest.json").read_text())
-    assert "report.html" in manifest["outputs"] and "figures/coverage.png" in manifest["outputs"]
+    assert "report.html" in manifest["files"] and "figures/coverage.png" in manifest["files"]

@@ -1,9 +1,10 @@
--- question: do the affected and attempted lists account for every patient the scoped accesses touched,
---           exactly once each?
+-- question: do the affected and attempted lists (unassigned patients included) account for every patient the
+--           scoped accesses touched, exactly once each?
 -- params: none
 -- reads: scope_accesses, scope_affected, scope_attempted
 -- order: one row when broken
-WITH touched AS (SELECT count(DISTINCT patient_id) AS n FROM scope_accesses),
+-- assumptions: returns a row when the invariant breaks; an empty result means it holds.
+WITH touched AS (SELECT count(DISTINCT patient_id) AS n FROM scope_accesses WHERE counted),
 listed AS (
   SELECT count(DISTINCT patient_id) AS n FROM (
     SELECT patient_id FROM scope_affected UNION ALL SELECT patient_id FROM scope_attempted)

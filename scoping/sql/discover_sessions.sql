@@ -1,9 +1,10 @@
--- question: for the accounts that score at or above the threshold, which of their sessions in the period
---           look like the attacker's and which like the owner's, and why?
+-- question: for the accounts that score at or above the threshold, which segments of their sessions in the period
+--           (the part of a session from one address and one client) look like the attacker's and which like the
+--           owner's, and why?
 -- params: threshold
 -- reads: sessioned_events (the period's events of every account scoring anything, with their sessions),
 --        discover_events, discover_signals, discover_pivot, accounts
--- order: account_id, session_start_utc, session_key
+-- order: account_id, session_start_utc, segment_key
 WITH flagged AS (
   SELECT account_id FROM (SELECT * FROM discover_signals UNION ALL SELECT * FROM discover_pivot)
   GROUP BY account_id HAVING sum(points) >= CAST($threshold AS BIGINT)
@@ -13,10 +14,11 @@ base_clients AS (
   SELECT DISTINCT account_id, user_agent FROM discover_baseline WHERE user_agent IS NOT NULL
 ),
 per_session AS (
-  SELECT e.account_id, e.session_key,
+  SELECT e.account_id, e.session_key, e.segment_key,
     min(e.ts) AS session_start, max(e.ts) AS session_end,
-    string_agg(DISTINCT e.src_ip, '|' ORDER BY e.src_ip) AS src_ips,
-    string_agg(DISTINCT e.user_agent, '|' ORDER BY e.user_agent) AS user_agents,
+    any_value(e.src_ip) AS src_ips,
+    any_value(e.user_agent) AS user_agents,
+    bool_or(e.src_ip IS DISTINCT FROM e.session_ip AND e.src_ip IS NOT NULL AND bi.src_ip IS NULL) AS replayed,
     count(DISTINCT e.patient_id) AS patients,
     count(DISTINCT e.patient_id) FILTER (WHERE NOT e.own_patient) AS patients_not_own,
     bool_or(a.active_until IS NOT NULL AND e.ts >= a.active_until) AS after_departure,
@@ -28,19 +30,21 @@ per_session AS (
   LEFT JOIN accounts a USING (account_id)
   LEFT JOIN base_ips bi ON bi.account_id = e.account_id AND bi.src_ip = e.src_ip
   LEFT JOIN base_clients bc ON bc.account_id = e.account_id AND bc.user_agent = e.user_agent
-  GROUP BY e.account_id, e.session_key
+  GROUP BY e.account_id, e.session_key, e.segment_key
 ),
 final AS (
-  SELECT account_id, session_key,
+  SELECT account_id, session_key, segment_key,
     iso_utc(session_start) AS session_start_utc,
     iso_utc(session_end) AS session_end_utc,
     src_ips, user_agents, patients, patients_not_own,
     (CASE WHEN after_departure THEN 100 ELSE 0 END) + (CASE WHEN new_address THEN 20 ELSE 0 END)
-      + (CASE WHEN new_client THEN 20 ELSE 0 END) + (CASE WHEN patients_not_own > 0 THEN 40 ELSE 0 END) AS score,
-    CASE WHEN after_departure OR (new_address AND new_client) OR (new_address AND patients_not_own > 0)
+      + (CASE WHEN new_client THEN 20 ELSE 0 END) + (CASE WHEN patients_not_own > 0 THEN 40 ELSE 0 END)
+      + (CASE WHEN replayed THEN 40 ELSE 0 END) AS score,
+    CASE WHEN after_departure OR replayed OR (new_address AND new_client) OR (new_address AND patients_not_own > 0)
            THEN 'suspect' WHEN new_address OR new_client THEN 'review' ELSE 'owner-like' END AS assessment,
     concat_ws('; ',
       CASE WHEN after_departure THEN 'after the account holder''s departure' END,
+      CASE WHEN replayed THEN 'address changed inside the session to one new for the account: replayed session' END,
       CASE WHEN new_address THEN 'address new for the account' END,
       CASE WHEN new_client THEN 'client new for the account' END,
       CASE WHEN patients_not_own > 0 THEN patients_not_own || ' patients not the account''s own' END,
@@ -48,4 +52,4 @@ final AS (
     session_start
   FROM per_session
 )
-SELECT * EXCLUDE (session_start) FROM final ORDER BY account_id, session_start, session_key
+SELECT * EXCLUDE (session_start) FROM final ORDER BY account_id, session_start, segment_key

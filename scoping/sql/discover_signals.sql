@@ -4,7 +4,8 @@
 -- reads: discover_events, discover_baseline, discover_habits, accounts
 -- writes: discover_signals
 -- order: account_id, points DESC, signal
--- assumptions: robust statistics per account (median of its baseline), never a global threshold;
+-- assumptions: robust statistics per account (median of its baseline), never a global threshold; a log session
+--   used from two addresses, one of them never seen for the account, is a replayed session cookie;
 --   an address used by gateway_min_accounts or more accounts in the baseline is a shared gateway
 --   (carrier, hospital) and never counts as evidence on its own.
 CREATE OR REPLACE TEMP TABLE discover_signals AS
@@ -113,8 +114,26 @@ spray_target AS (
   FROM period WHERE action = 'login_failed' AND src_ip IN (SELECT src_ip FROM spray_sources)
   GROUP BY account_id
 ),
+multi_address_sessions AS (
+  SELECT account_id, session_id FROM period WHERE session_id IS NOT NULL AND src_ip IS NOT NULL
+  GROUP BY account_id, session_id HAVING count(DISTINCT src_ip) > 1
+),
+replayed AS (
+  SELECT p.account_id, 'session_replay' AS signal, 60 AS points,
+    count(DISTINCT p.session_id) || ' session(s) of the account also used from address(es) never seen for it ('
+      || string_agg(DISTINCT p.src_ip, ', ' ORDER BY p.src_ip) || '): a session cookie replayed elsewhere' AS reason,
+    min(p.ts) AS first_ts, max(p.ts) AS last_ts
+  FROM period p
+  JOIN multi_address_sessions m USING (account_id, session_id)
+  LEFT JOIN base_ips bi ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
+  WHERE bi.src_ip IS NULL AND p.src_ip IS NOT NULL AND p.outcome <> 'failure'
+    AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
+    AND p.account_id IN (SELECT account_id FROM base_accounts)
+  GROUP BY p.account_id
+),
 final AS (
   SELECT * FROM departed UNION ALL SELECT * FROM foreign_patients UNION ALL SELECT * FROM new_both
+  UNION ALL SELECT * FROM replayed
   UNION ALL SELECT * FROM new_address UNION ALL SELECT * FROM dormant UNION ALL SELECT * FROM volume
   UNION ALL SELECT * FROM copies UNION ALL SELECT * FROM spray_success UNION ALL SELECT * FROM spray_target
 )

@@ -1,24 +1,26 @@
--- question: the compromised accounts: their practice, departure, sessions by verdict and patients reached
---           (accounts.csv).
+-- question: the compromised accounts: their practice, departure, segments by verdict, patients reached and the
+--           first and last suspect activity (accounts.csv).
 -- params: none
--- reads: incident_accounts, accounts, scope_sessions, scope_exposures
+-- reads: incident_accounts, accounts, scope_segments, scope_exposures
 -- order: account_id
+-- assumptions: account_no numbers the accounts in id order (neutral labels such as "account 2" in the shareable
+--   report and the practices' kits); instants in UTC (iso_utc).
 WITH s AS (
   SELECT account_id,
-    count(*) FILTER (WHERE verdict = 'attacker') AS attacker_sessions,
-    count(*) FILTER (WHERE verdict = 'owner') AS owner_sessions,
-    count(*) FILTER (WHERE verdict = 'undetermined') AS undetermined_sessions,
-    min(session_start) FILTER (WHERE verdict <> 'owner') AS first_suspect,
-    max(session_end) FILTER (WHERE verdict <> 'owner') AS last_suspect
-  FROM scope_sessions GROUP BY account_id
+    count(*) FILTER (WHERE verdict = 'attacker') AS attacker_segments,
+    count(*) FILTER (WHERE verdict = 'owner') AS owner_segments,
+    count(*) FILTER (WHERE verdict = 'undetermined') AS undetermined_segments,
+    min(segment_start) FILTER (WHERE verdict <> 'owner') AS first_suspect,
+    max(segment_end) FILTER (WHERE verdict <> 'owner') AS last_suspect
+  FROM scope_segments GROUP BY account_id
 ),
 x AS (SELECT account_id, count(DISTINCT patient_id) AS patients_reached FROM scope_exposures GROUP BY account_id),
 final AS (
-  SELECT i.account_id, a.practice_id, a.role,
+  SELECT row_number() OVER (ORDER BY i.account_id) AS account_no, i.account_id, a.practice_id, a.role,
     iso_utc(a.active_until) AS active_until_utc,
-    coalesce(s.attacker_sessions, 0) AS attacker_sessions,
-    coalesce(s.owner_sessions, 0) AS owner_sessions,
-    coalesce(s.undetermined_sessions, 0) AS undetermined_sessions,
+    coalesce(s.attacker_segments, 0) AS attacker_segments,
+    coalesce(s.owner_segments, 0) AS owner_segments,
+    coalesce(s.undetermined_segments, 0) AS undetermined_segments,
     coalesce(x.patients_reached, 0) AS patients_reached,
     iso_utc(s.first_suspect) AS first_suspect_activity_utc,
     iso_utc(s.last_suspect) AS last_suspect_activity_utc

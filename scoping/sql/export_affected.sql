@@ -2,10 +2,12 @@
 -- params: none
 -- reads: scope_affected
 -- order: practice_id, patient_id
--- assumptions: times UTC in ISO 8601 with offset, to the second (floored); lists joined with '|'.
+-- assumptions: instants in UTC, ISO 8601 with offset and the log's sub-second digits (iso_utc); lists joined with
+--   '|'; patients no practice knows are in export_unassigned instead.
 SELECT practice_id, patient_id, exposure, modified, actions, categories,
   iso_utc(first_access) AS first_access_utc,
   iso_utc(last_access) AS last_access_utc,
-  accounts, sessions, n_accesses, attribution, patient_links
+  accounts, sessions, segments, n_accesses, attribution, patient_links
 FROM scope_affected
-ORDER BY practice_id NULLS FIRST, patient_id
+WHERE practice_id IS NOT NULL
+ORDER BY practice_id, patient_id

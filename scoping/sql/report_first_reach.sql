@@ -5,6 +5,6 @@
 -- order: first_ts
 SELECT min(ts) AS first_ts
 FROM scope_accesses
-WHERE reached
+WHERE reached AND counted
 GROUP BY patient_id
 ORDER BY first_ts

@@ -4,6 +4,6 @@
 -- order: category
 SELECT category, count(DISTINCT patient_id) AS patients, count(DISTINCT event_key) AS records
 FROM scope_accesses
-WHERE reached
+WHERE reached AND counted
 GROUP BY category
 ORDER BY category

@@ -1,9 +1,11 @@
 -- question: the headline numbers a breach notification needs (GDPR Art. 33(3)(a), CNIL, HIPAA 404(c)):
---           patients and controllers affected, by exposure; attempted patients; records reached;
---           accounts and sessions; first and last attacker activity.
+--           patients and controllers affected, by exposure; attempted and unassigned patients; records reached;
+--           accounts, sessions and segments by verdict.
 -- params: none
--- reads: scope_affected, scope_attempted, scope_accesses, scope_sessions
+-- reads: scope_affected, scope_attempted, scope_accesses, scope_segments
 -- order: one row
+-- assumptions: patients no practice knows are counted apart (unassigned_*), never in the per-practice counts;
+--   when and how long the attacker acted is summary_activity's question.
 WITH a AS (
   SELECT count(DISTINCT patient_id) AS patients_affected,
          count(*) AS patient_controller_rows,
@@ -13,27 +15,29 @@ WITH a AS (
          count(DISTINCT patient_id) FILTER (WHERE exposure = 'copied') AS exposure_copied,
          count(DISTINCT patient_id) FILTER (WHERE modified) AS patients_modified,
          count(DISTINCT patient_id) FILTER (WHERE attribution = 'undetermined') AS patients_undetermined_only
-  FROM scope_affected
+  FROM scope_affected WHERE practice_id IS NOT NULL
 ),
-t AS (SELECT count(DISTINCT patient_id) AS patients_attempted_only FROM scope_attempted),
+t AS (
+  SELECT count(DISTINCT patient_id) FILTER (WHERE practice_id IS NOT NULL) AS patients_attempted_only,
+         count(DISTINCT patient_id) FILTER (WHERE practice_id IS NULL) AS unassigned_attempted
+  FROM scope_attempted
+),
+u AS (SELECT count(DISTINCT patient_id) AS unassigned_affected FROM scope_affected WHERE practice_id IS NULL),
 x AS (
-  SELECT count(*) FILTER (WHERE reached) AS accesses_reached,
-         count(DISTINCT event_key) FILTER (WHERE reached) AS events_reached,
-         count(*) FILTER (WHERE NOT reached) AS accesses_denied,
-         iso_utc(min(ts)) AS first_attacker_access_utc,
-         iso_utc(max(ts)) AS last_attacker_access_utc
+  SELECT count(*) FILTER (WHERE reached AND counted) AS accesses_reached,
+         count(DISTINCT event_key) FILTER (WHERE reached AND counted) AS events_reached,
+         count(*) FILTER (WHERE NOT reached AND counted) AS accesses_denied,
+         count(DISTINCT patient_id) FILTER (WHERE reached AND NOT counted) AS patients_left_out_undetermined
   FROM scope_accesses
 ),
 s AS (
-  SELECT count(*) FILTER (WHERE verdict = 'attacker') AS sessions_attacker,
-         count(*) FILTER (WHERE verdict = 'owner') AS sessions_owner,
-         count(*) FILTER (WHERE verdict = 'undetermined') AS sessions_undetermined,
-         count(DISTINCT account_id) FILTER (WHERE verdict <> 'owner') AS accounts_with_suspect_sessions,
-         iso_utc(min(session_start) FILTER (WHERE verdict = 'attacker'))
-           AS first_attacker_activity_utc,
-         iso_utc(max(session_end) FILTER (WHERE verdict = 'attacker'))
-           AS last_attacker_activity_utc
-  FROM scope_sessions
+  SELECT count(*) FILTER (WHERE verdict = 'attacker') AS segments_attacker,
+         count(*) FILTER (WHERE verdict = 'owner') AS segments_owner,
+         count(*) FILTER (WHERE verdict = 'undetermined') AS segments_undetermined,
+         count(DISTINCT session_key) AS sessions,
+         count(DISTINCT session_key) FILTER (WHERE session_segments > 1) AS sessions_with_several_segments,
+         count(DISTINCT account_id) FILTER (WHERE verdict <> 'owner') AS accounts_with_suspect_segments
+  FROM scope_segments
 ),
-final AS (SELECT * FROM a, t, x, s)
+final AS (SELECT * FROM a, t, u, x, s)
 SELECT * FROM final

@@ -5,6 +5,6 @@
 -- order: patient_link
 SELECT coalesce(patient_link, 'none') AS patient_link, count(DISTINCT patient_id) AS patients, count(*) AS accesses
 FROM scope_accesses
-WHERE reached
+WHERE reached AND counted
 GROUP BY 1
 ORDER BY 1

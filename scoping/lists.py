@@ -1,0 +1,40 @@
+"""The files of a scope run's lists (CASE/out/ top level and by_controller/), rendered as bytes from its tables.
+
+Nothing here reads the store or writes a file: the publisher writes what these functions return. With a
+pseudonymisation key every patient id is replaced by a keyed hash (HMAC-SHA256) in every file; the key is
+never written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+
+from .writers import csv_bytes, csv_groups, json_bytes, pseudonymise
+
+# file name → the table it shows (one row per patient and controller, per account, per segment…)
+LIST_FILES = {
+    "affected_patients.csv": "affected",
+    "attempted_patients.csv": "attempted",
+    "unassigned_patients.csv": "unassigned",
+    "exposures.csv": "exposures",
+    "accesses.csv": "accesses",
+    "sessions.csv": "segments",
+    "accounts.csv": "accounts",
+}
+
+
+def scope_files(frames: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], practice_files: Mapping[str, str],
+                *, pseudonymise_key: bytes | None = None) -> dict[str, bytes]:
+    """Every list file of a scope run: the lists, one list per practice, the summary for the regulator's form."""
+
+    def safe(df: pl.DataFrame) -> pl.DataFrame:
+        return pseudonymise(df, pseudonymise_key) if pseudonymise_key else df
+
+    files = {name: csv_bytes(safe(frames[table])) for name, table in LIST_FILES.items()}
+    for practice, data in csv_groups(safe(frames["affected"]), "practice_id"):  # rows are sorted by practice
+        files[f"by_controller/{practice_files[practice]}.csv"] = data
+    files["summary.json"] = json_bytes(dict(summary))
+    return files
