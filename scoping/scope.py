@@ -111,11 +111,11 @@ def _frames(r: Runner, incident: Incident) -> dict[str, pl.DataFrame]:
         "accounts": lambda: r.frame("export_accounts"),
         "segment_bars": lambda: r.frame("report_session_bars"),
         "first_reach": lambda: r.frame("report_first_reach"),
-        "hourly": lambda: r.frame("report_hourly", **around, baseline_from=usual_from),
+        "hourly": lambda: r.frame("report_hourly", **around, baseline_from=usual_from, tz=incident.timezone),
         "heatmap": lambda: r.frame("report_heatmap", tz=incident.timezone,
                                    baseline_start=_iso(baseline_start(incident))),
         "coverage": lambda: r.frame("report_coverage", **around),
-        "log_gaps": lambda: r.frame("scope_log_gaps", baseline_from=usual_from),
+        "log_gaps": lambda: r.frame("scope_log_gaps", baseline_from=usual_from, tz=incident.timezone),
     }
     return {name: make() for name, make in frames.items()}
 

@@ -1,8 +1,10 @@
 -- question: how many patient accesses were logged in each hour around the breach, against the mean of the
 --           same hour of the week over the four weeks before the first window?
--- params: from_ts, to_ts, baseline_from
+-- params: from_ts, to_ts, baseline_from, tz
 -- reads: events
 -- order: hour_utc
+-- assumptions: the same hour of the week is matched in local time (tz), so that working hours stay working hours
+--   across a daylight-saving change.
 WITH around AS (
   SELECT date_trunc('hour', ts) AS hour_utc, count(*) AS accesses
   FROM events
@@ -10,7 +12,7 @@ WITH around AS (
   GROUP BY 1
 ),
 weekly AS (
-  SELECT isodow(ts) AS dow, hour(ts) AS hod, count(*) / 4.0 AS mean_accesses
+  SELECT isodow(timezone($tz, ts)) AS dow, hour(timezone($tz, ts)) AS hod, count(*) / 4.0 AS mean_accesses
   FROM events
   WHERE ts >= CAST($baseline_from AS TIMESTAMPTZ) AND ts < CAST($from_ts AS TIMESTAMPTZ)
     AND patient_id IS NOT NULL
@@ -24,6 +26,6 @@ final AS (
   SELECT h.hour_utc, coalesce(a.accesses, 0) AS accesses, coalesce(w.mean_accesses, 0) AS baseline_mean
   FROM hours h
   LEFT JOIN around a USING (hour_utc)
-  LEFT JOIN weekly w ON w.dow = isodow(h.hour_utc) AND w.hod = hour(h.hour_utc)
+  LEFT JOIN weekly w ON w.dow = isodow(timezone($tz, h.hour_utc)) AND w.hod = hour(timezone($tz, h.hour_utc))
 )
 SELECT * FROM final ORDER BY hour_utc
