@@ -73,7 +73,7 @@ def _scope_summary(result: ScopeResult, out: Path) -> str:
     for verdict in ("attacker", "undetermined"):
         v = act[verdict]
         if v["first_activity_utc"]:
-            lines.append(f"{verdict + ' activity:':19}{local_time(v['first_activity_utc'], tz)} → "
+            lines.append(f"{verdict + ' activity:':23}{local_time(v['first_activity_utc'], tz)} → "
                          f"{local_time(v['last_activity_utc'], tz)}; last patient reached "
                          f"{local_time(v['last_access_utc'], tz)}")
     if c["patients_left_out_undetermined"]:
@@ -145,6 +145,8 @@ def cmd_verify(a: argparse.Namespace) -> int:
         v = case.verify(a.out)
     for p in v.problems:
         print(p)
+    for note in v.notes:
+        print(f"note: {note}")
     checked = f"{v.outputs_checked} output file(s) and {v.evidence_checked} evidence file(s) checked"
     print(f"{checked}: " + ("all match the manifest" if v.ok else f"{len(v.problems)} problem(s)"))
     return 0 if v.ok else 5

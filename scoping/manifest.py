@@ -85,6 +85,7 @@ class Verification:
     unlisted: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # worth knowing, not a difference (left-overs of a killed publish)
     outputs_checked: int = 0
     evidence_checked: int = 0
 
@@ -146,5 +147,6 @@ def verify(case_root: Path, out: Path) -> Verification:
         if sha != ev["sha256"]:
             v.evidence.append(f"{ev['path']}: SHA-256 differs (recorded {ev['sha256'][:16]}…, now {sha[:16]}…)")
     for leftover in sorted(out.parent.glob(f".{out.name}.*-*")):
-        v.other.append(f"{leftover.name}: left by an interrupted publish (the next publish removes it)")
+        v.notes.append(f"{leftover.name} beside {out.name}/ was left by an interrupted publish (the set itself is "
+                       f"whole; the next command that writes {out.name}/ removes it)")
     return v

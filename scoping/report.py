@@ -42,6 +42,11 @@ def _e(value: object) -> str:
     return escape(visible("" if value is None else str(value)), quote=True)
 
 
+def _code(text: object) -> str:
+    """Text of a code block: line ends and tabs kept, every other control character shown."""
+    return "\n".join(_e(line).replace("\u2409", "\t") for line in str(text or "").split("\n"))
+
+
 def _table(rows: list[dict[str, Any]], columns: list[str] | None = None, *, limit: int | None = None) -> str:
     if not rows:
         return '<p class="note">(none)</p>'
@@ -120,7 +125,7 @@ def _lead(result: ScopeResult) -> str:
     if u["first_activity_utc"]:
         counted = ("they are counted as affected (when in doubt, the patient is told) and listed for review"
                    if s["incident"]["count_undetermined"] else
-                   f"they are NOT counted in the lists: {c['patients_left_out_undetermined']:,} patients reached "
+                   f"they are not counted in the lists: {c['patients_left_out_undetermined']:,} patients reached "
                    f"only by them are left out")
         parts.append(f"Segments that could not be attributed acted from {_e(local_time(u['first_activity_utc'], tz))} "
                      f"to {_e(local_time(u['last_activity_utc'], tz))}; {counted}.")
@@ -199,7 +204,7 @@ def _method(result: ScopeResult) -> str:
     blocks = [_table(rows)]
     for m in result.run.mappings:
         blocks.append(f"<details><summary>mapping of source <code>{_e(m['source'])}</code> "
-                      f"(sha256 {_e(str(m['mapping_sha256'])[:16])}…)</summary><pre>{_e(m.get('sql'))}</pre></details>")
+                      f"(sha256 {_e(str(m['mapping_sha256'])[:16])}…)</summary><pre>{_code(m.get('sql'))}</pre></details>")
     return "\n".join(blocks)
 
 
