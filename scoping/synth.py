@@ -250,13 +250,17 @@ OK = "success"
 DENIED = "failure"
 '''
 
+# Every path rule ends with `_END`: a path may carry a trailing slash and a query string
+# (`/api/v1/patients/P2/`, `/api/v1/patients/P3?fields=all`); no capture can hold a `/` or a `?`.
+_END = "/?(?:[?].*)?$"
+
 _API_SOURCE = '''
 [sources.gateway]
 # The API gateway: gzip JSON lines, web-server time with offset; method + path + status say what happened.
+# A search results page, and an exported list, name their patients in a JSON array (`results`).
 format = "jsonl"
 files = ["logs/gateway-*.jsonl.gz"]
 ts_format = "%d/%b/%Y:%H:%M:%S.%g %z"
-patient_separator = ";"
 
 [sources.gateway.columns]
 event_key = "request_id"
@@ -265,91 +269,91 @@ account_id = "user"
 session_id = "session"
 src_ip = "client_ip"
 user_agent = "user_agent"
-patient_id = "payload.patient_ids"
+patient_id = "results"
 
 [[sources.gateway.rules]]
 name = "login"
-when = { method = "^POST$", path = "^/api/v1/auth/login$", status = "^2" }
+when = { method = "^POST$", path = "^/api/v1/auth/login{END}", status = "^2" }
 set = { action = "login", category = "administrative" }
 
 [[sources.gateway.rules]]
 name = "login refused"
-when = { method = "^POST$", path = "^/api/v1/auth/login$", status = "^4" }
+when = { method = "^POST$", path = "^/api/v1/auth/login{END}", status = "^4" }
 set = { action = "login_failed", category = "administrative" }
 
 [[sources.gateway.rules]]
 name = "logout"
-when = { path = "^/api/v1/auth/logout$" }
+when = { path = "^/api/v1/auth/logout{END}" }
 set = { action = "logout", category = "administrative" }
 
 [[sources.gateway.rules]]
-name = "patient search"
-when = { method = "^GET$", path = "^/api/v1/patients[?]" }
+name = "patient search (a page of results)"
+when = { method = "^GET$", path = "^/api/v1/patients/?[?]" }
 set = { action = "search", category = "patient_list" }
 
 [[sources.gateway.rules]]
 name = "export of a patient list"
-when = { method = "^POST$", path = "^/api/v1/exports$" }
+when = { method = "^POST$", path = "^/api/v1/exports{END}" }
 set = { action = "export", category = "patient_list" }
 
 [[sources.gateway.rules]]
 name = "patient summary"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+){END}" }
 set = { action = "view", category = "full_record" }
 
 [[sources.gateway.rules]]
 name = "print"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/print$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/print{END}" }
 set = { action = "print", category = "full_record" }
 
 [[sources.gateway.rules]]
 name = "document download"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/documents/(?P<resource_id>[^/?]+)$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/documents/(?P<resource_id>[^/?]+){END}" }
 set = { action = "download", category = "document" }
 
 [[sources.gateway.rules]]
 name = "note edit"
-when = { method = "^PUT$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/notes/(?P<resource_id>[^/?]+)$" }
+when = { method = "^PUT$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/notes/(?P<resource_id>[^/?]+){END}" }
 set = { action = "update", category = "clinical_note" }
 
 [[sources.gateway.rules]]
 name = "new prescription"
-when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/prescriptions$" }
+when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/prescriptions{END}" }
 set = { action = "create", category = "prescription" }
 
 [[sources.gateway.rules]]
 name = "reminder sent"
-when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/reminders$" }
+when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/reminders{END}" }
 set = { action = "share", category = "contact" }
 
 [[sources.gateway.rules]]
 name = "read a part of the record"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/(?P<resource_type>[a-z]+)$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/(?P<resource_type>[a-z]+){END}" }
 set = { action = "view" }
 
 [[sources.gateway.rules]]
 name = "notes"
-when = { path = "/notes$" }
+when = { path = "/notes{END}" }
 set = { category = "clinical_note" }
 
 [[sources.gateway.rules]]
 name = "prescriptions"
-when = { path = "/prescriptions$" }
+when = { path = "/prescriptions{END}" }
 set = { category = "prescription" }
 
 [[sources.gateway.rules]]
 name = "labs"
-when = { path = "/labs$" }
+when = { path = "/labs{END}" }
 set = { category = "lab_result" }
 
 [[sources.gateway.rules]]
 name = "appointments"
-when = { path = "/appointments$" }
+when = { path = "/appointments{END}" }
 set = { category = "appointment" }
 
 [[sources.gateway.rules]]
 name = "contact"
-when = { path = "/contact$" }
+when = { path = "/contact{END}" }
 set = { category = "contact" }
 
 [[sources.gateway.rules]]
@@ -361,7 +365,7 @@ set = { outcome = "success" }
 name = "refused"
 when = { status = "^(401|403|404)$" }
 set = { outcome = "failure" }
-'''
+'''.replace("{END}", _END)
 
 _FHIR_SOURCE = '''
 [sources.audit]

@@ -1,5 +1,5 @@
 """The synthetic world: deterministic, and its truth checked against the raw log lines with plain Python
-(csv, json, gzip), independently of the scoping engine."""
+(csv, json, gzip, re, tomllib), independently of the scoping engine."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import gzip
 import hashlib
 import io
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -27,32 +29,33 @@ def test_same_seed_same_bytes_other_seed_other_world(tmp_path):
     assert _digest(a.folder)["webapp-2025-10.csv"] != _digest(c.folder)["webapp-2025-10.csv"]
 
 
+def _gateway(folder: Path):
+    """Every well-formed JSON record of the API gateway."""
+    for path in sorted((folder / "logs").glob("gateway-*.jsonl.gz")):
+        for raw in gzip.decompress(path.read_bytes()).splitlines():
+            try:
+                rec = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(rec, dict) and "user" in rec:
+                yield rec
+
+
+_PATIENT_PATH = re.compile(r"^/api/v1/patients/([^/?]+)")
+
+
 def _log_lines(folder: Path):
-    """Every well-formed log line as (account, ip, user agent, patients, ok), parsed without scoping."""
+    """Every well-formed log line as (account, ip, user agent, patients, ok, what), parsed without scoping."""
     for path in sorted((folder / "logs").glob("webapp-*.csv")):
         text = path.read_bytes().decode("utf-8", errors="replace")
         for row in csv.DictReader(io.StringIO(text)):
             if row.get("result") in ("OK", "DENIED") and row.get("user"):
                 pats = [p for p in (row.get("patient") or "").split(";") if p]
                 yield row["user"], row["ip"], row["user_agent"], pats, row["result"] == "OK", row["action"]
-    for path in sorted((folder / "logs").glob("gateway-*.jsonl.gz")):
-        data = b""
-        try:
-            data = gzip.decompress(path.read_bytes())
-        except EOFError:
-            pass
-        for raw in data.splitlines():
-            try:
-                rec = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if not isinstance(rec, dict):
-                continue
-            pats = (rec.get("payload") or {}).get("patient_ids") or []
-            parts = rec["path"].split("/")
-            if len(parts) > 4 and parts[3] == "patients" and "?" not in rec["path"]:
-                pats = [parts[4]]
-            yield rec["user"], rec["client_ip"], rec["user_agent"], pats, 200 <= rec["status"] < 300, rec["path"]
+    for rec in _gateway(folder):
+        found = _PATIENT_PATH.match(rec["path"])
+        pats = rec["results"] or ([found.group(1)] if found else [])
+        yield rec["user"], rec["client_ip"], rec["user_agent"], pats, 200 <= rec["status"] < 300, rec["path"]
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +112,65 @@ def test_the_breach_has_the_shape_of_the_scenario(world):
     assert {r["exposure"] for r in affected} == {"listed", "opened", "copied"}
     assert any(r["modified"] == "true" for r in affected)
     assert len({r["practice_id"] for r in affected}) > 5                 # many practices, not one
+
+
+def test_search_pages_and_exported_lists_name_their_patients(world):
+    searches, pages, exports = [], [], []
+    for rec in _gateway(world):
+        assert "payload" not in rec
+        if rec["method"] == "GET" and re.match(r"^/api/v1/patients/?[?]", rec["path"]):
+            searches.append(rec)
+            if "&page=" in rec["path"]:
+                pages.append(rec)
+        elif rec["path"].startswith("/api/v1/exports"):
+            exports.append(rec)
+        else:
+            assert rec["results"] is None, rec
+    assert searches and pages and exports
+    assert all(r["results"] and all(re.fullmatch(r"P\d{7}", p) for p in r["results"]) for r in searches + exports)
+    # a later page repeats the search term of its first page, in the same session, seconds later
+    first = {}
+    for r in searches:
+        term = re.search(r"q=(n\d+)", r["path"]).group(1)
+        if "&page=" not in r["path"]:
+            first[(r["session"], term)] = r
+    assert all((r["session"], re.search(r"q=(n\d+)", r["path"]).group(1)) in first for r in pages)
+    # the truth lists the patients only found in an attacker's result page as `listed`
+    affected = {r["patient_id"]: r for r in _truth(world, "affected_patients.csv")}
+    listed = {p for r in _truth(world, "affected_patients.csv") if r["exposure"] == "listed"
+              for p in [r["patient_id"]]}
+    assert listed and all(affected[p]["actions"] == "search" for p in listed)
+
+
+def test_paths_with_a_trailing_slash_or_a_query_string_are_classified_by_the_rules(world):
+    sessions = {(r["account_id"], r["ip"]) for r in _truth(world, "attacker_sessions.csv")}
+    seen = {(attacker, kind): 0 for attacker in (False, True) for kind in ("slash", "query")}
+    rules = tomllib.loads((world / "case.toml").read_text())["sources"]["gateway"]["rules"]
+
+    def classify(rec: dict) -> tuple[str | None, str | None]:
+        action = patient = None
+        for rule in rules:
+            groups = {}
+            for field, pattern in rule["when"].items():
+                m = re.search(pattern, str(rec[field]))
+                if not m:
+                    break
+                groups.update({k: v for k, v in m.groupdict().items() if v})
+            else:
+                action = action or rule.get("set", {}).get("action")
+                patient = patient or groups.get("patient_id")
+        return action, patient
+
+    for rec in _gateway(world):
+        path = rec["path"]
+        found = _PATIENT_PATH.match(path)
+        kind = "slash" if re.search(r"/($|\?)", path) else "query" if "?" in path and found else None
+        if kind is None or not found:
+            continue
+        seen[((rec["user"], rec["client_ip"]) in sessions, kind)] += 1
+        action, patient = classify(rec)
+        assert patient == found.group(1) and "/" not in patient and "?" not in patient, path
+        assert action in ("view", "download", "print", "update", "create", "share"), path
+        if re.fullmatch(r"/api/v1/patients/[^/?]+/?(\?.*)?", path):
+            assert action == "view", path
+    assert all(seen.values()), seen
