@@ -25,6 +25,8 @@ from .synth_world import (
     BASELINE_START,
     BREACH_START,
     CARRIER_IP,
+    REPLAY_IP,
+    REPLAY_START,
     SHUTDOWN,
     SPRAY_START,
     TZ,
@@ -70,7 +72,7 @@ class Step(NamedTuple):
 
     code: int
     patients: list[int]
-    outcome: str = "success"   # or "failure" (refused)
+    outcome: str = "success"   # or "failure" (refused: not allowed), "expired" (refused: the session has ended)
     page: int = 0    # the page of search results it shows (1, 2, …), 0 when it is not a search
 # what a doctor / secretary does inside a session (codes 3..15), as weights
 _DOCTOR_W = np.array([6, 22, 16, 12, 10, 4, 1, 0, 6, 8, 0, 8, 7], dtype=float)
@@ -182,16 +184,20 @@ class Activity:
     def breach(self) -> pl.DataFrame:
         rng = np.random.default_rng([self.seed, 99])
         parts = [self._phase1(rng), self._spray_and_takeovers(rng), self._decoys(rng)]
+        if self.world.replayed:   # its own generator: the flag changes nothing else in the world
+            taken = pl.concat(parts).filter(pl.col("attacker")).select(pl.col("patients").explode()).drop_nulls()
+            parts.append(self._replayed_session({int(p[1:]) - 1 for p in taken["patients"].to_list()}))
         return pl.concat([p for p in parts if p.height], how="vertical").sort("ts_us", "account_id", "session")
 
     def _session(self, rng: np.random.Generator, *, account: str, start: datetime, ip: str, ua: str,
                  channel: str, steps: list[Step], attacker: bool, kind: str,
-                 gap: tuple[int, int] = (3, 25), session: str | None = None) -> pl.DataFrame:
-        """One session from a list of steps, seconds apart."""
+                 gap: tuple[int, int] = (3, 25), session: str | None = None,
+                 times: np.ndarray | None = None) -> pl.DataFrame:
+        """One session from a list of steps, seconds apart (or at the given instants)."""
         n = len(steps)
         gaps = rng.integers(gap[0], gap[1], n).astype(np.int64) * 1_000_000 + rng.integers(0, 1000, n) * 1000
         gaps[0] = 0
-        ts = _us(start) + np.cumsum(gaps)
+        ts = _us(start) + np.cumsum(gaps) if times is None else times
         sid = session or f"x{rng.integers(16**7, 16**8):x}"
         weights = _VARIANTS_TOOL if ua == ATTACK_TOOL else _VARIANTS_BROWSER
         variant = rng.choice(3, n, p=weights)
@@ -208,10 +214,11 @@ class Activity:
         }, schema=EVENT_SCHEMA)
 
     def _attack_steps(self, rng: np.random.Generator, targets: np.ndarray, pool: np.ndarray,
-                      *, modify: int = 0, export_every: int = 25) -> list[Step]:
+                      *, modify: int = 0, export_every: int = 25, logged_in: bool = False) -> list[Step]:
         """Search, open, read, download, now and then edit, and export what was opened. `pool` is where the
-        other patients of a search's result pages come from."""
-        steps: list[Step] = [Step(CODE["LOGIN"], [])]
+        other patients of a search's result pages come from. A session already logged in (a replayed
+        cookie) neither logs in nor out."""
+        steps: list[Step] = [] if logged_in else [Step(CODE["LOGIN"], [])]
         opened: list[int] = []
         for i, p in enumerate(targets.tolist()):
             if rng.random() < 0.3:   # a search whose first page names the target and four others
@@ -233,7 +240,8 @@ class Activity:
             if len(opened) >= export_every:
                 steps.append(Step(CODE["EXPORT_LIST"], opened[:]))
                 opened = []
-        steps.append(Step(CODE["LOGOUT"], []))
+        if not logged_in:
+            steps.append(Step(CODE["LOGOUT"], []))
         return steps
 
     def _phase1(self, rng: np.random.Generator) -> pl.DataFrame:
@@ -299,6 +307,64 @@ class Activity:
                                     ip=CARRIER_IP, ua=acc["ua"], channel="web", steps=steps, attacker=True,
                                     kind="attack_same_browser"))
         return pl.concat(frames)
+
+    def _replayed_session(self, taken: set[int]) -> pl.DataFrame:
+        """A session cookie stolen from a doctor's browser (an infostealer) and replayed by the attacker.
+
+        The doctor logs in from the practice with her usual browser and works on her own patients through
+        the API for about an hour. Meanwhile the attacker sends requests in that very session: same
+        session id, the doctor's own browser string, from an address the account never used, in three
+        bursts between the doctor's requests, on patients the doctor's practice does not know (search result
+        pages, records,
+        notes, labs, documents). The attacker never logs in or out; one last request after the doctor has
+        logged out is refused (401). The doctor's patients of that session are not in the truth: nobody
+        but the doctor touched them (`taken`, every patient an attacker named elsewhere, is avoided on both
+        sides, so each patient of this session is there for this session alone).
+        """
+        w = self.world
+        assert w.replayed is not None
+        rng = np.random.default_rng([self.seed, 17])
+        acc = w.accounts.filter(pl.col("account_id") == w.replayed).row(0, named=True)
+        ppp = self.sc.patients_per_practice
+        n_pat = self.sc.practices * ppp
+        mine = np.arange(acc["practice_no"] * ppp, (acc["practice_no"] + 1) * ppp)
+        used = np.fromiter(taken, dtype=np.int64, count=len(taken))
+        own = rng.choice(np.setdiff1d(mine, used), 12, replace=False)
+        owner_steps = [Step(CODE["LOGIN"], [])]
+        for p in own.tolist():
+            owner_steps.append(Step(CODE["OPEN_SUMMARY"], [p]))
+            for code, share in (("OPEN_NOTE", 0.6), ("OPEN_LAB", 0.3), ("EDIT_NOTE", 0.2)):
+                if rng.random() < share:
+                    owner_steps.append(Step(CODE[code], [p]))
+        owner_steps.append(Step(CODE["LOGOUT"], []))
+        sid = f"s{rng.integers(16**7, 16**8)}-{REPLAY_START:%m%d}"
+        owner = self._session(rng, account=w.replayed, start=REPLAY_START, ip=acc["ip"], ua=acc["ua"],
+                              channel="api", steps=owner_steps, attacker=False, kind="owner_replayed_session",
+                              gap=(40, 240), session=sid)
+        owner_ts = owner["ts_us"].to_numpy()
+        t0, t1 = int(owner_ts.min()), int(owner_ts.max())   # the doctor's login and logout
+        registered = w.patients.filter(pl.col("practice_id") == acc["practice_id"])["patient_id"]   # 2nd practices too
+        ours = np.array([int(p[1:]) - 1 for p in registered.to_list()], dtype=np.int64)
+        elsewhere = np.setdiff1d(np.arange(n_pat), np.concatenate([mine, ours, used]))
+        targets = rng.choice(elsewhere, 20, replace=False)
+        steps = self._attack_steps(rng, targets, elsewhere, logged_in=True)
+        # three bursts, each inside its third of the doctor's session, seconds between requests
+        lo, hi = t0 + 6 * 60_000_000, t1 - 2 * 60_000_000
+        third = (hi - lo) // 3
+        times = np.zeros(len(steps), dtype=np.int64)
+        for j, chunk in enumerate(np.array_split(np.arange(len(steps)), 3)):
+            rel = np.cumsum(rng.integers(3, 25, chunk.size).astype(np.int64) * 1_000_000
+                            + rng.integers(0, 1000, chunk.size) * 1000)
+            rel -= rel[0]
+            times[chunk] = lo + j * third + int(rng.integers(0, max(third - int(rel[-1]), 1))) + rel
+        named = {p for s in steps for p in s.patients}
+        late = int(rng.choice(np.setdiff1d(elsewhere, np.fromiter(named, dtype=np.int64, count=len(named)))))
+        steps.append(Step(CODE["OPEN_SUMMARY"], [late], "expired"))   # the cookie died with the logout
+        times = np.append(times, t1 + int(rng.integers(20, 90)) * 1_000_000)
+        attacker = self._session(rng, account=w.replayed, start=REPLAY_START, ip=REPLAY_IP, ua=acc["ua"],
+                                 channel="api", steps=steps, attacker=True, kind="attack_replayed_session",
+                                 session=sid, times=times)
+        return pl.concat([owner, attacker])
 
     def _decoys(self, rng: np.random.Generator) -> pl.DataFrame:
         w = self.world

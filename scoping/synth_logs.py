@@ -184,8 +184,9 @@ def api_lines(df: pl.DataFrame, first_id: int) -> list[bytes]:
         .otherwise(pl.format("{}?{}", base, query))
     path = (pl.when(auth).then(base).when(pl.col("variant") == 1).then(slashed)
             .when(pl.col("variant") == 2).then(queried).otherwise(base))
-    # refused: a wrong password is 401 (not authenticated), anything else 403 (not allowed)
-    unauthenticated = code == "LOGIN_FAILED"
+    # refused: a wrong password, or a request whose session has ended, is 401 (not authenticated);
+    # anything else 403 (not allowed)
+    unauthenticated = (code == "LOGIN_FAILED") | (pl.col("outcome") == "expired")
     status = (pl.when(pl.col("outcome") == "success")
               .then(pl.when(method == "POST").then(pl.lit(201)).otherwise(pl.lit(200)))
               .otherwise(pl.when(unauthenticated).then(pl.lit(401)).otherwise(pl.lit(403))))
