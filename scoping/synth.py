@@ -102,11 +102,13 @@ def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
 
         fhir_writer = FhirWriter(logs / "audit-events.ndjson.gz")
     attacker_frames = []
+    replay_owner_frames = []   # the owner's own requests in the replayed session (their address, for the truth)
     n_events = 0
     counters = {"csv": 1, "jsonl": 1}
     for day in activity.stream():
         n_events += day.height
         attacker_frames.append(day.filter(pl.col("attacker")))
+        replay_owner_frames.append(day.filter(pl.col("kind") == "owner_replayed_session"))
         day_us = int(day["ts_us"].to_numpy().min())
         for channel, fmt in channels.items():
             part = day.filter(pl.col("channel") == channel)
@@ -128,7 +130,8 @@ def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
     if fhir_writer is not None:
         files.append(fhir_writer.close())
     attacks = pl.concat(attacker_frames) if attacker_frames else pl.DataFrame()
-    truth = _write_truth(folder, world, attacks, files, channels)
+    replay_owner = pl.concat(replay_owner_frames) if replay_owner_frames else pl.DataFrame()
+    truth = _write_truth(folder, world, attacks, replay_owner, files, channels)
     _write_reference(folder, world)
     _write_case(folder, world, opts, channels)
     return SynthResult(folder=folder, world=world, events=n_events, files=files, truth=truth)
@@ -145,8 +148,8 @@ def _channels(formats: tuple[str, ...]) -> dict[str, str]:
     return {"web": "csv", "api": "jsonl"}
 
 
-def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, files: list[dict[str, object]],
-                 channels: dict[str, str]) -> dict[str, int]:
+def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, replay_owner: pl.DataFrame,
+                 files: list[dict[str, object]], channels: dict[str, str]) -> dict[str, int]:
     t = folder / "truth"
     if attacks.height:  # the instant as the log writes it: the CSV export keeps whole seconds, the others milliseconds
         to_seconds = [c for c, fmt in channels.items() if fmt == "csv"]
@@ -183,15 +186,26 @@ def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, files: list[
                  .select("practice_id", "patient_id").sort("practice_id", "patient_id"))
     attempted.write_csv(t / "attempted_patients.csv")
     compromised = pl.DataFrame({
-        "account_id": [world.departed, *world.takeovers],
-        "how": ["departed, never disabled"] + ["password spraying take-over"] * len(world.takeovers),
-    }).with_columns(pl.col("account_id").is_in([world.interleaved]).alias("owner_active_during_breach"))
+        "account_id": _compromised(world),
+        "how": ["departed, never disabled"] + ["password spraying take-over"] * len(world.takeovers)
+        + ["session cookie stolen and replayed"] * (world.replayed is not None),
+    }).with_columns(pl.col("account_id").is_in([world.interleaved, world.replayed]).alias("owner_active_during_breach"))
     compromised.write_csv(t / "compromised_accounts.csv")
-    sessions = (attacks.group_by("account_id", "session", "channel", "ip", "ua")
+    # session_id is the log's own session id where the channel's log writes one (JSON lines, FHIR); owner_ip
+    # is, for a replayed session, the address its owner worked from in that same session
+    logged = [c for c, fmt in channels.items() if fmt in ("jsonl", "fhir")]
+    owner_ips = (replay_owner.group_by("account_id", "session").agg(pl.col("ip").unique().sort().str.join("|")
+                                                                    .alias("owner_ip"))
+                 if replay_owner.height else pl.DataFrame(schema={"account_id": pl.String, "session": pl.String,
+                                                                  "owner_ip": pl.String}))
+    sessions = (attacks.group_by("account_id", "session", "channel", "ip", "ua", "kind")
                 .agg(pl.col("ts_us").min().alias("s"), pl.col("ts_us").max().alias("e"), pl.len().alias("events"))
-                .select("account_id", "channel", "ip", pl.col("ua").alias("user_agent"),
-                        _iso_s("s").alias("start_utc"), _iso_s("e").alias("end_utc"), "events")
-                .sort("account_id", "start_utc"))
+                .join(owner_ips, on=["account_id", "session"], how="left")
+                .select("account_id", "channel",
+                        pl.when(pl.col("channel").is_in(logged)).then(pl.col("session")).alias("session_id"),
+                        "ip", pl.col("ua").alias("user_agent"),
+                        _iso_s("s").alias("start_utc"), _iso_s("e").alias("end_utc"), "events", "kind", "owner_ip")
+                .sort("account_id", "start_utc", "ip"))
     sessions.write_csv(t / "attacker_sessions.csv")
     pl.DataFrame({"account_id": list(world.decoys), "kind": list(world.decoys.values())}).sort("account_id") \
         .write_csv(t / "decoys.csv")
@@ -204,6 +218,11 @@ def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, files: list[
     }
     (t / "counts.json").write_text(json.dumps({"summary": summary, "files": files}, indent=2, sort_keys=True) + "\n")
     return summary
+
+
+def _compromised(world: World) -> list[str]:
+    """The incident's compromised accounts: the departed doctor's, the take-overs, the replayed session's."""
+    return [world.departed, *world.takeovers, *([world.replayed] if world.replayed else [])]
 
 
 def _write_reference(folder: Path, world: World) -> None:
@@ -250,13 +269,17 @@ OK = "success"
 DENIED = "failure"
 '''
 
+# Every path rule ends with `_END`: a path may carry a trailing slash and a query string
+# (`/api/v1/patients/P2/`, `/api/v1/patients/P3?fields=all`); no capture can hold a `/` or a `?`.
+_END = "/?(?:[?].*)?$"
+
 _API_SOURCE = '''
 [sources.gateway]
 # The API gateway: gzip JSON lines, web-server time with offset; method + path + status say what happened.
+# A search results page, and an exported list, name their patients in a JSON array (`results`).
 format = "jsonl"
 files = ["logs/gateway-*.jsonl.gz"]
 ts_format = "%d/%b/%Y:%H:%M:%S.%g %z"
-patient_separator = ";"
 
 [sources.gateway.columns]
 event_key = "request_id"
@@ -265,91 +288,91 @@ account_id = "user"
 session_id = "session"
 src_ip = "client_ip"
 user_agent = "user_agent"
-patient_id = "payload.patient_ids"
+patient_id = "results"
 
 [[sources.gateway.rules]]
 name = "login"
-when = { method = "^POST$", path = "^/api/v1/auth/login$", status = "^2" }
+when = { method = "^POST$", path = "^/api/v1/auth/login{END}", status = "^2" }
 set = { action = "login", category = "administrative" }
 
 [[sources.gateway.rules]]
 name = "login refused"
-when = { method = "^POST$", path = "^/api/v1/auth/login$", status = "^4" }
+when = { method = "^POST$", path = "^/api/v1/auth/login{END}", status = "^4" }
 set = { action = "login_failed", category = "administrative" }
 
 [[sources.gateway.rules]]
 name = "logout"
-when = { path = "^/api/v1/auth/logout$" }
+when = { path = "^/api/v1/auth/logout{END}" }
 set = { action = "logout", category = "administrative" }
 
 [[sources.gateway.rules]]
-name = "patient search"
-when = { method = "^GET$", path = "^/api/v1/patients[?]" }
+name = "patient search (a page of results)"
+when = { method = "^GET$", path = "^/api/v1/patients/?[?]" }
 set = { action = "search", category = "patient_list" }
 
 [[sources.gateway.rules]]
 name = "export of a patient list"
-when = { method = "^POST$", path = "^/api/v1/exports$" }
+when = { method = "^POST$", path = "^/api/v1/exports{END}" }
 set = { action = "export", category = "patient_list" }
 
 [[sources.gateway.rules]]
 name = "patient summary"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+){END}" }
 set = { action = "view", category = "full_record" }
 
 [[sources.gateway.rules]]
 name = "print"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/print$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/print{END}" }
 set = { action = "print", category = "full_record" }
 
 [[sources.gateway.rules]]
 name = "document download"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/documents/(?P<resource_id>[^/?]+)$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/documents/(?P<resource_id>[^/?]+){END}" }
 set = { action = "download", category = "document" }
 
 [[sources.gateway.rules]]
 name = "note edit"
-when = { method = "^PUT$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/notes/(?P<resource_id>[^/?]+)$" }
+when = { method = "^PUT$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/notes/(?P<resource_id>[^/?]+){END}" }
 set = { action = "update", category = "clinical_note" }
 
 [[sources.gateway.rules]]
 name = "new prescription"
-when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/prescriptions$" }
+when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/prescriptions{END}" }
 set = { action = "create", category = "prescription" }
 
 [[sources.gateway.rules]]
 name = "reminder sent"
-when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/reminders$" }
+when = { method = "^POST$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/reminders{END}" }
 set = { action = "share", category = "contact" }
 
 [[sources.gateway.rules]]
 name = "read a part of the record"
-when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/(?P<resource_type>[a-z]+)$" }
+when = { method = "^GET$", path = "^/api/v1/patients/(?P<patient_id>[^/?]+)/(?P<resource_type>[a-z]+){END}" }
 set = { action = "view" }
 
 [[sources.gateway.rules]]
 name = "notes"
-when = { path = "/notes$" }
+when = { path = "/notes{END}" }
 set = { category = "clinical_note" }
 
 [[sources.gateway.rules]]
 name = "prescriptions"
-when = { path = "/prescriptions$" }
+when = { path = "/prescriptions{END}" }
 set = { category = "prescription" }
 
 [[sources.gateway.rules]]
 name = "labs"
-when = { path = "/labs$" }
+when = { path = "/labs{END}" }
 set = { category = "lab_result" }
 
 [[sources.gateway.rules]]
 name = "appointments"
-when = { path = "/appointments$" }
+when = { path = "/appointments{END}" }
 set = { category = "appointment" }
 
 [[sources.gateway.rules]]
 name = "contact"
-when = { path = "/contact$" }
+when = { path = "/contact{END}" }
 set = { category = "contact" }
 
 [[sources.gateway.rules]]
@@ -361,7 +384,7 @@ set = { outcome = "success" }
 name = "refused"
 when = { status = "^(401|403|404)$" }
 set = { outcome = "failure" }
-'''
+'''.replace("{END}", _END)
 
 _FHIR_SOURCE = '''
 [sources.audit]
@@ -388,7 +411,7 @@ memory_limit = "2GB"
         parts.append(_API_SOURCE)
     if "fhir" in fmts:
         parts.append(_FHIR_SOURCE)
-    accounts = ", ".join(f'"{a}"' for a in [world.departed, *world.takeovers])
+    accounts = ", ".join(f'"{a}"' for a in _compromised(world))
     start = BREACH_START.strftime("%Y-%m-%d %H:%M")
     end = SHUTDOWN.strftime("%Y-%m-%d %H:%M")
     parts.append(f'''

@@ -4,7 +4,9 @@
   line, several patients joined with ';' for searches and exports; rotated on 1 November, the second
   file repeating the last lines of the first;
 - the API gateway: gzip JSON lines, web-server timestamps with offset (`10/Nov/2025:19:02:11.123 +0100`),
-  method + URL path + status, the patients of a search or export inside a nested payload; rotated on
+  method + URL path + status and the session id; the patients of a search results page (`&page=2`…) or
+  of an exported list in a top-level JSON array `results`; now and then a path written with a trailing
+  slash or a query string (`/api/v1/patients/P2/`, `/api/v1/patients/P3?fields=all`); rotated on
   5 November with the same overlap.
 Malformed lines are *added* (truncated copies, garbage, invalid UTF-8, empty lines), never put in
 place of an event, and every one is counted for the truth.
@@ -169,11 +171,25 @@ def api_lines(df: pl.DataFrame, first_id: int) -> list[bytes]:
     template = code.replace_strict({k: v[1] for k, v in _PATHS.items()}, return_dtype=pl.String)
     first_patient = pl.col("patients").list.first().fill_null("")
     doc = (pl.col("ts_us") % 100000).cast(pl.String)
-    path = (template.str.replace("{p}", first_patient, literal=True).str.replace("{d}", pl.format("d{}", doc),
-            literal=True).str.replace("{q}", pl.format("n{}", (pl.col("ts_us") % 97).cast(pl.String)), literal=True))
+    base = (template.str.replace("{p}", first_patient, literal=True).str.replace("{d}", pl.format("d{}", doc),
+            literal=True).str.replace("{q}", pl.format("n{}", pl.col("ref").cast(pl.String)), literal=True))
+    base = pl.when(pl.col("page") > 1).then(pl.format("{}&page={}", base, pl.col("page"))).otherwise(base)
+    # how the client wrote the path: with a trailing slash (before any query string), or with a query string
+    auth = code.is_in(["LOGIN", "LOGIN_FAILED", "LOGOUT"])
+    slashed = pl.when(base.str.contains("?", literal=True)).then(base.str.replace("?", "/?", literal=True)) \
+        .otherwise(base + "/")
+    query = pl.when(code.is_in(["OPEN_SUMMARY", "PRINT_RECORD"])).then(pl.lit("fields=all")) \
+        .otherwise(pl.format("_={}", (pl.col("ts_us") // 1000).cast(pl.String)))
+    queried = pl.when(base.str.contains("?", literal=True)).then(pl.format("{}&{}", base, query)) \
+        .otherwise(pl.format("{}?{}", base, query))
+    path = (pl.when(auth).then(base).when(pl.col("variant") == 1).then(slashed)
+            .when(pl.col("variant") == 2).then(queried).otherwise(base))
+    # refused: a wrong password, or a request whose session has ended, is 401 (not authenticated);
+    # anything else 403 (not allowed)
+    unauthenticated = (code == "LOGIN_FAILED") | (pl.col("outcome") == "expired")
     status = (pl.when(pl.col("outcome") == "success")
               .then(pl.when(method == "POST").then(pl.lit(201)).otherwise(pl.lit(200)))
-              .otherwise(pl.when(code == "LOGIN_FAILED").then(pl.lit(401)).otherwise(pl.lit(403))))
+              .otherwise(pl.when(unauthenticated).then(pl.lit(401)).otherwise(pl.lit(403))))
     local = pl.from_epoch(pl.col("ts_us"), time_unit="us").dt.replace_time_zone("UTC").dt.convert_time_zone(
         "Europe/Paris")
     named_list = code.is_in(["SEARCH_PATIENT", "EXPORT_LIST"])
@@ -183,7 +199,7 @@ def api_lines(df: pl.DataFrame, first_id: int) -> list[bytes]:
         method.alias("method"), path.alias("path"), status.alias("status"),
         pl.col("account_id").alias("user"), pl.col("ip").alias("client_ip"), pl.col("ua").alias("user_agent"),
         pl.col("session").alias("session"),
-        pl.struct(pl.when(named_list).then(pl.col("patients")).otherwise(pl.lit(None, dtype=pl.List(pl.String)))
-                  .alias("patient_ids")).alias("payload"),
+        pl.when(named_list).then(pl.col("patients")).otherwise(pl.lit(None, dtype=pl.List(pl.String)))
+        .alias("results"),
     ).struct.json_encode().alias("line"))
     return [s.encode() for s in rec["line"].to_list()]

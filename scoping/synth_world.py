@@ -31,6 +31,8 @@ ATTACK_TOOL = "python-requests/2.32.3"
 CARRIER_IP = "192.0.2.77"          # a mobile carrier's shared public address (CGNAT)
 ATTACK_NET_1 = "203.0.113"         # phase 1: the departed doctor's account
 ATTACK_NET_2 = "198.51.100"        # phase 2: password spraying and take-overs
+REPLAY_IP = "2001:db8:3c4d:15::1a2f"  # a residential IPv6 address replaying a stolen session cookie
+REPLAY_START = datetime(2025, 11, 11, 11, 0, tzinfo=TZ)  # the owner's session whose cookie is replayed
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,10 @@ class Scenario:
     phase2_patients_per_account: int
     baseline_days: int = 28
     denied_share: float = 0.12
+    # A stolen session cookie replayed from another address, interleaved with its owner's own requests
+    # in the very same session. Off by default until scope judges each segment of a session on its own
+    # (session-level attribution counts the owner's patients of that session too).
+    replayed_session: bool = False
 
 
 def scenario_for(scale: float) -> Scenario:
@@ -67,6 +73,7 @@ class World:
     takeovers: list[str]
     interleaved: str
     decoys: dict[str, str]      # account_id → kind
+    replayed: str | None = None  # the account whose session cookie is replayed (Scenario.replayed_session)
 
 
 def _ip(prefix: str, n: np.ndarray) -> np.ndarray:
@@ -112,6 +119,9 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
     rest = [d for d in doctors[1:] if d not in takeovers]
     decoys = {rest[-1]: "night_on_call", rest[-2]: "shares_carrier_address",
               secretaries[len(secretaries) // 2]: "bulk_reminders"}
+    # The infostealer's victim: a doctor compromised by no other means (chosen without drawing from the
+    # generator, so the flag changes nothing else in the world).
+    replayed = rest[len(rest) // 3] if sc.replayed_session else None
     until = [DEPARTED_ON.astimezone(UTC) if a == departed else None for a in acc["account_id"].to_list()]
     active_until = np.array(until, dtype=object)
     acc = acc.with_columns(
@@ -149,4 +159,4 @@ def build_world(sc: Scenario, rng: np.random.Generator) -> World:
         "start": [datetime(2024, 11, 1, 9, tzinfo=UTC) + timedelta(days=int(d)) for d in start_days],
     }).with_columns((pl.col("start") + pl.duration(minutes=20)).alias("end"))
     return World(practices=practices, accounts=acc, patients=patients, care=care, departed=departed,
-                 takeovers=takeovers, interleaved=interleaved, decoys=decoys)
+                 takeovers=takeovers, interleaved=interleaved, decoys=decoys, replayed=replayed)

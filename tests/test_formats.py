@@ -248,3 +248,81 @@ def test_synthetic_world_as_fhir_gives_the_same_lists(world_factory):
         assert got.equals(truth), folder.name
         out.append(got.drop("first_access_utc", "last_access_utc"))
     assert out[0].equals(out[1])
+
+
+# --- a patient acting for themselves: AuditEvents written by a FHIR server for a patient-facing app ---------
+SERVERS = DATA / "fhir-servers"
+PERSON = "person.5f3ca115-8630-5e55-a97d-4d6ee26c0adc"   # icanbwell's proxy patient of the test's Person
+AGENT = "agent_patient"
+
+
+def _server_record(name: str) -> dict:
+    """A committed server record. icanbwell's test removes `recorded` (the server's clock) before comparing,
+    so the expected record has none: one is put back, as the server writes it."""
+    return {**json.loads((SERVERS / name).read_text()), "recorded": "2026-08-20T20:44:55.123Z"}
+
+
+def _server_cases() -> dict[str, tuple[dict, str, str, str, tuple[str, ...], str]]:
+    scope = _server_record("icanbwell-patient-scope.json")
+    delegated = _server_record("icanbwell-delegated-actor.json")
+    # the same access in R5's shape (category/code, outcome.code, networkString), as an R5 server writes it
+    r5 = {"resourceType": "AuditEvent", "recorded": scope["recorded"], "action": "R",
+          "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+                                    "code": "rest"}]}],
+          "code": {"coding": [{"system": "http://hl7.org/fhir/restful-interaction", "code": "read"}]},
+          "outcome": {"code": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-outcome", "code": "0"}},
+          "agent": [{"who": {"reference": scope["agent"][0]["who"]["reference"]}, "requestor": True,
+                     "networkString": "203.0.113.5"}],
+          "source": scope["source"], "entity": [{"what": {"reference": scope["entity"][0]["what"]["reference"]}}]}
+    # BALP: the user agent is the patient (v3-RoleClass PAT, as BALP's UserAgentTypes value set says), on the
+    # BALP read example that names no patient
+    balp = json.loads((DATA / "balp/AuditEvent-ex-auditBasicReadNoPatient.json").read_text())
+    balp["agent"][2] = {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v3-RoleClass",
+                                             "code": "PAT"}]},
+                        "who": {"reference": "Patient/ex-patient"}, "requestor": True}
+    # the entity names another patient (a parent opening a child's record): the entity wins over the agent
+    child = {**scope, "entity": [*scope["entity"], {"what": {"reference": "Patient/child-7"}}]}
+    # Medplum's per-request AuditEvent, in the shape its server code writes it (agent = the logged-in profile,
+    # entity = the resource without a role, search = subtype search with action R)
+    medplum = {"resourceType": "AuditEvent", "recorded": "2025-11-10T18:02:11.412Z",
+               "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
+               "subtype": [{"system": "http://hl7.org/fhir/restful-interaction", "code": "search"}], "action": "R",
+               "source": {"observer": {"identifier": {"value": "https://api.example.org/"}}},
+               "agent": [{"who": {"reference": "Patient/0195f8c2"}, "requestor": True,
+                          "network": {"address": "203.0.113.9", "type": "2"}}],
+               "outcome": "0", "entity": [{"query": "Observation?code=8867-4"}]}
+    return {
+        "icanbwell patient scope (server-written)": (scope, f"Patient/{PERSON}", "view", "unknown", (PERSON,), AGENT),
+        "icanbwell delegated actor (server-written)": (delegated, "RelatedPerson/8d5fcbff-3707-405c-b0b2-3053a3adc013",
+                                                       "view", "unknown", (PERSON,), AGENT),
+        "the same access in R5's shape": (r5, f"Patient/{PERSON}", "view", "success", (PERSON,), AGENT),
+        "BALP read, the user is the patient": (balp, "Patient/ex-patient", "view", "success", XP, AGENT),
+        "an entity names another patient": (child, f"Patient/{PERSON}", "view", "unknown", ("child-7",),
+                                            "fhir:Patient reference"),
+        "medplum's shape, a patient's search": (medplum, "Patient/0195f8c2", "search", "success", ("0195f8c2",),
+                                                AGENT),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_server_cases()))
+def test_a_patient_acting_for_themselves(tmp_path, name):
+    doc, account, action, outcome, patients, link = _server_cases()[name]
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "audit.ndjson").write_text(json.dumps(doc) + "\n")
+    with fhir_case(tmp_path, []) as case:
+        case.ingest(progress=False)
+        ev = case.sql("SELECT * FROM events ORDER BY patient_id")
+        q = case.sql("SELECT * FROM quarantine")
+    assert q.height == 0, q.to_dicts()
+    assert ev.select("account_id", "action", "outcome", "patient_link").unique().rows() == [
+        (account, action, outcome, link)]
+    assert tuple(ev["patient_id"]) == patients
+
+
+def test_a_delegate_s_consent_is_not_a_session(tmp_path):
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "audit.ndjson").write_text(json.dumps(_server_record("icanbwell-delegated-actor.json")) + "\n")
+    with fhir_case(tmp_path, []) as case:
+        case.ingest(progress=False)
+        ev = case.sql("SELECT account_id, session_id FROM events")
+    assert ev.rows() == [("RelatedPerson/8d5fcbff-3707-405c-b0b2-3053a3adc013", None)]

@@ -1,18 +1,22 @@
 """The synthetic world: deterministic, and its truth checked against the raw log lines with plain Python
-(csv, json, gzip), independently of the scoping engine."""
+(csv, json, gzip, re, tomllib), independently of the scoping engine."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import hashlib
 import io
 import json
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from scoping.synth import SynthOptions, synthesize
+from scoping.synth_world import scenario_for
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -21,44 +25,53 @@ def _digest(folder: Path) -> dict[str, str]:
         "case.toml": hashlib.sha256((folder / "case.toml").read_bytes()).hexdigest()}
 
 
+def _replaying(scale: float) -> SynthOptions:
+    return SynthOptions(scale=scale, seed=21, scenario=dataclasses.replace(scenario_for(scale), replayed_session=True))
+
+
 def test_same_seed_same_bytes_other_seed_other_world(tmp_path):
     a, b, c = (synthesize(tmp_path / n, SynthOptions(scale=0.1, seed=s)) for n, s in (("a", 3), ("b", 3), ("c", 4)))
     assert _digest(a.folder) == _digest(b.folder)
     assert _digest(a.folder)["webapp-2025-10.csv"] != _digest(c.folder)["webapp-2025-10.csv"]
+    d, e = (synthesize(tmp_path / n, _replaying(0.1)) for n in ("d", "e"))
+    assert _digest(d.folder) == _digest(e.folder)
+
+
+def _gateway(folder: Path):
+    """Every well-formed JSON record of the API gateway."""
+    for path in sorted((folder / "logs").glob("gateway-*.jsonl.gz")):
+        for raw in gzip.decompress(path.read_bytes()).splitlines():
+            try:
+                rec = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if isinstance(rec, dict) and "user" in rec:
+                yield rec
+
+
+_PATIENT_PATH = re.compile(r"^/api/v1/patients/([^/?]+)")
 
 
 def _log_lines(folder: Path):
-    """Every well-formed log line as (account, ip, user agent, patients, ok), parsed without scoping."""
+    """Every well-formed log line as (account, ip, user agent, patients, ok, what), parsed without scoping."""
     for path in sorted((folder / "logs").glob("webapp-*.csv")):
         text = path.read_bytes().decode("utf-8", errors="replace")
         for row in csv.DictReader(io.StringIO(text)):
             if row.get("result") in ("OK", "DENIED") and row.get("user"):
                 pats = [p for p in (row.get("patient") or "").split(";") if p]
                 yield row["user"], row["ip"], row["user_agent"], pats, row["result"] == "OK", row["action"]
-    for path in sorted((folder / "logs").glob("gateway-*.jsonl.gz")):
-        data = b""
-        try:
-            data = gzip.decompress(path.read_bytes())
-        except EOFError:
-            pass
-        for raw in data.splitlines():
-            try:
-                rec = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if not isinstance(rec, dict):
-                continue
-            pats = (rec.get("payload") or {}).get("patient_ids") or []
-            parts = rec["path"].split("/")
-            if len(parts) > 4 and parts[3] == "patients" and "?" not in rec["path"]:
-                pats = [parts[4]]
-            yield rec["user"], rec["client_ip"], rec["user_agent"], pats, 200 <= rec["status"] < 300, rec["path"]
+    for rec in _gateway(folder):
+        found = _PATIENT_PATH.match(rec["path"])
+        pats = rec["results"] or ([found.group(1)] if found else [])
+        yield rec["user"], rec["client_ip"], rec["user_agent"], pats, 200 <= rec["status"] < 300, rec["path"]
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
+    """Without the replayed session, whatever the scenario's default."""
     folder = tmp_path_factory.mktemp("synth")
-    synthesize(folder, SynthOptions(scale=0.4, seed=21))
+    synthesize(folder, SynthOptions(scale=0.4, seed=21, scenario=dataclasses.replace(scenario_for(0.4),
+                                                                                     replayed_session=False)))
     return folder
 
 
@@ -109,3 +122,142 @@ def test_the_breach_has_the_shape_of_the_scenario(world):
     assert {r["exposure"] for r in affected} == {"listed", "opened", "copied"}
     assert any(r["modified"] == "true" for r in affected)
     assert len({r["practice_id"] for r in affected}) > 5                 # many practices, not one
+
+
+def test_search_pages_and_exported_lists_name_their_patients(world):
+    searches, pages, exports = [], [], []
+    for rec in _gateway(world):
+        assert "payload" not in rec
+        if rec["method"] == "GET" and re.match(r"^/api/v1/patients/?[?]", rec["path"]):
+            searches.append(rec)
+            if "&page=" in rec["path"]:
+                pages.append(rec)
+        elif rec["path"].startswith("/api/v1/exports"):
+            exports.append(rec)
+        else:
+            assert rec["results"] is None, rec
+    assert searches and pages and exports
+    assert all(r["results"] and all(re.fullmatch(r"P\d{7}", p) for p in r["results"]) for r in searches + exports)
+    # a later page repeats the search term of its first page, in the same session, seconds later
+    first = {}
+    for r in searches:
+        term = re.search(r"q=(n\d+)", r["path"]).group(1)
+        if "&page=" not in r["path"]:
+            first[(r["session"], term)] = r
+    assert all((r["session"], re.search(r"q=(n\d+)", r["path"]).group(1)) in first for r in pages)
+    # the truth lists the patients only found in an attacker's result page as `listed`
+    affected = {r["patient_id"]: r for r in _truth(world, "affected_patients.csv")}
+    listed = {p for r in _truth(world, "affected_patients.csv") if r["exposure"] == "listed"
+              for p in [r["patient_id"]]}
+    assert listed and all(affected[p]["actions"] == "search" for p in listed)
+
+
+def test_paths_with_a_trailing_slash_or_a_query_string_are_classified_by_the_rules(world):
+    sessions = {(r["account_id"], r["ip"]) for r in _truth(world, "attacker_sessions.csv")}
+    seen = {(attacker, kind): 0 for attacker in (False, True) for kind in ("slash", "query")}
+    rules = tomllib.loads((world / "case.toml").read_text())["sources"]["gateway"]["rules"]
+
+    def classify(rec: dict) -> tuple[str | None, str | None]:
+        action = patient = None
+        for rule in rules:
+            groups = {}
+            for field, pattern in rule["when"].items():
+                m = re.search(pattern, str(rec[field]))
+                if not m:
+                    break
+                groups.update({k: v for k, v in m.groupdict().items() if v})
+            else:
+                action = action or rule.get("set", {}).get("action")
+                patient = patient or groups.get("patient_id")
+        return action, patient
+
+    for rec in _gateway(world):
+        path = rec["path"]
+        found = _PATIENT_PATH.match(path)
+        kind = "slash" if re.search(r"/($|\?)", path) else "query" if "?" in path and found else None
+        if kind is None or not found:
+            continue
+        seen[((rec["user"], rec["client_ip"]) in sessions, kind)] += 1
+        action, patient = classify(rec)
+        assert patient == found.group(1) and "/" not in patient and "?" not in patient, path
+        assert action in ("view", "download", "print", "update", "create", "share"), path
+        if re.fullmatch(r"/api/v1/patients/[^/?]+/?(\?.*)?", path):
+            assert action == "view", path
+    assert all(seen.values()), seen
+
+
+@pytest.fixture(scope="module")
+def replayed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("replayed")
+    synthesize(folder, _replaying(0.4))
+    return folder
+
+
+def test_the_replayed_session_is_in_the_logs_as_described(replayed):
+    row = [r for r in _truth(replayed, "attacker_sessions.csv") if r["kind"] == "attack_replayed_session"]
+    assert len(row) == 1
+    account, sid, attacker_ip, owner_ip = (row[0][k] for k in ("account_id", "session_id", "ip", "owner_ip"))
+    assert sid and attacker_ip != owner_ip
+    recs = list(_gateway(replayed))
+    session = sorted((r for r in recs if r["session"] == sid), key=lambda r: r["request_id"])
+    assert {r["user"] for r in session} == {account}
+    assert {r["client_ip"] for r in session} == {attacker_ip, owner_ip}
+    assert len({r["user_agent"] for r in session}) == 1                       # the owner's own browser string
+    assert not row[0]["user_agent"].startswith("python-requests")
+    # an address the account never used anywhere else
+    assert not [r for r in recs if r["user"] == account and r["client_ip"] == attacker_ip and r["session"] != sid]
+    owner = [r for r in session if r["client_ip"] == owner_ip]
+    thief = [r for r in session if r["client_ip"] == attacker_ip]
+    assert owner[0]["path"] == "/api/v1/auth/login" and owner[-1]["path"] == "/api/v1/auth/logout"
+    assert not [r for r in thief if r["path"].startswith("/api/v1/auth/")]   # a replayed cookie never logs in
+    # interleaved: the owner keeps working between the attacker's first and last requests, and the other way
+    owner_ids = [r["request_id"] for r in owner]
+    thief_ids = [r["request_id"] for r in thief]
+    assert sum(thief_ids[0] < i < thief_ids[-2] for i in owner_ids) >= 3
+    assert sum(owner_ids[0] < i < owner_ids[-1] for i in thief_ids) == len(thief_ids) - 1
+    assert thief[-1]["status"] == 401 and thief[-1]["request_id"] > owner_ids[-1]   # the cookie died at logout
+    # whose patients: the owner's stay out of the truth, the attacker's are in it
+    practices: dict[str, set[str]] = {}
+    for r in _truth(replayed, "../reference/patients.csv"):
+        practices.setdefault(r["patient_id"], set()).add(r["practice_id"])
+    mine = {p for r in owner for p in _patients_of(r)}
+    theirs = {p for r in thief if 200 <= r["status"] < 300 for p in _patients_of(r)}
+    tried = {p for r in thief if r["status"] >= 400 for p in _patients_of(r)} - theirs
+    affected = {r["patient_id"] for r in _truth(replayed, "affected_patients.csv")}
+    attempted = {r["patient_id"] for r in _truth(replayed, "attempted_patients.csv")}
+    assert mine and not mine & (affected | attempted)
+    assert theirs <= affected and tried <= attempted
+    practice = {r["account_id"]: r["practice_id"] for r in _truth(replayed, "../reference/accounts.csv")}[account]
+    assert all(practice in practices[p] for p in mine)
+    assert not [p for p in theirs | tried if practice in practices[p]]   # none of them the owner's patients
+    compromised = {r["account_id"]: r for r in _truth(replayed, "compromised_accounts.csv")}
+    assert compromised[account]["owner_active_during_breach"] == "true"
+    incident = tomllib.loads((replayed / "case.toml").read_text())["incident"]
+    assert account in incident["compromised_accounts"]
+
+
+def _patients_of(rec: dict) -> list[str]:
+    found = _PATIENT_PATH.match(rec["path"])
+    return rec["results"] or ([found.group(1)] if found else [])
+
+
+def test_the_replay_adds_its_own_patients_and_changes_nothing_else(world, replayed):
+    """Same seed and scale, flag off and on: every other patient's row of the truth is the same."""
+    def rows(folder):
+        return {r["patient_id"] + "@" + r["practice_id"]: r for r in _truth(folder, "affected_patients.csv")}
+
+    off, on = rows(world), rows(replayed)
+    assert set(off) < set(on)
+    assert all(on[k] == off[k] for k in off)
+    added = {k.split("@")[0] for k in set(on) - set(off)}
+    assert {a for k in set(on) - set(off) for a in on[k]["accounts"].split("|")} == {
+        r["account_id"] for r in _truth(replayed, "attacker_sessions.csv") if r["kind"] == "attack_replayed_session"}
+    assert added
+    for name in ("accounts.csv", "patients.csv", "care.csv"):
+        assert (world / "reference" / name).read_bytes() == (replayed / "reference" / name).read_bytes()
+
+
+def test_without_the_flag_there_is_no_replayed_session(world):
+    assert not [r for r in _truth(world, "attacker_sessions.csv") if r["kind"] == "attack_replayed_session"]
+    assert len(_truth(world, "compromised_accounts.csv")) == len(
+        tomllib.loads((world / "case.toml").read_text())["incident"]["compromised_accounts"])

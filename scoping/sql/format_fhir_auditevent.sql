@@ -5,12 +5,21 @@
 -- order: source_line (ingest appends the rows to ingest_pending)
 -- assumptions: time = period.start | occurredDateTime | occurredPeriod.start | recorded; account = the
 --   requestor agent (who.identifier.value, who.reference, who.display, altId, name, else its OAuth/SAML
---   token as policy:<id>), else a human-user agent, else the client (DCM 110153/110150); patient, first
---   rule that finds one (patient_link): the R5/R6 `patient` element; entities with object-role 1 (Patient,
---   by reference or identifier); any entity `what` = Patient/<id> (legacy examples); an agent who is the
---   patient (self-access); a patient= or subject= parameter of the base64 query entity (role 24); else
---   none. Client and server records of one call share an X-Request-Id entity: it is the event key, so the
---   second record counts as a duplicate.
+--   token as policy:<id>), else a human-user agent, else the client (DCM 110153/110150); session = the
+--   requestor's first policy (BALP: the token id), unless it is a Consent reference (the consent a
+--   delegate acts under, not a session). Patient, first rule that finds one (patient_link): the R5/R6
+--   `patient` element; entities with object-role 1 (Patient, by reference or identifier); any entity
+--   `what` = Patient/<id> (legacy examples); a patient= or subject= parameter of the base64 query entity
+--   (role 24); else an agent who is a Patient (`agent_patient`): the Patient agents that are not the
+--   requestor when there are any (someone acting for a patient: a delegate, a parent, records that
+--   patient as a second agent), else the requestor when it is a Patient (a patient-facing app: the
+--   patient reading their own record). The entities come first because they name the record that was
+--   read or asked for, the agent only who asked: a patient may open another person's record (a child's,
+--   a delegator's), and that record's patient is the one to tell. Action: the DICOM/BALP codes, except
+--   that DCM 110112 Query is a search only with action E (or none) or a query entity; a server that
+--   writes 110112 with C, R, U or D on a plain resource (icanbwell's fhir-server does, for every access)
+--   is read by that letter. Client and server records of one call share an X-Request-Id entity: it is
+--   the event key, so the second record counts as a duplicate.
 WITH decoded AS (
   SELECT source_line, raw,
     CASE WHEN ends_with(t, chr(13)) THEN t[:-2] ELSE t END AS txt
@@ -71,7 +80,8 @@ who AS (
       json_extract_string(client, '$.who.display'),
       json_extract_string(agents[1], '$.who.identifier.value'), json_extract_string(agents[1], '$.who.reference'),
       json_extract_string(agents[1], '$.who.display')) AS account_id,
-    json_extract_string(requestor, '$.policy[0]') AS session_id,
+    CASE WHEN NOT regexp_matches(coalesce(json_extract_string(requestor, '$.policy[0]'), ''), '(?:^|/)Consent/')
+         THEN json_extract_string(requestor, '$.policy[0]') END AS session_id,
     coalesce(
       json_extract_string(list_filter(agents, lambda a: json_extract_string(a, '$.network.type') = '2')[1],
                           '$.network.address'),
@@ -93,9 +103,20 @@ patients AS (
     list_filter(list_transform(entities, lambda e: nullif(regexp_extract(
       coalesce(json_extract_string(e, '$.what.reference'), ''), '(?:^|/)Patient/([^/]+)', 1), '')),
       lambda p: p IS NOT NULL) AS referenced_patients,
-    list_filter(list_transform(agents, lambda a: nullif(regexp_extract(
-      coalesce(json_extract_string(a, '$.who.reference'), ''), '(?:^|/)Patient/([^/]+)', 1), '')),
-      lambda p: p IS NOT NULL) AS agent_patients,
+    list_filter(list_transform(
+      list_filter(agents, lambda a: coalesce(json_extract_string(a, '$.requestor'), '') <> 'true'),
+      lambda a: coalesce(nullif(regexp_extract(coalesce(json_extract_string(a, '$.who.reference'), ''),
+                                               '(?:^|/)Patient/([^/]+)', 1), ''),
+                         CASE WHEN json_extract_string(a, '$.who.type') = 'Patient'
+                              THEN json_extract_string(a, '$.who.identifier.value') END)),
+      lambda p: p IS NOT NULL) AS acted_for_patients,
+    list_filter(list_transform(
+      list_filter(agents, lambda a: json_extract_string(a, '$.requestor') = 'true'),
+      lambda a: coalesce(nullif(regexp_extract(coalesce(json_extract_string(a, '$.who.reference'), ''),
+                                               '(?:^|/)Patient/([^/]+)', 1), ''),
+                         CASE WHEN json_extract_string(a, '$.who.type') = 'Patient'
+                              THEN json_extract_string(a, '$.who.identifier.value') END)),
+      lambda p: p IS NOT NULL) AS requesting_patients,
     list_filter(list_transform(
       list_filter(entities, lambda e: coalesce(json_extract_string(e, '$.role.code'), '') = '24'
                   OR list_contains(coalesce(json_extract_string(e, '$.role.coding[*].code'), []), '24')),
@@ -122,7 +143,8 @@ classified AS (
       WHEN list_contains(codes, '110122') OR list_contains(codes, '110114')
         THEN CASE WHEN outcome_code IN ('4', '8', '12', 'error', 'fatal') THEN 'login_failed' ELSE 'login' END
       WHEN list_contains(codes, '110106') THEN 'export'
-      WHEN list_contains(codes, '110112') OR list_has_any(codes, ['search', 'search-type', 'search-system',
+      WHEN list_contains(codes, '110112') AND (coalesce(act, 'E') = 'E' OR has_query) THEN 'search'
+      WHEN list_has_any(codes, ['search', 'search-type', 'search-system',
            'history', 'history-instance', 'history-type', 'history-system']) THEN 'search'
       WHEN list_has_any(codes, ['read', 'vread']) THEN 'view'
       WHEN list_contains(codes, 'create') THEN 'create'
@@ -135,14 +157,15 @@ classified AS (
            THEN [regexp_extract(patient_element, '(?:^|/)Patient/([^/]+)', 1)]
          WHEN len(role_patients) > 0 THEN list_distinct(role_patients)
          WHEN len(referenced_patients) > 0 THEN list_distinct(referenced_patients)
-         WHEN len(agent_patients) > 0 THEN list_distinct(agent_patients)
          WHEN len(query_patients) > 0 THEN list_distinct(query_patients)
+         WHEN len(acted_for_patients) > 0 THEN list_distinct(acted_for_patients)
+         WHEN len(requesting_patients) > 0 THEN list_distinct(requesting_patients)
          ELSE [NULL::VARCHAR] END AS patients,
     CASE WHEN patient_element IS NOT NULL THEN 'fhir:patient element'
          WHEN len(role_patients) > 0 THEN 'fhir:patient-role entity'
          WHEN len(referenced_patients) > 0 THEN 'fhir:Patient reference'
-         WHEN len(agent_patients) > 0 THEN 'fhir:agent is the patient'
          WHEN len(query_patients) > 0 THEN 'fhir:query parameter'
+         WHEN len(acted_for_patients) > 0 OR len(requesting_patients) > 0 THEN 'agent_patient'
     END AS patient_link,
     split_part(data_reference, '/', 1) AS resource_type,
     nullif(split_part(data_reference, '/', 2), '') AS resource_id
