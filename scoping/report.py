@@ -204,7 +204,8 @@ def _method(result: ScopeResult) -> str:
     blocks = [_table(rows)]
     for m in result.run.mappings:
         blocks.append(f"<details><summary>mapping of source <code>{_e(m['source'])}</code> "
-                      f"(sha256 {_e(str(m['mapping_sha256'])[:16])}…)</summary><pre>{_code(m.get('sql'))}</pre></details>")
+                      f"(sha256 {_e(str(m['mapping_sha256'])[:16])}…)</summary>"
+                      f"<pre>{_code(m.get('sql'))}</pre></details>")
     return "\n".join(blocks)
 
 

@@ -49,7 +49,7 @@ class Scenario:
     # A stolen session cookie replayed from another address, interleaved with its owner's own requests
     # in the very same session. Off by default until scope judges each segment of a session on its own
     # (session-level attribution counts the owner's patients of that session too).
-    replayed_session: bool = False
+    replayed_session: bool = True
 
 
 def scenario_for(scale: float) -> Scenario:

@@ -340,3 +340,74 @@ def test_a_corrected_reference_table_supersedes_the_old_one(tmp_path, capsys):
                       .fetchall())
     con.close()
     assert statuses[0] == "reference table" and statuses[1].startswith("superseded by")
+
+
+UNKNOWN_PATIENT = "\n".join([
+    "id,t,u,a,p,r",
+    "1,2025-11-10 19:00:00,drX,VIEW,P1,OK",
+    "2,2025-11-10 19:01:00,drX,VIEW,P0000002%20,ERROR",   # a probe the server answered 500: outcome unknown
+    "3,2025-11-10 19:02:00,drX,VIEW,P\x07\x1b[31m,DENIED",  # control characters, refused
+    '4,2025-11-10 19:03:00,drX,VIEW,"=HYPERLINK(""x"")",OK',
+]) + "\n"
+UNKNOWN_TOML = """
+[sources.app]
+format = "csv"
+files = ["log.csv"]
+ts_format = "%Y-%m-%d %H:%M:%S"
+timezone = "Europe/Paris"
+[sources.app.columns]
+event_key = "id"
+ts = "t"
+account_id = "u"
+action = "a"
+patient_id = "p"
+outcome = "r"
+[sources.app.maps.action]
+VIEW = "view"
+[sources.app.maps.outcome]
+OK = "success"
+DENIED = "failure"
+[reference.accounts]
+file = "accounts.csv"
+timezone = "Europe/Paris"
+[reference.patients]
+file = "patients.csv"
+[incident]
+name = "unknown patients"
+timezone = "Europe/Paris"
+windows = [["2025-11-10 00:00", "2025-11-11 00:00"]]
+compromised_accounts = ["drX"]
+"""
+
+
+def test_unknown_patient_ids_never_stop_the_lists_and_are_listed_apart(tmp_path, capsys):
+    (tmp_path / "log.csv").write_bytes(UNKNOWN_PATIENT.encode())
+    (tmp_path / "accounts.csv").write_text("account_id,practice_id\ndrX,PR9\n")
+    (tmp_path / "patients.csv").write_text("patient_id,practice_id\nP1,PR1\n")
+    (tmp_path / "case.toml").write_text(UNKNOWN_TOML)
+    code, out, err = run(capsys, "run", str(tmp_path), "--quiet")
+    assert code == 0, err
+    assert "belong to no practice" in out
+    listed = (tmp_path / "out" / "by_controller" / "PR1.csv").read_text()
+    assert "P1" in listed
+    unassigned = (tmp_path / "out" / "unassigned_patients.csv").read_text(encoding="utf-8")
+    assert "P0000002%20,affected" in unassigned
+    assert "'=HYPERLINK" in unassigned                          # a formula cell, neutralised
+    assert "P\u2407\u241b[31m,attempted" in unassigned          # control characters shown, never raw
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["counts"]["unassigned_affected"] == 2 and summary["counts"]["unassigned_attempted"] == 1
+    assert "unassigned_patients.csv" in (tmp_path / "out" / "report.html").read_text()
+
+
+@pytest.mark.parametrize("value", ['plain', 'quo"te', "back\\slash", "new\nline", "nul\x00", "tab\there", "\u2028",
+                                   "\x7f", "é ü 漢"])
+def test_the_proposed_incident_round_trips_any_string(value):
+    import tomllib
+
+    from scoping.discover import incident_toml
+
+    inc = {"name": value, "timezone": "UTC", "windows": [["2025-11-10T00:00:00", "2025-11-11T00:00:00"]],
+           "compromised_accounts": [value], "indicators": {"ips": [], "user_agents": [value]}}
+    back = tomllib.loads(incident_toml(inc))["incident"]
+    assert back["name"] == value and back["compromised_accounts"] == [value]
+    assert back["indicators"]["user_agents"] == [value]

@@ -47,7 +47,8 @@ def test_interleaved_owner_and_attacker_are_told_apart(fresh_world):
     folder = fresh_world(seed=7, scale=0.3)
     _, result = run_case(folder)
     compromised = read(folder / "truth/compromised_accounts.csv")
-    interleaved = compromised.filter(pl.col("owner_active_during_breach") == "true")["account_id"][0]
+    interleaved = compromised.filter((pl.col("owner_active_during_breach") == "true")
+                                     & (pl.col("how") == "password spraying take-over"))["account_id"][0]
     sessions = result.sessions.filter(pl.col("account_id") == interleaved)
     verdicts = set(sessions["verdict"])
     assert {"owner", "attacker", "undetermined"} <= verdicts

@@ -126,10 +126,11 @@ replayed AS (
   FROM period p
   JOIN multi_address_sessions m USING (account_id, session_id)
   LEFT JOIN base_ips bi ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
-  WHERE bi.src_ip IS NULL AND p.src_ip IS NOT NULL AND p.outcome <> 'failure'
+  WHERE bi.src_ip IS NULL AND p.src_ip IS NOT NULL
     AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
     AND p.account_id IN (SELECT account_id FROM base_accounts)
   GROUP BY p.account_id
+  HAVING bool_or(p.outcome <> 'failure')  -- refused requests of the replay still mark its span
 ),
 final AS (
   SELECT * FROM departed UNION ALL SELECT * FROM foreign_patients UNION ALL SELECT * FROM new_both

@@ -11,8 +11,9 @@
 --                 client never seen for the account in its baseline; or a replayed session: the session began
 --                 from the account's usual address and client, and this segment comes from another address never
 --                 seen for the account (a session cookie used from elsewhere);
---   owner         the account's usual address and usual client, and no attacker reason;
---   undetermined  anything else (one of address or client is new).
+--   owner         the account's usual address and usual client (one of them may be missing from the log, not
+--                 both), and no attacker reason;
+--   undetermined  anything else (one of address or client is new, or the log shows neither).
 --   A session with one address and one client is one segment, judged as the whole session always was.
 CREATE OR REPLACE TABLE scope_segments AS
 WITH in_window AS (
@@ -58,6 +59,7 @@ per_segment AS (
     bool_or(user_agent IS NOT NULL AND NOT client_known) AS new_client,
     bool_and(src_ip IS NULL OR ip_known) AS usual_address,
     bool_and(user_agent IS NULL OR client_known) AS usual_client,
+    bool_or(src_ip IS NOT NULL OR user_agent IS NOT NULL) AS identified,
     bool_or(session_began_usual AND src_ip IS DISTINCT FROM session_ip AND src_ip IS NOT NULL AND NOT ip_known)
       AS replayed
   FROM segment_events
@@ -73,7 +75,7 @@ final AS (
   SELECT *,
     CASE WHEN after_departure OR indicator_address OR indicator_client OR (new_address AND new_client) OR replayed
            THEN 'attacker'
-         WHEN usual_address AND usual_client THEN 'owner'
+         WHEN usual_address AND usual_client AND identified THEN 'owner'
          ELSE 'undetermined' END AS verdict,
     concat_ws('; ',
       CASE WHEN after_departure THEN 'activity after the account holder''s departure' END,
@@ -83,8 +85,9 @@ final AS (
                               || 'client: replayed session' END,
       CASE WHEN new_address THEN 'address never seen for this account in its baseline' END,
       CASE WHEN new_client THEN 'client never seen for this account in its baseline' END,
-      CASE WHEN usual_address THEN 'the account''s usual address' END,
-      CASE WHEN usual_client THEN 'the account''s usual client' END) AS reasons
+      CASE WHEN usual_address AND src_ip IS NOT NULL THEN 'the account''s usual address' END,
+      CASE WHEN usual_client AND user_agent IS NOT NULL THEN 'the account''s usual client' END,
+      CASE WHEN NOT identified THEN 'neither address nor client logged: nothing shows who acted' END) AS reasons
   FROM numbered
 )
 SELECT * FROM final ORDER BY account_id, segment_start, segment_key;

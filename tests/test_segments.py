@@ -1,0 +1,154 @@
+"""Attribution per segment (issue 17): a session replayed from another address is judged part by part.
+
+A property test builds random cases (a baseline per account, then sessions in the window, some of them with two
+addresses or clients) and checks every segment's verdict against the rules written out plainly below; sessions
+with one address and one client must get the verdict the whole session always got.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from helpers import read
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scoping import Case
+
+ACCOUNTS = ("a1", "a2")
+HOME = {"a1": ("10.0.0.1", "Firefox"), "a2": ("10.0.0.2", "Chrome")}
+OTHER_IPS = ("203.0.113.9", "198.51.100.4", "10.0.0.2")  # the last one: another account's usual address
+OTHER_UAS = ("curl/8", "Chrome")
+T0 = datetime(2025, 11, 10, 12, 0)
+
+TOML = textwrap.dedent("""
+    [sources.app]
+    format = "csv"
+    files = ["log.csv"]
+    ts_format = "%Y-%m-%d %H:%M:%S"
+    timezone = "UTC"
+    [sources.app.columns]
+    event_key = "id"
+    ts = "t"
+    account_id = "u"
+    session_id = "s"
+    src_ip = "ip"
+    user_agent = "ua"
+    action = "a"
+    patient_id = "p"
+    [sources.app.maps.action]
+    VIEW = "view"
+    [sources.app.constants]
+    outcome = "success"
+    [reference.accounts]
+    file = "accounts.csv"
+    timezone = "UTC"
+    [reference.patients]
+    file = "patients.csv"
+    [incident]
+    name = "segments"
+    timezone = "UTC"
+    windows = [["2025-11-10 12:00", "2025-11-11 12:00"]]
+    compromised_accounts = ["a1", "a2"]
+    [incident.indicators]
+    ips = ["198.51.100.0/24"]
+    """)
+
+segment = st.tuples(st.sampled_from(("home", *OTHER_IPS)), st.sampled_from(("home", *OTHER_UAS)),
+                    st.integers(1, 3))
+session = st.tuples(st.sampled_from(ACCOUNTS), st.lists(segment, min_size=1, max_size=3), st.booleans())
+
+
+def _write(folder: Path, sessions: list) -> list[tuple[str, str, str, str]]:
+    """The log of a case; returns (account, session id, address, client) of every in-window segment."""
+    rows, n, out = [], 0, []
+    for account, (ip, ua) in HOME.items():  # a baseline: each account's usual address and client
+        for day in range(1, 4):
+            n += 1
+            rows.append(f"{n},{(T0 - timedelta(days=day)).isoformat(' ')},{account},b{account}{day},{ip},{ua},VIEW,"
+                        f"{account}-own")
+    for i, (account, segments, interleave) in enumerate(sessions):
+        sid = f"s{i}"
+        parts = []
+        for ip, ua, k in segments:
+            ip = HOME[account][0] if ip == "home" else ip
+            ua = HOME[account][1] if ua == "home" else ua
+            parts.append([(ip, ua)] * k)
+            out.append((account, sid, ip, ua))
+        # interleaved requests (ABAB…) or one part after the other: the segments must be the same
+        order = [x for group in zip(*parts, strict=False) for x in group] + \
+            [x for p in parts for x in p[min(map(len, parts)):]] if interleave else [x for p in parts for x in p]
+        for j, (ip, ua) in enumerate(order):
+            n += 1
+            t = T0 + timedelta(hours=i, minutes=j)
+            rows.append(f"{n},{t.isoformat(' ')},{account},{sid},{ip},{ua},VIEW,P{i}-{j}")
+    (folder / "log.csv").write_text("id,t,u,s,ip,ua,a,p\n" + "\n".join(rows) + "\n")
+    (folder / "accounts.csv").write_text("account_id,practice_id\na1,PR1\na2,PR2\n")
+    patients = {r.split(",")[-1] for r in rows}
+    (folder / "patients.csv").write_text("patient_id,practice_id\n" + "".join(f"{p},PR1\n" for p in sorted(patients)))
+    (folder / "case.toml").write_text(TOML)
+    return list(dict.fromkeys(out))
+
+
+def _expected(account: str, ip: str, ua: str, first: tuple[str, str]) -> str:
+    """The rules of scope_segments.sql, written out plainly (no indicator client, no departure here)."""
+    usual_ip, usual_ua = ip == HOME[account][0], ua == HOME[account][1]
+    indicator = ip.startswith("198.51.100.")
+    began_usual = first == HOME[account]
+    replayed = began_usual and ip != first[0] and not usual_ip
+    if indicator or (not usual_ip and not usual_ua) or replayed:
+        return "attacker"
+    return "owner" if usual_ip and usual_ua else "undetermined"
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sessions=st.lists(session, min_size=1, max_size=5))
+def test_every_segment_gets_the_verdict_of_the_rules(tmp_path_factory, sessions):
+    folder = tmp_path_factory.mktemp("segments")
+    expected_segments = _write(folder, sessions)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        result = case.scope()
+    got = {(r["account_id"], r["session_key"], r["src_ip"], r["user_agent"]): r
+           for r in result.sessions.iter_rows(named=True)}
+    firsts: dict[str, tuple[str, str]] = {}
+    for _account, sid, ip, ua in expected_segments:
+        firsts.setdefault(sid, (ip, ua))
+    assert len(got) == len(expected_segments)
+    for account, sid, ip, ua in expected_segments:
+        row = got[(account, f"log:{sid}", ip, ua)]
+        n_parts = len({(i, u) for a, s, i, u in expected_segments if s == sid})
+        assert row["session_segments"] == n_parts
+        # one address and one client: the session's own verdict, as before segments existed
+        assert row["verdict"] == _expected(account, ip, ua, firsts[sid]), (sid, ip, ua, row["reasons"])
+        if row["verdict"] == "attacker" and "replayed session" in row["reasons"]:
+            assert n_parts > 1
+    counted = {r["segment_key"] for r in result.sessions.iter_rows(named=True) if r["verdict"] != "owner"}
+    owner_patients = set(result.accesses.filter(~pl.col("segment_key").is_in(list(counted)))["patient_id"])
+    assert not owner_patients  # no access of an owner segment is ever counted
+
+
+@pytest.mark.parametrize(("seed", "scale"), [(7, 0.3), (11, 0.5)])
+@pytest.mark.parametrize("count_undetermined", [True, False])
+def test_a_replayed_session_gives_the_attacker_its_patients_and_the_owner_none(fresh_world, seed, scale,
+                                                                             count_undetermined):
+    folder = fresh_world(seed=seed, scale=scale)
+    replay = read(folder / "truth/attacker_sessions.csv").filter(pl.col("kind") == "attack_replayed_session").row(
+        0, named=True)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        result = case.scope(count_undetermined=count_undetermined)
+    segments = result.sessions.filter(pl.col("session_key") == f"log:{replay['session_id']}")
+    verdicts = dict(zip(segments["src_ip"], segments["verdict"], strict=True))
+    assert verdicts == {replay["owner_ip"]: "owner", replay["ip"]: "attacker"}
+    attacker = segments.filter(pl.col("verdict") == "attacker").row(0, named=True)
+    assert "replayed session" in attacker["reasons"]
+    accesses = result.accesses.filter(pl.col("session_key") == f"log:{replay['session_id']}")
+    assert set(accesses["segment_key"]) == {attacker["segment_key"]}  # the owner's requests count for nothing
+    reached = set(accesses.filter(pl.col("reached"))["patient_id"])
+    assert reached and reached <= set(result.affected["patient_id"])
+    assert attacker["patients_reached"] == len(reached)
