@@ -1,7 +1,8 @@
 """The scope question answered with polars and with pandas, from a Parquet export of the events table.
 
-Same semantics as scoping/sql/scope_*.sql (sessions, attribution, exposure), so the benchmark can check
-that both give exactly scoping's affected list before comparing times.
+Same semantics as scoping/sql/scope_*.sql (sessions, segments, attribution, exposure), so the benchmark can check
+that both give exactly scoping's affected list before comparing times. The exposure ladder is read from
+scoping.schema, the one vocabulary.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ from datetime import datetime, timedelta
 import pandas as pd
 import polars as pl
 
-LEVEL = {"search": 1, "list": 1, "download": 3, "print": 3, "export": 3, "share": 3}
-AUTH = ("login", "login_failed", "logout")
+from scoping.schema import ACTION_EXPOSURE, AUTHENTICATION, EXPOSURES, LIST_CATEGORY, MODIFYING
+
+LEVEL = {a: EXPOSURES.index(e) + 1 for a, e in ACTION_EXPOSURE.items() if e is not None}
+COPY_LEVEL = EXPOSURES.index("copied") + 1
+AUTH = AUTHENTICATION
 COLUMNS = ["practice_id", "patient_id", "exposure", "modified", "actions", "categories", "first_access_utc",
            "last_access_utc", "accounts", "n_accesses", "attribution"]
 
@@ -49,37 +53,53 @@ def polars_scope(events_parquet: str, patients: pl.DataFrame, accounts: pl.DataF
                              pl.col("user_agent").fill_null("-"), pl.col("run_no").cast(pl.String)], separator="|")
     ev = ev.with_columns(pl.when(pl.col("session_id").is_not_null()).then(pl.lit("log:") + pl.col("session_id"))
                          .otherwise(derived).alias("session_key"))
+    ev = ev.with_columns(pl.concat_str([pl.col("session_key"), pl.col("src_ip").fill_null("-"),
+                                        pl.col("user_agent").fill_null("-")], separator="/").alias("segment_key"))
+    starts = (ev.sort("ts", "event_key").group_by("account_id", "session_key", maintain_order=True)
+              .agg(pl.col("src_ip").first().alias("session_ip"), pl.col("user_agent").first().alias("session_ua")))
     in_win = pl.any_horizontal([(pl.col("ts") >= a) & (pl.col("ts") < b) for a, b in windows])
-    ev = ev.with_columns(in_win.alias("in_window"))
-    sessions = ev.filter("in_window").select("account_id", "session_key").unique()
+    ev = ev.with_columns(in_win.alias("in_window")).join(starts, on=["account_id", "session_key"], how="left")
+    segments = ev.filter("in_window").select("account_id", "segment_key").unique()
     base = ev.filter(pl.col("ts") < start)
     bips = base.select("account_id", "src_ip").drop_nulls().unique().with_columns(pl.lit(True).alias("ip_known"))
     buas = base.select("account_id", "user_agent").drop_nulls().unique().with_columns(pl.lit(True).alias("ua_known"))
-    se = (ev.join(sessions, on=["account_id", "session_key"]).join(accounts.select("account_id", "active_until"),
+    sips = bips.rename({"src_ip": "session_ip", "ip_known": "sip_known"})
+    suas = buas.rename({"user_agent": "session_ua", "ua_known": "sua_known"})
+    se = (ev.join(segments, on=["account_id", "segment_key"]).join(accounts.select("account_id", "active_until"),
                                                                    on="account_id", how="left")
-          .join(bips, on=["account_id", "src_ip"], how="left").join(buas, on=["account_id", "user_agent"], how="left"))
-    per = se.group_by("account_id", "session_key").agg(
+          .join(bips, on=["account_id", "src_ip"], how="left").join(buas, on=["account_id", "user_agent"], how="left")
+          .join(sips, on=["account_id", "session_ip"], how="left")
+          .join(suas, on=["account_id", "session_ua"], how="left"))
+    began_usual = ((pl.col("session_ip").is_null() | pl.col("sip_known").is_not_null())
+                   & (pl.col("session_ua").is_null() | pl.col("sua_known").is_not_null()))
+    per = se.group_by("account_id", "segment_key").agg(
         (pl.col("active_until").is_not_null() & (pl.col("ts") >= pl.col("active_until"))).any().alias("departed"),
         pl.col("src_ip").is_in(list(ip_indicators)).any().alias("ind_ip"),
         pl.col("user_agent").is_in(list(client_indicators)).any().alias("ind_ua"),
         (pl.col("src_ip").is_not_null() & pl.col("ip_known").is_null()).any().alias("new_ip"),
         (pl.col("user_agent").is_not_null() & pl.col("ua_known").is_null()).any().alias("new_ua"),
         (pl.col("src_ip").is_null() | pl.col("ip_known").is_not_null()).all().alias("usual_ip"),
-        (pl.col("user_agent").is_null() | pl.col("ua_known").is_not_null()).all().alias("usual_ua"))
+        (pl.col("user_agent").is_null() | pl.col("ua_known").is_not_null()).all().alias("usual_ua"),
+        (pl.col("src_ip").is_not_null() | pl.col("user_agent").is_not_null()).any().alias("identified"),
+        (began_usual & pl.col("src_ip").is_not_null() & (pl.col("src_ip") != pl.col("session_ip").fill_null(""))
+         & pl.col("ip_known").is_null()).any().alias("replayed"))
     per = per.with_columns(
-        pl.when(pl.col("departed") | pl.col("ind_ip") | pl.col("ind_ua") | (pl.col("new_ip") & pl.col("new_ua")))
-        .then(pl.lit("attacker")).when(pl.col("usual_ip") & pl.col("usual_ua")).then(pl.lit("owner"))
-        .otherwise(pl.lit("undetermined")).alias("verdict"))
+        pl.when(pl.col("departed") | pl.col("ind_ip") | pl.col("ind_ua") | (pl.col("new_ip") & pl.col("new_ua"))
+                | pl.col("replayed"))
+        .then(pl.lit("attacker")).when(pl.col("usual_ip") & pl.col("usual_ua") & pl.col("identified"))
+        .then(pl.lit("owner")).otherwise(pl.lit("undetermined")).alias("verdict"))
     counted = per.filter((pl.col("verdict") == "attacker")
                          | ((pl.col("verdict") == "undetermined") & count_undetermined))
+    level = pl.col("action").replace_strict(LEVEL, default=2, return_dtype=pl.Int64)
     acc = (ev.filter(pl.col("in_window") & pl.col("patient_id").is_not_null() & ~pl.col("action").is_in(AUTH))
-           .join(counted.select("account_id", "session_key", "verdict"), on=["account_id", "session_key"])
+           .join(counted.select("account_id", "segment_key", "verdict"), on=["account_id", "segment_key"])
            .filter(pl.col("outcome") != "failure")
-           .with_columns(pl.col("action").replace_strict(LEVEL, default=2, return_dtype=pl.Int64).alias("level")))
+           .with_columns(pl.when((level < COPY_LEVEL) & (pl.col("category") == LIST_CATEGORY)).then(1)
+                         .otherwise(level).alias("level")))
     agg = acc.group_by("patient_id").agg(
         pl.col("level").max().replace_strict({1: "listed", 2: "opened", 3: "copied"}, return_dtype=pl.String)
         .alias("exposure"),
-        pl.col("action").is_in(["create", "update", "delete"]).any().alias("modified"),
+        pl.col("action").is_in(list(MODIFYING)).any().alias("modified"),
         pl.col("action").unique().sort().str.join("|").alias("actions"),
         pl.col("category").unique().sort().str.join("|").alias("categories"),
         pl.col("ts").min().alias("first"), pl.col("ts").max().alias("last"),
@@ -112,18 +132,27 @@ def pandas_scope(events_parquet: str, patients: pd.DataFrame, accounts: pd.DataF
     derived = ("derived:" + ev["account_id"] + "|" + ev["src_ip_k"] + "|" + ev["user_agent_k"] + "|"
                + ev["run_no"].astype(str))
     ev["session_key"] = ("log:" + ev["session_id"]).where(ev["session_id"].notna(), derived)
+    ev["segment_key"] = ev["session_key"] + "/" + ev["src_ip"].fillna("-") + "/" + ev["user_agent"].fillna("-")
+    first_rows = ev.sort_values(["ts", "event_key"], kind="stable").drop_duplicates(["account_id", "session_key"])
+    starts = first_rows[["account_id", "session_key", "src_ip", "user_agent"]].rename(
+        columns={"src_ip": "session_ip", "user_agent": "session_ua"})
+    ev = ev.merge(starts, on=["account_id", "session_key"], how="left")
     in_win = pd.Series(False, index=ev.index)
     for a, b in windows:
         in_win |= (ev["ts"] >= pd.Timestamp(a)) & (ev["ts"] < pd.Timestamp(b))
     ev["in_window"] = in_win
-    sessions = ev.loc[ev["in_window"], ["account_id", "session_key"]].drop_duplicates()
+    segments = ev.loc[ev["in_window"], ["account_id", "segment_key"]].drop_duplicates()
     base = ev[ev["ts"] < pd.Timestamp(start)]
     bips = base[["account_id", "src_ip"]].dropna().drop_duplicates().assign(ip_known=True)
     buas = base[["account_id", "user_agent"]].dropna().drop_duplicates().assign(ua_known=True)
-    se = (ev.merge(sessions, on=["account_id", "session_key"])
+    se = (ev.merge(segments, on=["account_id", "segment_key"])
           .merge(accounts[["account_id", "active_until"]], on="account_id", how="left")
           .merge(bips, on=["account_id", "src_ip"], how="left")
-          .merge(buas, on=["account_id", "user_agent"], how="left"))
+          .merge(buas, on=["account_id", "user_agent"], how="left")
+          .merge(bips.rename(columns={"src_ip": "session_ip", "ip_known": "sip_known"}),
+                 on=["account_id", "session_ip"], how="left")
+          .merge(buas.rename(columns={"user_agent": "session_ua", "ua_known": "sua_known"}),
+                 on=["account_id", "session_ua"], how="left"))
     se["departed"] = se["active_until"].notna() & (se["ts"] >= se["active_until"])
     se["ind_ip"] = se["src_ip"].isin(list(ip_indicators))
     se["ind_ua"] = se["user_agent"].isin(list(client_indicators))
@@ -131,20 +160,28 @@ def pandas_scope(events_parquet: str, patients: pd.DataFrame, accounts: pd.DataF
     se["new_ua"] = se["user_agent"].notna() & se["ua_known"].isna()
     se["usual_ip"] = se["src_ip"].isna() | se["ip_known"].notna()
     se["usual_ua"] = se["user_agent"].isna() | se["ua_known"].notna()
-    per = se.groupby(["account_id", "session_key"]).agg(
+    se["identified"] = se["src_ip"].notna() | se["user_agent"].notna()
+    began_usual = ((se["session_ip"].isna() | se["sip_known"].notna())
+                   & (se["session_ua"].isna() | se["sua_known"].notna()))
+    se["replayed"] = (began_usual & se["src_ip"].notna() & (se["src_ip"] != se["session_ip"].fillna(""))
+                      & se["ip_known"].isna())
+    per = se.groupby(["account_id", "segment_key"]).agg(
         departed=("departed", "any"), ind_ip=("ind_ip", "any"), ind_ua=("ind_ua", "any"), new_ip=("new_ip", "any"),
-        new_ua=("new_ua", "any"), usual_ip=("usual_ip", "all"), usual_ua=("usual_ua", "all")).reset_index()
-    attacker = per["departed"] | per["ind_ip"] | per["ind_ua"] | (per["new_ip"] & per["new_ua"])
-    owner = per["usual_ip"] & per["usual_ua"]
+        new_ua=("new_ua", "any"), usual_ip=("usual_ip", "all"), usual_ua=("usual_ua", "all"),
+        identified=("identified", "any"), replayed=("replayed", "any")).reset_index()
+    attacker = (per["departed"] | per["ind_ip"] | per["ind_ua"] | (per["new_ip"] & per["new_ua"])
+                | per["replayed"])
+    owner = per["usual_ip"] & per["usual_ua"] & per["identified"]
     per["verdict"] = "undetermined"
     per.loc[owner, "verdict"] = "owner"
     per.loc[attacker, "verdict"] = "attacker"
     counted = per[(per["verdict"] == "attacker") | ((per["verdict"] == "undetermined") & count_undetermined)]
     acc = ev[ev["in_window"] & ev["patient_id"].notna() & ~ev["action"].isin(AUTH)].merge(
-        counted[["account_id", "session_key", "verdict"]], on=["account_id", "session_key"])
+        counted[["account_id", "segment_key", "verdict"]], on=["account_id", "segment_key"])
     acc = acc[acc["outcome"] != "failure"].copy()
     acc["level"] = acc["action"].map(LEVEL).fillna(2).astype(int)
-    acc["modifies"] = acc["action"].isin(["create", "update", "delete"])
+    acc.loc[(acc["level"] < COPY_LEVEL) & (acc["category"] == LIST_CATEGORY), "level"] = 1
+    acc["modifies"] = acc["action"].isin(list(MODIFYING))
     acc["is_attacker"] = acc["verdict"] == "attacker"
     g = acc.groupby("patient_id")
     out = pd.DataFrame({

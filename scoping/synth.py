@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from .errors import ConfigError
+from .private import private_files, tighten
 from .synth_activity import CODES, Activity, _local_midnight_us
 from .synth_logs import CSV_HEADER, RotatingLog, api_lines, web_lines
 from .synth_world import (
@@ -67,7 +68,14 @@ def _iso_s(col: str) -> pl.Expr:
 
 
 def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
-    opts = opts or SynthOptions()
+    """Write a synthetic breach world into `folder` (files 0600, folders 0700: it is shaped like real evidence)."""
+    with private_files():
+        result = _synthesize(folder, opts or SynthOptions())
+    tighten(folder)
+    return result
+
+
+def _synthesize(folder: Path, opts: SynthOptions) -> SynthResult:
     bad = [f for f in opts.formats if f not in FORMATS]
     if bad or not opts.formats:
         raise ConfigError(f"unknown synth format(s): {', '.join(bad) or 'none given'}",
