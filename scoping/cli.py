@@ -190,7 +190,8 @@ def cmd_discover(a: argparse.Namespace) -> int:
         found = case.discover(since=a.since, until=a.until)
         published = case.publish_discovery(found, out=a.out)
         print(found.describe())
-        print(f"written: {published.folder / ('proposed_incident.toml' if a.write_incident else 'discovery.csv')}")
+        print(f"written: {published.folder / 'discovery.csv'} and {published.folder / 'proposed_incident.toml'} "
+              f"(an incident to review before copying it into case.toml)")
     return 0
 
 
@@ -209,7 +210,7 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "init": (cmd_init, "create a case folder with a commented case.toml", "scoping init cases/weda-2025"),
     "ingest": (cmd_ingest, "load the sources named in case.toml (all by default)", "scoping ingest CASE gateway"),
     "discover": (cmd_discover, "rank accounts and sessions that look compromised, with reasons",
-                 "scoping discover CASE --write-incident"),
+                 "scoping discover CASE --from 2025-11-01"),
     "scope": (cmd_scope, "attribute sessions, compute exposures, write CASE/out/", "scoping scope CASE"),
     "notify": (cmd_notify, "per-practice notification kits: letters, mail-merge files, regulator sheet",
                "scoping notify CASE --lang fr --directory patients.csv"),
@@ -261,8 +262,6 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "discover":
             p.add_argument("--from", dest="since", help="start of the period examined (ISO 8601)")
             p.add_argument("--to", dest="until", help="end of the period examined (ISO 8601)")
-            p.add_argument("--write-incident", action="store_true",
-                           help="write out/proposed_incident.toml for the analyst to review")
         if name in ("synth", "demo"):
             p.add_argument("dir", metavar="DIR", nargs="?" if name == "demo" else None,
                            default="demo" if name == "demo" else None, help="folder to write the world into")

@@ -144,7 +144,7 @@ def parse_time(text: Any, tz: str, where: str) -> datetime:
 def parse_incident(raw: dict[str, Any], *, where: str = "[incident]") -> Incident:
     if not raw:
         raise ConfigError(f"{where} is missing", hint="define windows and compromised_accounts, "
-                          "or run `scoping discover CASE --write-incident` and review its proposal")
+                          "or run `scoping discover CASE` and review out/proposed_incident.toml")
     tz = raw.get("timezone")
     if not isinstance(tz, str):
         raise ConfigError(f"{where}.timezone is missing", hint="name the zone the windows are written in, "

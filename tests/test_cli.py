@@ -77,3 +77,30 @@ def test_run_and_verify_end_to_end(fresh_world, capsys):
     target.write_bytes(bytes(data))
     assert cli.main(["verify", str(folder)]) == IntegrityError.exit_code
     assert "affected_patients.csv" in capsys.readouterr().out
+
+
+def _commands_and_options() -> dict[str, set[str]]:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    return {name: {o for a in p._actions for o in a.option_strings if o.startswith("--") and o != "--help"}
+            for name, p in sub.choices.items()}
+
+
+def test_every_command_and_option_is_documented_and_every_documented_one_exists():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    known = _commands_and_options()
+    for name, options in known.items():
+        assert f"`scoping {name}" in readme, f"command {name} is not in the README"
+        for option in options:
+            assert f"`{option}" in readme, f"option {option} of {name} is not in the README"
+    import re
+
+    for line in readme.splitlines():
+        for m in re.finditer(r"scoping ([a-z]+)((?: +(?:-{1,2}[\w-]+|[^\s`#|]+))*)", line):
+            name = m.group(1)
+            if name not in known:
+                continue
+            for option in re.findall(r"(?<![\w-])--[\w-]+", m.group(2)):
+                assert option in known[name], f"README shows {option} for {name}, which has no such option"
