@@ -15,6 +15,7 @@ permissions and turns errors of other libraries into scoping's own at one bounda
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,7 @@ from .private import private_dir, private_files, write_private
 from .publish import Published, Section, SetIdentity, publish_set
 from .result import ScopeResult, engine_versions
 from .store import Runner, connect
+from .writers import key_fingerprint
 
 STORE = "case.duckdb"
 T = TypeVar("T")
@@ -244,10 +246,47 @@ class Case:
                                replace=replace, practice_files=result.practice_files,
                                needs={"scope": _lists(result, fingerprint)}, engine=engine_versions())
 
-    def verify(self, out: str | Path | None = None) -> manifest.Verification:
-        """Re-hash every output file and every evidence file against the manifest; name every difference."""
+    def verify(self, out: str | Path | None = None, *, recompute: bool = False,
+               pseudonymise_key: bytes | None = None) -> manifest.Verification:
+        """Re-hash every output file and every evidence file against the manifest; name every difference.
+
+        With `recompute`, the run the lists show is computed again from the store, with the parameters the manifest
+        records, and every list file is compared byte for byte with what that computation gives (a pseudonymised set
+        needs its key): the proof that these lists are the ones this evidence produces."""
         with self._step("verify"):
-            return manifest.verify(self.root, Path(out) if out else self.out)
+            folder = Path(out) if out else self.out
+            v = manifest.verify(self.root, folder)
+            if recompute:
+                self._recompute(folder, v, pseudonymise_key)
+            return v
+
+    def _recompute(self, folder: Path, v: manifest.Verification, key: bytes | None) -> None:
+        body = manifest.read(folder) or {}
+        run_id = body.get("output_set", {}).get("scope_run_id")
+        if not run_id:
+            v.notes.append("no scope run in this output set: nothing to recompute")
+            return
+        recorded = body["runs"][run_id]
+        fingerprint = body["output_set"].get("pseudonymisation")
+        if fingerprint and (key is None or key_fingerprint(key) != fingerprint):
+            v.other.append("the set is pseudonymised: give its key (--pseudonymise-key) to recompute its lists")
+            return
+        params = dict(recorded["parameters"])
+        again = _scope.scope(self.runner, self.config, Incident.from_parameters(params),
+                             count_undetermined=bool(params["count_undetermined"]), record=False)
+        if again.run_id != run_id:
+            v.other.append(f"recomputing run {run_id} gives run {again.run_id}: the store, the evidence, the SQL or "
+                           f"the tool version differ from those the run recorded")
+        expected = again.lists_section(key if fingerprint else None).files
+        listed = {rel: e for rel, e in body.get("files", {}).items() if e.get("section") == "scope"}
+        for rel in sorted(set(expected) | set(listed)):
+            v.recomputed += 1
+            if rel not in listed:
+                v.other.append(f"recomputed: {rel} should exist and is not in the set")
+            elif rel not in expected:
+                v.other.append(f"recomputed: {rel} is in the set but the computation gives no such file")
+            elif hashlib.sha256(expected[rel]).hexdigest() != listed[rel]["sha256"]:
+                v.other.append(f"recomputed: {rel} differs from what the evidence gives")
 
 
 def _pseudonymisation(folder: Path) -> str | None:

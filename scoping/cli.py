@@ -142,12 +142,14 @@ def cmd_runs(a: argparse.Namespace) -> int:
 
 def cmd_verify(a: argparse.Namespace) -> int:
     with _open(a.case) as case:
-        v = case.verify(a.out)
+        v = case.verify(a.out, recompute=a.recompute, pseudonymise_key=_key(a.pseudonymise_key))
     for p in v.problems:
         print(p)
     for note in v.notes:
         print(f"note: {note}")
     checked = f"{v.outputs_checked} output file(s) and {v.evidence_checked} evidence file(s) checked"
+    if a.recompute:
+        checked += f", {v.recomputed} list file(s) recomputed"
     print(f"{checked}: " + ("all match the manifest" if v.ok else f"{len(v.problems)} problem(s)"))
     return 0 if v.ok else 5
 
@@ -252,13 +254,17 @@ def build_parser() -> argparse.ArgumentParser:
                            help="the practice's patient directory (CSV with patient_id, name, address…)")
             p.add_argument("--include-attempted", action="store_true",
                            help="also put attempted-only patients in the mail-merge files")
+        if name == "verify":
+            p.add_argument("--recompute", action="store_true",
+                           help="also compute the run again from the store and compare every list byte for byte")
+        if name in ("scope", "verify"):
+            p.add_argument("--pseudonymise-key", metavar="KEYFILE",
+                           help="replace patient ids by a keyed hash (HMAC-SHA256) in every output; the key file "
+                                "(16+ random bytes) is never copied into the outputs")
         if name == "scope":
             p.add_argument("--exclude-undetermined", action="store_true",
                            help="do not count undetermined sessions as affected (they are by default)")
             p.add_argument("--out", metavar="DIR", help="the output folder (default: CASE/out)")
-            p.add_argument("--pseudonymise-key", metavar="KEYFILE",
-                           help="replace patient ids by a keyed hash (HMAC-SHA256) in every output; the key file "
-                                "(16+ random bytes) is never copied into the outputs")
         if name == "discover":
             p.add_argument("--from", dest="since", help="start of the period examined (ISO 8601)")
             p.add_argument("--to", dest="until", help="end of the period examined (ISO 8601)")

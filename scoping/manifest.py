@@ -88,6 +88,7 @@ class Verification:
     notes: list[str] = field(default_factory=list)  # worth knowing, not a difference (left-overs of a killed publish)
     outputs_checked: int = 0
     evidence_checked: int = 0
+    recomputed: int = 0  # list files compared with a new computation of their run (verify --recompute)
 
     @property
     def problems(self) -> list[str]:

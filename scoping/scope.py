@@ -166,8 +166,9 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
 
 
 def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undetermined: bool | None = None,
-          check_evidence: bool = True, home: Path | None = None) -> ScopeResult:
-    """Compute and record one scope run of `incident`; `count_undetermined` overrides the incident's own option."""
+          check_evidence: bool = True, home: Path | None = None, record: bool = True) -> ScopeResult:
+    """Compute and record one scope run of `incident`; `count_undetermined` overrides the incident's own option.
+    `record=False` computes without recording (`verify --recompute` checks a run without touching the record)."""
     r = runner
     require_events(r)
     if check_evidence:
@@ -198,8 +199,8 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
     practices = [p for p in pl.concat([frames["affected"]["practice_id"], frames["attempted"]["practice_id"]])
                  .unique().to_list() if p is not None]
     practice_files = naming.practice_files(practices)
-    recorded_at = runs.record(r, run, frames, summary, practice_files)
-    run = RunRecord(**{**run.__dict__, "recorded_at": recorded_at})
+    if record:
+        run = RunRecord(**{**run.__dict__, "recorded_at": runs.record(r, run, frames, summary, practice_files)})
     return ScopeResult(run=run, incident=incident, frames=frames, summary=summary, practice_files=practice_files,
                        home=home)
 

@@ -296,3 +296,24 @@ def test_the_store_and_every_created_folder_are_private_whatever_the_umask(fresh
     for p in [world, *world.rglob("*")]:
         mode = stat.S_IMODE(p.stat().st_mode)
         assert mode == (0o700 if p.is_dir() else 0o600), p
+
+
+def test_verify_recompute_catches_a_forger_who_rewrites_the_manifest_too(case_dir, capsys):
+    import hashlib
+
+    from scoping.manifest import digest
+
+    assert run(capsys, "verify", str(case_dir), "--recompute")[0] == 0
+    out = case_dir / "out"
+    body = manifest(out)
+    target = out / "by_controller" / "PR00001.csv"
+    forged = target.read_bytes().replace(b"P0000", b"P9000", 1)
+    target.write_bytes(forged)
+    body["files"]["by_controller/PR00001.csv"]["sha256"] = hashlib.sha256(forged).hexdigest()
+    body["files"]["by_controller/PR00001.csv"]["bytes"] = len(forged)
+    body["manifest_sha256"] = digest(body)
+    (out / "manifest.json").write_text(json.dumps(body))
+    assert run(capsys, "verify", str(case_dir))[0] == 0  # consistent with itself: only a new computation can tell
+    code, printed, _ = run(capsys, "verify", str(case_dir), "--recompute")
+    assert code == IntegrityError.exit_code
+    assert "by_controller/PR00001.csv differs from what the evidence gives" in printed
