@@ -189,9 +189,7 @@ class Case:
                 pseudonymise_key: bytes | None = None) -> Published:
         """The lists of a run (affected, per practice, attempted, unassigned, accesses, sessions, summary)."""
         with self._step("publish"):
-            folder = Path(out) if out else self.out
-            result.export(folder, pseudonymise_key=pseudonymise_key)
-            return Published(folder, written=sorted(result.lists_section(pseudonymise_key).files))
+            return result.publish_lists(Path(out) if out else self.out, pseudonymise_key=pseudonymise_key)
 
     def notify(self, result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
                directory: str | Path | None = None, include_attempted: bool = False,

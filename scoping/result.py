@@ -134,7 +134,13 @@ class ScopeResult:
         return publish.Section("scope", "scope", files, run_id=self.run_id, run_kind="scope")
 
     def export(self, out: str | Path | None = None, *, pseudonymise_key: bytes | None = None) -> Path:
-        """Publish the lists (DESIGN.md's output table) into `out` (the case's out/ by default), with the manifest.
+        """Publish the lists (DESIGN.md's output table) into `out` (the case's out/ by default), with the manifest;
+        returns the folder. See `publish_lists`."""
+        return self.publish_lists(out, pseudonymise_key=pseudonymise_key).folder
+
+    def publish_lists(self, out: str | Path | None = None, *,
+                      pseudonymise_key: bytes | None = None) -> publish.Published:
+        """Publish the lists into `out` (the case's out/ by default), with the manifest.
 
         With `pseudonymise_key`, every patient id is replaced by a keyed hash (HMAC-SHA256) in every file: a set of
         outputs to share with someone who must not identify patients. The key is never written; the same key
@@ -144,10 +150,9 @@ class ScopeResult:
         folder = Path(out) if out is not None else self.home
         if folder is None:
             raise ConfigError("no output folder given", hint="pass a folder: result.export('out')")
-        publish.publish(folder, sections=[self.lists_section(pseudonymise_key)],
-                        identity=self.identity(pseudonymise_key), runs={self.run_id: self.run.as_dict()},
-                        practice_files=self.practice_files, engine=engine_versions())
-        return folder
+        return publish.publish(folder, sections=[self.lists_section(pseudonymise_key)],
+                               identity=self.identity(pseudonymise_key), runs={self.run_id: self.run.as_dict()},
+                               practice_files=self.practice_files, engine=engine_versions())
 
 
 def engine_versions() -> dict[str, str]:
