@@ -74,6 +74,14 @@ name = "New case"
 # [incident.indicators]
 # ips = ["203.0.113.7", "198.51.100.0/24"]
 # user_agents = ["python-requests/*"]
+#
+# An analyst's decision overrules the rules for one segment (or a whole session), with its justification:
+# the report, sessions.csv and the manifest carry it. Keys are in sessions.csv (segment_key, session_key).
+# [[incident.decisions]]
+# segment = "log:8f3a…/1f2e3d4c"          # or: session = "log:8f3a…"
+# verdict = "owner"                       # attacker | owner | undetermined
+# justification = "the holder confirmed this connection from the hospital's guest Wi-Fi (call of 14 Nov)"
+# by = "J. Martin, DPO"
 
 # ---------------------------------------------------------------------------------------------
 # Notification kits (`scoping notify`): what the letters say about the processor and the contacts.

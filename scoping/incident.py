@@ -8,6 +8,7 @@ compromised accounts' sessions (DuckDB's inet extension is not available offline
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 import ipaddress
@@ -33,6 +34,20 @@ class Window:
 
 
 @dataclass(frozen=True)
+class Decision:
+    """An analyst's ruling on one segment (or on every segment of one session), with its justification: it overrules
+    the rules' verdict, and the report, sessions.csv and the manifest carry it."""
+
+    key: str            # a segment key ("log:abc/1f2e3d4c") or a session key ("log:abc"), as sessions.csv shows
+    verdict: str        # attacker | owner | undetermined
+    justification: str
+    by: str = ""
+
+    def as_dict(self) -> dict[str, str]:
+        return {"key": self.key, "verdict": self.verdict, "justification": self.justification, "by": self.by}
+
+
+@dataclass(frozen=True)
 class Incident:
     name: str
     timezone: str
@@ -44,6 +59,7 @@ class Incident:
     baseline_days: int = 90
     containment: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    decisions: tuple[Decision, ...] = ()
 
     @property
     def start(self) -> datetime:
@@ -54,13 +70,16 @@ class Incident:
         return max(w.end for w in self.windows)
 
     def with_windows(self, windows: tuple[Window, ...]) -> Incident:
-        return Incident(self.name, self.timezone, windows, self.compromised_accounts, self.ips,
-                        self.user_agents, self.count_undetermined, self.baseline_days, self.containment)
+        return dataclasses.replace(self, windows=windows)
 
     def without_account(self, account: str) -> Incident:
-        return Incident(self.name, self.timezone, self.windows,
-                        tuple(a for a in self.compromised_accounts if a != account), self.ips,
-                        self.user_agents, self.count_undetermined, self.baseline_days, self.containment)
+        return dataclasses.replace(self, compromised_accounts=tuple(a for a in self.compromised_accounts
+                                                                    if a != account))
+
+    def with_decision(self, key: str, verdict: str, justification: str, *, by: str = "") -> Incident:
+        """The same incident with one more analyst decision (the notebook's way of ruling on a segment)."""
+        return dataclasses.replace(self, decisions=(*self.decisions, _decision(
+            {"segment": key, "verdict": verdict, "justification": justification, "by": by}, "decision")))
 
     def parameters(self) -> dict[str, Any]:
         """The incident as plain values, for the manifest and summary."""
@@ -74,6 +93,7 @@ class Incident:
             "count_undetermined": self.count_undetermined,
             "baseline_days": self.baseline_days,
             "containment_utc": _iso(self.containment) if self.containment else None,
+            "decisions": [d.as_dict() for d in self.decisions],
         }
 
     @classmethod
@@ -87,7 +107,8 @@ class Incident:
                    compromised_accounts=tuple(p["compromised_accounts"]),
                    ips=tuple(p["indicators"]["ips"]), user_agents=tuple(p["indicators"]["user_agents"]),
                    count_undetermined=bool(p["count_undetermined"]), baseline_days=int(p["baseline_days"]),
-                   containment=utc(p["containment_utc"]) if p.get("containment_utc") else None)
+                   containment=utc(p["containment_utc"]) if p.get("containment_utc") else None,
+                   decisions=tuple(Decision(**d) for d in p.get("decisions", [])))
 
     def digest(self) -> str:
         """SHA-256 of the incident as defined, to tell when it changed; whether undetermined segments count is an
@@ -190,11 +211,43 @@ def parse_incident(raw: dict[str, Any], *, where: str = "[incident]") -> Inciden
     if not isinstance(baseline_days, int) or baseline_days < 1:
         raise ConfigError(f"{where}.baseline_days must be a positive whole number")
     containment = raw.get("containment")
+    decisions_raw = raw.get("decisions", [])
+    if not isinstance(decisions_raw, list):
+        raise ConfigError(f"{where}.decisions must be an array of tables ([[incident.decisions]])")
+    decisions = tuple(_decision(d, f"{where}.decisions[{i}]") for i, d in enumerate(decisions_raw, start=1))
+    keys = [d.key for d in decisions]
+    if len(set(keys)) != len(keys):
+        raise ConfigError(f"{where}.decisions: a segment or session is ruled on twice",
+                          hint="keep one decision per segment (or per session)")
     return Incident(
         name=str(raw.get("name", "incident")), timezone=tz, windows=tuple(windows),
         compromised_accounts=tuple(sorted(set(accounts))), ips=tuple(str(i) for i in ips),
         user_agents=tuple(uas), count_undetermined=count_undetermined, baseline_days=baseline_days,
-        containment=parse_time(containment, tz, f"{where}.containment") if containment else None)
+        containment=parse_time(containment, tz, f"{where}.containment") if containment else None,
+        decisions=decisions)
+
+
+VERDICTS = ("attacker", "owner", "undetermined")
+
+
+def _decision(raw: Any, where: str) -> Decision:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table: segment = \"…\", verdict = \"…\", justification = \"…\"")
+    key = raw.get("segment") or raw.get("session")
+    if not isinstance(key, str) or not key.strip():
+        raise ConfigError(f"{where} names no segment",
+                          hint="copy the segment_key (or session_key) of sessions.csv: segment = \"log:…/…\"")
+    verdict = raw.get("verdict")
+    if verdict not in VERDICTS:
+        raise ConfigError(f"{where}.verdict = {verdict!r}", hint=f"use one of {', '.join(VERDICTS)}")
+    why = raw.get("justification")
+    if not isinstance(why, str) or len(why.strip()) < 10:
+        raise ConfigError(f"{where} has no justification",
+                          hint="say why, in a sentence an auditor can check (it goes into the report)")
+    by = raw.get("by", "")
+    if not isinstance(by, str):
+        raise ConfigError(f"{where}.by must be a name")
+    return Decision(key=key.strip(), verdict=str(verdict), justification=why.strip(), by=by.strip())
 
 
 def baseline_start(incident: Incident) -> datetime:

@@ -160,7 +160,9 @@ def _segments(result: ScopeResult, lab: _Labels) -> list[dict[str, Any]]:
                      "segment": f"{r['segment_no']}/{r['session_segments']}",
                      "start (UTC)": r["segment_start_utc"], "end (UTC)": r["segment_end_utc"],
                      "address": lab.value("address", r["src_ip"]), "client": lab.value("client", r["user_agent"]),
-                     "patients": r["n_patients"], "verdict": r["verdict"], "reasons": r["reasons"]})
+                     "patients": r["n_patients"], "verdict": r["verdict"],
+                     "reasons": r["reasons"] if not (lab.shareable and r["decision_justification"]) else
+                     f"analyst decision (justified in the full report); the rules said {r['rule_verdict']}"})
     return rows
 
 

@@ -84,10 +84,18 @@ def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int) -> 
     clients = incident.matching_clients([v for k, v in values if k == "client"])
     r.run("scope_incident_tables", window_starts=[_iso(w.start) for w in incident.windows],
           window_ends=[_iso(w.end) for w in incident.windows], accounts=accounts,
-          indicator_ips=ips, indicator_clients=clients)
+          indicator_ips=ips, indicator_clients=clients, decision_keys=[d.key for d in incident.decisions],
+          decision_verdicts=[d.verdict for d in incident.decisions],
+          decision_justifications=[d.justification for d in incident.decisions],
+          decision_by=[d.by for d in incident.decisions])
     r.run("sessions_derive", gap_minutes=gap_minutes)
     r.run("scope_account_sessions")
     r.run("scope_segments")
+    unmatched = [row[0] for row in r.run("scope_unmatched_decisions")]
+    if unmatched:
+        raise ConfigError(f"[incident] decisions name no in-window segment or session: {', '.join(unmatched)}",
+                          hint="copy the segment_key or session_key from sessions.csv; a decision on a segment the "
+                               "windows no longer hold must go")
     r.run("scope_accesses", count_undetermined=counted)
     for name in ("scope_exposures", "scope_pairs", "scope_affected", "scope_attempted"):
         r.run(name)

@@ -8,6 +8,7 @@ with one address and one client must get the verdict the whole session always go
 from __future__ import annotations
 
 import textwrap
+from html import escape
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -152,3 +153,28 @@ def test_a_replayed_session_gives_the_attacker_its_patients_and_the_owner_none(f
     reached = set(accesses.filter(pl.col("reached"))["patient_id"])
     assert reached and reached <= set(result.affected["patient_id"])
     assert attacker["patients_reached"] == len(reached)
+
+
+def test_an_analyst_decision_overrules_the_rules_with_its_justification_on_record(fresh_world):
+    folder = fresh_world(seed=7, scale=0.3)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        before = case.scope()
+        segment = before.sessions.filter(pl.col("verdict") == "undetermined").row(0, named=True)
+        why = "the address is the attacker's relay (ticket 4521); the holder was in surgery"
+        incident = case.incident().with_decision(segment["segment_key"], "attacker", why, by="A. Analyst")
+        after = case.scope(incident)
+        row = after.sessions.filter(pl.col("segment_key") == segment["segment_key"]).row(0, named=True)
+        assert (row["verdict"], row["rule_verdict"]) == ("attacker", "undetermined")
+        assert why in row["reasons"] and "A. Analyst" in row["reasons"]
+        assert after.run_id != before.run_id  # a decision is part of what the run rests on
+        assert after.run.parameters["decisions"][0]["justification"] == why
+        excluded = case.scope(incident, count_undetermined=False)  # the decided segment is the attacker's now
+        decided = after.accesses.filter((pl.col("segment_key") == segment["segment_key"]) & pl.col("reached"))
+        assert decided.height and set(decided["patient_id"]) <= set(excluded.affected["patient_id"])
+        case.publish(after)
+        case.report(after)
+        shared = (case.out / "report_shareable.html").read_text()
+        assert escape(why) not in shared and escape(why) in (case.out / "report.html").read_text()
+        with pytest.raises(Exception, match="name no in-window segment"):
+            case.scope(case.incident().with_decision("log:nothing", "owner", "a typo in the segment key, surely"))

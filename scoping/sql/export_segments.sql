@@ -3,7 +3,8 @@
 -- params: none
 -- reads: scope_segments, scope_accesses
 -- order: account_id, segment_start_utc, segment_key
--- assumptions: instants in UTC (iso_utc); patients_reached counts the patients of the segment's reached accesses
+-- assumptions: verdict is the analyst's decision where there is one (rule_verdict keeps the rules'); instants in
+--   UTC (iso_utc); patients_reached counts the patients of the segment's reached accesses
 --   inside the windows (n_patients counts every patient the segment named).
 WITH reached AS (
   SELECT segment_key, count(DISTINCT patient_id) AS patients_reached
@@ -13,7 +14,8 @@ final AS (
   SELECT s.account_id, s.session_key, s.segment_key, s.segment_no, s.session_segments, s.segment_start,
     iso_utc(s.segment_start) AS segment_start_utc, iso_utc(s.segment_end) AS segment_end_utc,
     s.src_ip, s.user_agent, s.session_ip AS session_start_ip, s.n_events, s.n_patients,
-    coalesce(r.patients_reached, 0) AS patients_reached, s.verdict, s.reasons
+    coalesce(r.patients_reached, 0) AS patients_reached, s.verdict, s.reasons, s.rule_verdict,
+    s.decision_justification, s.decided_by
   FROM scope_segments s LEFT JOIN reached r USING (segment_key)
 )
 SELECT * EXCLUDE (segment_start) FROM final ORDER BY account_id, segment_start, segment_key

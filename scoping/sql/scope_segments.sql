@@ -2,7 +2,8 @@
 --           fall in a breach window, and is each one the attacker's, the owner's, or undetermined — for which
 --           reasons?
 -- params: none
--- reads: scope_account_events, scope_baseline, incident_windows, incident_ip_matches, incident_client_matches, accounts
+-- reads: scope_account_events, scope_baseline, incident_windows, incident_ip_matches, incident_client_matches, accounts,
+--        incident_decisions
 -- writes: scope_segments
 -- order: account_id, segment_start, segment_key
 -- assumptions: the baseline of an account is its activity before the first window starts (scope_baseline). A
@@ -15,6 +16,8 @@
 --                 both), and no attacker reason;
 --   undetermined  anything else (one of address or client is new, or the log shows neither).
 --   A session with one address and one client is one segment, judged as the whole session always was.
+--   An analyst's decision (incident_decisions, naming the segment or its whole session) overrules the rules: the
+--   verdict is the decision's, rule_verdict keeps what the rules said, and the reasons say who decided and why.
 CREATE OR REPLACE TABLE scope_segments AS
 WITH in_window AS (
   SELECT DISTINCT e.account_id, e.segment_key
@@ -71,12 +74,12 @@ numbered AS (
     count(*) OVER (PARTITION BY account_id, session_key) AS session_segments
   FROM per_segment
 ),
-final AS (
+ruled AS (
   SELECT *,
     CASE WHEN after_departure OR indicator_address OR indicator_client OR (new_address AND new_client) OR replayed
            THEN 'attacker'
          WHEN usual_address AND usual_client AND identified THEN 'owner'
-         ELSE 'undetermined' END AS verdict,
+         ELSE 'undetermined' END AS rule_verdict,
     concat_ws('; ',
       CASE WHEN after_departure THEN 'activity after the account holder''s departure' END,
       CASE WHEN indicator_address THEN 'address matches an incident indicator' END,
@@ -87,7 +90,24 @@ final AS (
       CASE WHEN new_client THEN 'client never seen for this account in its baseline' END,
       CASE WHEN usual_address AND src_ip IS NOT NULL THEN 'the account''s usual address' END,
       CASE WHEN usual_client AND user_agent IS NOT NULL THEN 'the account''s usual client' END,
-      CASE WHEN NOT identified THEN 'neither address nor client logged: nothing shows who acted' END) AS reasons
+      CASE WHEN NOT identified THEN 'neither address nor client logged: nothing shows who acted' END) AS rule_reasons
   FROM numbered
+),
+decided AS (
+  SELECT r.*, coalesce(ds.verdict, dn.verdict) AS decision_verdict,
+    coalesce(ds.justification, dn.justification) AS decision_justification,
+    coalesce(ds.decided_by, dn.decided_by) AS decided_by
+  FROM ruled r
+  LEFT JOIN incident_decisions ds ON ds.decision_key = r.segment_key
+  LEFT JOIN incident_decisions dn ON dn.decision_key = r.session_key
+),
+final AS (
+  SELECT * EXCLUDE (decision_verdict, rule_reasons),
+    coalesce(decision_verdict, rule_verdict) AS verdict,
+    CASE WHEN decision_verdict IS NULL THEN rule_reasons
+         ELSE 'analyst decision' || CASE WHEN decided_by <> '' THEN ' (' || decided_by || ')' ELSE '' END
+              || ': ' || decision_verdict || ', ' || decision_justification || ' [the rules said ' || rule_verdict
+              || ': ' || rule_reasons || ']' END AS reasons
+  FROM decided
 )
 SELECT * FROM final ORDER BY account_id, segment_start, segment_key;
