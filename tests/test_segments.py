@@ -8,8 +8,8 @@ with one address and one client must get the verdict the whole session always go
 from __future__ import annotations
 
 import textwrap
-from html import escape
 from datetime import datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import polars as pl
