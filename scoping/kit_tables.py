@@ -112,12 +112,13 @@ def with_directory(letters: pl.DataFrame, directory: Directory | None) -> pl.Dat
 
 
 def missing_contacts(letters: pl.DataFrame, directory: Directory, words: Wording) -> pl.DataFrame:
-    """The patients to write to whom the directory gives no way to reach, or gives twice (problem: missing,
-    no_contact, duplicate; reason: the same in words)."""
+    """The patients to write to whom the directory does not hold, holds twice (which entry is right is for the
+    practice to say), or holds without any way to reach them (problem: missing, duplicate, no_contact; reason:
+    the same in words)."""
     v = words.tables["values"]
     problem = (pl.when(~pl.col("in_directory")).then(pl.lit("missing"))
-               .when(~pl.col("has_contact")).then(pl.lit("no_contact"))
                .when(pl.col("patient_id").is_in(sorted(directory.duplicates))).then(pl.lit("duplicate"))
+               .when(~pl.col("has_contact")).then(pl.lit("no_contact"))
                .otherwise(None))
     reasons = {"missing": str(v["missing_from_directory"]), "no_contact": str(v["no_contact_details"]),
                "duplicate": str(v["duplicate_in_directory"])}

@@ -66,45 +66,69 @@ class Facts:
     copies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # copy verb → categories it touched
     changes: tuple[Change, ...] = ()
     refused: Span | None = None
-
-
-def _span(row: dict[str, Any], name: str) -> Span | None:
-    first = row[f"{name}_first"]
-    return None if first is None else Span(first, row[f"{name}_last"], bool(row[f"{name}_attacker"]))
+    also: Span | None = None  # undetermined accesses within clauses an attacker segment also reached
 
 
 def sorted_categories(codes: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(codes), key=lambda c: (_ORDER.get(c, len(_ORDER)), c)))
 
 
+_CLAUSES = ("listed", "record", "copied")
+
+
+def _when_and_who(pairs: pl.DataFrame, accesses: pl.DataFrame) -> pl.DataFrame:
+    """Per patient, the first and last access of each clause, apart for attacker and undetermined segments. Each
+    reached access takes the exposure of its pair (the same for every access of a pair)."""
+    exposure = pairs.select("patient_id", "action", "category", "exposure")
+    a = (accesses.filter(pl.col("patient_id").is_not_null()).unique(["patient_id", "event_key"])
+         .with_columns(instant("ts_utc").alias("t"), (pl.col("verdict") == "attacker").alias("attacker")))
+    reached = a.filter(pl.col("reached")).join(exposure, on=["patient_id", "action", "category"], how="inner")
+    copy = pl.col("exposure") == "copied"
+    clause = {"listed": pl.col("exposure") == "listed", "copied": copy,
+              "record": (pl.col("exposure") == "opened") | (copy & (pl.col("category") != LIST_CATEGORY))}
+    spans = [getattr(pl.col("t").filter(cond & (pl.col("attacker") == attacker)), f)().alias(f"{name}_{who}_{f}")
+             for name, cond in clause.items() for who, attacker in (("attacker", True), ("undetermined", False))
+             for f in ("min", "max")]
+    refused = a.filter(~pl.col("reached")).group_by("patient_id").agg(
+        pl.col("t").min().alias("refused_min"), pl.col("t").max().alias("refused_max"),
+        pl.col("attacker").any().alias("refused_attacker"))
+    return reached.group_by("patient_id").agg(spans).join(refused, on="patient_id", how="full", coalesce=True)
+
+
+def _spans(row: dict[str, Any]) -> tuple[dict[str, Span | None], Span | None]:
+    """Each clause's span (the attacker's accesses when there are some, else the undetermined ones), and the
+    undetermined accesses left out of clauses the attacker also reached."""
+    out: dict[str, Span | None] = {}
+    also: list[datetime] = []
+    for name in _CLAUSES:
+        att, und = row.get(f"{name}_attacker_min"), row.get(f"{name}_undetermined_min")
+        if att is not None:
+            out[name] = Span(att, row[f"{name}_attacker_max"], True)
+            if und is not None:
+                also += [und, row[f"{name}_undetermined_max"]]
+        else:
+            out[name] = Span(und, row[f"{name}_undetermined_max"], False) if und is not None else None
+    refused = row.get("refused_min")
+    out["refused"] = Span(refused, row["refused_max"], bool(row["refused_attacker"])) if refused else None
+    return out, (Span(min(also), max(also), False) if also else None)
+
+
 def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame) -> dict[str, Facts]:
-    """Facts of every patient of the pairs (the same under each of its practices), grouped with polars."""
+    """Facts of every patient of the pairs (the same under each of its practices), grouped with polars: what was
+    touched comes from the pairs, when and by which kind of segment from the accesses."""
     p = pairs.unique(["patient_id", "action", "category"]).with_columns(
         instant("first_access_utc").alias("first"), instant("last_access_utc").alias("last"),
         (pl.col("attribution") == "attacker").alias("attacker"))
     listed = pl.col("exposure") == "listed"
     copy = pl.col("exposure") == "copied"
-    record = (pl.col("exposure") == "opened") | (copy & (pl.col("category") != LIST_CATEGORY))
     seen = (pl.col("exposure") == "opened") & ~pl.col("action").is_in(list(MODIFYING))
-
-    def span(name: str, cond: pl.Expr) -> list[pl.Expr]:
-        return [pl.col("first").filter(cond).min().alias(f"{name}_first"),
-                pl.col("last").filter(cond).max().alias(f"{name}_last"),
-                pl.col("attacker").filter(cond).any().alias(f"{name}_attacker")]
-
-    grouped = p.group_by("patient_id").agg(
-        *span("listed", listed), *span("record", record), *span("copied", copy),
+    what = p.group_by("patient_id").agg(
         pl.col("action").filter(listed).unique().sort().alias("list_actions"),
         pl.col("category").filter(seen).alias("seen"),
         pl.struct("action", "category").filter(copy).alias("copies"),
         pl.struct("action", "category", "n_accesses", "first", "last", "attacker")
         .filter(pl.col("modifies")).alias("changes"))
-    refused = (accesses.filter(~pl.col("reached") & pl.col("patient_id").is_not_null())
-               .with_columns(instant("ts_utc").alias("t"), (pl.col("verdict") == "attacker").alias("attacker"))
-               .group_by("patient_id").agg(pl.col("t").min().alias("refused_first"),
-                                           pl.col("t").max().alias("refused_last"),
-                                           pl.col("attacker").any().alias("refused_attacker")))
-    grouped = grouped.join(refused, on="patient_id", how="left").sort("patient_id")
+    grouped = what.join(_when_and_who(p, accesses), on="patient_id", how="left").sort("patient_id")
     facts: dict[str, Facts] = {}
     for row in grouped.iter_rows(named=True):  # one iteration per patient: the sentences of its letter
         copies: dict[str, list[str]] = {}
@@ -113,11 +137,12 @@ def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame) -> dict[str, Fact
         changes = sorted((Change(c["action"], c["category"], int(c["n_accesses"]),
                                  Span(c["first"], c["last"], bool(c["attacker"]))) for c in row["changes"]),
                          key=lambda c: (c.span.first, c.action, c.category))
+        spans, also = _spans(row)
         facts[row["patient_id"]] = Facts(
-            listed=_span(row, "listed"), list_actions=tuple(row["list_actions"]), record=_span(row, "record"),
-            seen=sorted_categories(row["seen"]), copied=_span(row, "copied"),
+            listed=spans["listed"], list_actions=tuple(row["list_actions"]), record=spans["record"],
+            seen=sorted_categories(row["seen"]), copied=spans["copied"],
             copies={v: sorted_categories(copies[v]) for v in COPIED if v in copies},
-            changes=tuple(changes), refused=_span(row, "refused"))
+            changes=tuple(changes), refused=spans["refused"], also=also)
     return facts
 
 
@@ -178,7 +203,7 @@ class Phrasing:
     def letter(self, f: Facts) -> str:
         """The sentences that say what happened to one patient's record."""
         parts: list[str] = []
-        spans = [s for s in (f.listed, f.record, f.copied, f.refused, *(c.span for c in f.changes)) if s]
+        spans = [s for s in (f.listed, f.record, f.copied, f.also, *(c.span for c in f.changes)) if s]
         if f.listed:
             kinds = ["search" if a == "search" else "list" for a in f.list_actions]
             lists = self.join([self.words.label("lists", k) for k in dict.fromkeys(sorted(kinds, reverse=True))])
@@ -201,6 +226,9 @@ class Phrasing:
                                         when=self._text("time", "same_time") if same else when))
             else:
                 parts.append(self._text("letter", "copied_alone", when=when, who=self._who(f.copied), copies=copies))
+        if f.also:
+            parts.append(self._text("letter", "also_undetermined", when=self.when(f.also.first, f.also.last),
+                                    who=self._who(f.also)))
         if f.changes:
             sep = str(self.words.tables["grammar"]["item_separator"])
             parts.append(self._text("letter", "modified", changes=sep.join(self._change(c) for c in f.changes)))
@@ -208,7 +236,7 @@ class Phrasing:
             parts.append(self._text("letter", "refused", when=self.when(f.refused.first, f.refused.last)))
         if not f.record:
             parts.append(self._text("letter", "not_opened"))
-        if any(not s.attacker for s in spans if s is not f.refused):
+        if any(not s.attacker for s in spans):
             parts.append(self._text("letter", "undetermined"))
         return " ".join(parts)
 

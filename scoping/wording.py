@@ -46,6 +46,7 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
     "letter": {
         "listed": ("when", "who", "lists"), "opened": ("when", "who"), "seen": ("categories",),
         "copied": ("when", "copies"), "copied_alone": ("when", "who", "copies"), "copy": ("verb", "categories"),
+        "also_undetermined": ("when", "who"),
         "modified": ("changes",), "change": ("verb", "item", "when"), "change_many": ("verb", "item", "count", "when"),
         "not_opened": (), "refused": ("when",), "undetermined": (), "attempted": ("when",),
     },

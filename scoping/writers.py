@@ -138,7 +138,23 @@ class Sheet:
     datetime_format: str = "yyyy-mm-dd hh:mm:ss"
 
 
-def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
+XLSX_ROWS = 1_048_575  # rows a worksheet holds under its header
+
+
+def _within_limit(sheets: Sequence[Sheet], rows: int) -> list[Sheet]:
+    """A table longer than a worksheet goes on over several ("detail", "detail 2", …)."""
+    out = []
+    for sheet in sheets:
+        parts = max(1, -(-sheet.table.height // rows))
+        for i in range(parts):
+            suffix = f" {i + 1}" if i else ""
+            name = _SHEET_NAME.sub("_", visible(sheet.name))[:31 - len(suffix)] + suffix
+            out.append(Sheet(name, sheet.table.slice(i * rows, rows), sheet.titles, sheet.datetime_columns,
+                             sheet.datetime_format))
+    return out
+
+
+def xlsx_bytes(sheets: Sequence[Sheet], *, rows_per_sheet: int = XLSX_ROWS) -> bytes:
     """An XLSX workbook a secretary can use (frozen header, filter, column widths, real date-times) whose bytes
     depend only on its rows: openpyxl's own time stamps are pinned."""
     from openpyxl import Workbook
@@ -150,8 +166,8 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     fixed = datetime(2000, 1, 1)
     wb.properties.created = fixed
     wb.properties.modified = fixed
-    for sheet in sheets:
-        ws = wb.create_sheet(_SHEET_NAME.sub("_", visible(sheet.name))[:31] or "_")
+    for sheet in _within_limit(sheets, rows_per_sheet):
+        ws = wb.create_sheet(sheet.name or "_")
         dated = set(sheet.datetime_columns)
         safe = safe_frame(sheet.table.drop([c for c in dated if c in sheet.table.columns]))
         titles = list(sheet.titles or sheet.table.columns)

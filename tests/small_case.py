@@ -1,8 +1,8 @@
 """A small hand-made case for the notification kits: one patient per situation a letter must tell apart.
 
 drX (a departed doctor of another practice, P9) is the attacker; drY (an account of P1) opens U's record from an
-address never seen for it with its usual client: an undetermined segment, counted by default. Practice P3 has one
-patient, Q, whom the attacker only tried to reach.
+address never seen for it with its usual client: an undetermined segment, counted by default; V is opened by both.
+Practice P3 has one patient, Q, whom the attacker only tried to reach.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ LOG = """id,t,u,a,p,r,ip,ua
 22,2025-10-01 10:00:00,drY,NOTE,Z,OK,10.0.0.1,Firefox
 23,2025-11-10 20:00:00,drY,NOTE,U,OK,10.0.0.9,Firefox
 24,2025-11-10 20:05:00,drX,NOTE,Q,DENIED,,
+25,2025-11-10 19:40:00,drX,NOTE,V,OK,,
+26,2025-11-10 20:01:00,drY,NOTE,V,OK,10.0.0.9,Firefox
 """
 SOURCE = """
 [sources.app]
@@ -89,7 +91,7 @@ windows = [["2025-10-25 00:00", "2025-11-12 00:00"]]
 compromised_accounts = ["drX", "drY"]
 """
 PATIENTS = ("patient_id,practice_id\nA,P1\nB,P1\nC,P1\nD,P1\nE,P1\nF,P1\nG,P2\nH,P2\nM,P2\nM,P1\nI,P1\nK,P1\n"
-            "L,P1\nN,P1\nR,P1\nU,P1\nZ,P1\nQ,P3\n")
+            "L,P1\nN,P1\nR,P1\nU,P1\nV,P1\nZ,P1\nQ,P3\n")
 ACCOUNTS = "account_id,practice_id,active_until\ndrX,P9,2025-01-01\ndrY,P1,\n"
 
 

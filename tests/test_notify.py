@@ -3,7 +3,8 @@
 The hand-made log below holds one patient per situation a letter must tell apart (the table EXPECTED_FR /
 EXPECTED_EN says each one in words): viewed only (E), one category copied while others were viewed (N), listed
 only (A), listed then opened (I), modified with its item (K, D), several copy verbs (M), undetermined counted (U),
-only in an exported list (L), listed and then refused (R), downloaded without a view (C), over two days (F).
+only in an exported list (L), listed and then refused (R), downloaded without a view (C), over two days (F),
+opened by the attacker and then by an undetermined segment (V).
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ EXPECTED_FR = {
          "nous n'avons pas pu identifier avec certitude. Il affichait : les notes de consultation. Nous ne pouvons "
          "pas être certains qu'il ne s'agissait pas de votre praticien lui-même : nous vous en informons par "
          "précaution.",
+    # opened by the attacker, then again by an undetermined segment: each told apart
+    "V": "Votre dossier médical a été ouvert le 10 novembre 2025 à 19 h 40 (heure de Paris) par une personne qui "
+         "n'avait pas le droit d'y accéder. Il affichait : les notes de consultation. D'autres accès à votre dossier "
+         "ont eu lieu le 10 novembre 2025 à 20 h 01 (heure de Paris), par une personne que nous n'avons pas pu "
+         "identifier avec certitude. Nous ne pouvons pas être certains qu'il ne s'agissait pas de votre praticien "
+         "lui-même : nous vous en informons par précaution.",
     "G": "Votre dossier médical a été ouvert le 26 octobre 2025 entre 1 h 30 et 12 h 00 (heure de Paris) par une "
          "personne qui n'avait pas le droit d'y accéder. Il affichait : les notes de consultation.",
 }
@@ -114,6 +121,10 @@ EXPECTED_EN = {
     "U": "Your medical record was opened on 10 November 2025 at 20:00 (Paris time) by someone we could not "
          "identify with certainty. It showed: consultation notes. We cannot be sure that this was not your own "
          "practitioner: we are telling you as a precaution.",
+    "V": "Your medical record was opened on 10 November 2025 at 19:40 (Paris time) by a person who had no right to "
+         "see it. It showed: consultation notes. Other accesses to your record took place on 10 November 2025 at "
+         "20:01 (Paris time), by someone we could not identify with certainty. We cannot be sure that this was not "
+         "your own practitioner: we are telling you as a precaution.",
     "G": "Your medical record was opened on 26 October 2025 between 01:30 and 12:00 (Paris time) by a person who "
          "had no right to see it. It showed: consultation notes.",
 }
@@ -188,7 +199,7 @@ def test_each_patient_once_in_its_practices_kits_only(scoped):
     case, result = scoped
     root = write_kits(case, result, lang="en")
     p1, p2 = _letters(root, "P1"), _letters(root, "P2")
-    assert sorted(p1) == ["A", "B", "C", "D", "E", "F", "I", "K", "L", "M", "N", "R", "U"]
+    assert sorted(p1) == ["A", "B", "C", "D", "E", "F", "I", "K", "L", "M", "N", "R", "U", "V"]
     assert sorted(p2) == ["G", "M"]
     attempted = _rows(root / "P2" / "attempted.csv")
     assert [(r["patient_id"], r["message"]) for r in attempted] == [("H", ATTEMPTED_EN)]
@@ -212,8 +223,8 @@ def test_detail_file_has_one_row_per_counted_access_with_account_labels(scoped):
     r_rows = [r for r in detail if r["patient_id"] == "R"]
     assert [(r["action"], r["outcome"]) for r in r_rows] == [("search", "success"), ("view", "failure")]
     # drX belongs to another practice: a neutral number; drY is this practice's own account: its id
-    assert {r["account"] for r in detail if r["patient_id"] != "U"} == {"compte 1"}
-    assert [r["account"] for r in detail if r["patient_id"] == "U"] == ["drY"]
+    assert {r["account"] for r in detail if r["patient_id"] not in "UV"} == {"compte 1"}
+    assert [r["account"] for r in detail if r["patient_id"] in "UV"] == ["drY", "compte 1", "drY"]
     assert detail[0]["time_local"] == "2025-11-10T19:00:00+01:00"
     human = _rows(root / "P1" / "detail_excel.csv", ";")
     assert list(human[0]) == ["patient", "heure (Europe/Paris)", "action", "données", "type d'élément",
@@ -302,7 +313,7 @@ def test_regulator_sheet_counts_and_fields_to_complete(scoped):
     (title,) = sheet
     assert title == "Personal data breach notification sheet: practice P1"
     people = sheet[title]["People concerned"]
-    assert people["patients affected"] == 13
+    assert people["patients affected"] == 14
     assert people["name shown in a list only"] == 2 and people["record changed"] == 2
     assert people["affected only by activity not attributed with certainty"] == 1
     assert sheet[title]["Nature of the breach"]["type of breach"] == "confidentiality and integrity"
@@ -348,3 +359,12 @@ def test_a_practice_whose_patients_were_only_attempted_gets_a_kit(scoped):
     root = write_kits(case, result, lang="en", include_attempted=True)
     assert _letters(root, "P3")["Q"]["status"] == "attempted"
     assert (root / "P3" / "example_letter.md").is_file()
+
+
+def test_a_table_longer_than_a_worksheet_goes_on_over_several():
+    from scoping.writers import Sheet, xlsx_bytes
+
+    table = pl.DataFrame({"n": list(range(5))})
+    wb = openpyxl.load_workbook(io.BytesIO(xlsx_bytes([Sheet("détail/accès", table)], rows_per_sheet=2)))
+    assert wb.sheetnames == ["détail_accès", "détail_accès 2", "détail_accès 3"]
+    assert [[c.value for c in ws["A"]] for ws in wb.worksheets] == [["n", 0, 1], ["n", 2, 3], ["n", 4]]

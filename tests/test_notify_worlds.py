@@ -121,15 +121,20 @@ def _expected(pairs: pl.DataFrame) -> dict[str, dict[str, object]]:
 @pytest.mark.parametrize("lang", ["fr", "en"])
 def test_every_clause_names_exactly_what_the_pairs_say(world, lang):
     result, kits = world
-    clauses = Clauses(wording.load(lang))
+    words = wording.load(lang)
+    clauses = Clauses(words)
     expected = _expected(result.pairs)
-    checked = {"copies": 0, "seen": 0, "not opened": 0}
+    doubt = set(result.accesses.filter(pl.col("reached") & (pl.col("verdict") == "undetermined"))["patient_id"])
+    precaution = words.text("letter", "undetermined")
+    checked = {"copies": 0, "seen": 0, "not opened": 0, "undetermined": 0}
     for kit in kits[lang].values():
         for row in _csv(_file(kit, "letters.csv")):
             want, message = expected[row["patient_id"]], row["message"]
             assert clauses.copies(message) == want["copies"], message
             assert clauses.seen_categories(message) == want["seen"], message
             assert bool(clauses.opened.search(message)) == want["opened"], message
+            assert (precaution in message) == (row["patient_id"] in doubt), message
+            checked["undetermined"] += row["patient_id"] in doubt
             checked["copies"] += bool(want["copies"])
             checked["seen"] += bool(want["seen"])
             checked["not opened"] += not want["opened"]
