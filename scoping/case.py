@@ -204,7 +204,7 @@ class Case:
             contacts = notify.read_directory(Path(directory)) if directory else None
             kits = notify.kit_files(result, lang=lang, practices=practices, directory=contacts,
                                     include_attempted=include_attempted,
-                                    settings=self.config.raw.get("notify", {}) or {})
+                                    settings=self.config.raw.get("notify", {}) or {}, root=self.root)
             sections = [Section(f"notify/{lang}/{name}", "notify", files, run_id=result.run_id,
                                         run_kind="scope") for name, files in sorted(kits.items())]
             replace = [f"notify/{lang}"] if not practices else []

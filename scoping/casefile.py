@@ -92,4 +92,7 @@ name = "New case"
 # authority = "www.cnil.fr"
 # measures = "the accounts used were disabled and every password reset"
 # signature = "Dr …"
+# wording_dir = "wording"                 # the case's own wording_<lang>.toml / letter_<lang>.md (override key by key)
+# contact_columns = ["address", "email", "phone"]   # directory columns that reach a patient (default: all but
+#                                                   # patient_id and identity columns such as name, birth_date)
 '''

@@ -1,219 +1,102 @@
 """Notification kits: what each practice sends, patient by patient, in plain words, and files with its regulator.
 
-For each practice (data controller), `out/notify/<practice>/` holds:
-- `letters.csv` (UTF-8, comma) and `letters_excel.csv` (';' and a byte-order mark, for French Excel) and
-  `letters.xlsx`: one row per affected patient, with one or two sentences saying what happened to that
-  record, times in the practice's local time; contact details only if the practice supplies a directory;
+`kit_files` returns, for each practice (data controller), the bytes of `notify/<lang>/<practice>/`:
+- `letters.csv` (for machines and mail merge: codes, UTC), `letters_excel.csv` (';' and a byte-order mark, for
+  French Excel) and `letters.xlsx` (for people: titles and values in the kit's language, local times as real
+  date-times): one row per affected patient (and per attempted one with `include_attempted`), with the sentences
+  that say what happened to that record (`phrasing`), contact details when the practice supplies a directory;
+- `detail.csv` / `detail_excel.csv` (and a sheet of letters.xlsx): one row per counted access, reached or refused,
+  with its local time, action, data, item, outcome and account, for follow-up calls, GDPR Art. 15 requests and
+  checking every changed item with the patient;
 - `attempted.csv`: patients only attempted (never reached), with their own wording;
-- `letter_template_<lang>.md` (editable, with placeholders) and `example_letter_<lang>.md` (first patient);
-- `summary.md` and `summary.json`: the practice's regulator sheet (GDPR Art. 33 / CNIL), with the fields
-  the practice must complete itself marked as such.
-The wording lives in `scoping/templates/wording_<lang>.toml`: one table from exposure and data category to
-sentence, editable without touching code.
+- `contacts_missing.csv` (with a directory): the patients the directory gives no way to reach;
+- `letter_template.md` (editable, with placeholders) and `example_letter.md` (first patient);
+- `summary.md` and `summary.json`: the practice's regulator sheet, all of it in the kit's language (`regulator`).
+
+Every word comes from the wording tables (`wording`); nothing here writes a file or opens the store.
 """
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
-from datetime import datetime
-from importlib import resources
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from . import kit_tables as kt
+from . import regulator, wording
 from .errors import ConfigError, InputError
+from .phrasing import Phrasing, instant, patient_facts
 from .result import ScopeResult
 from .writers import Sheet, csv_bytes, json_bytes, xlsx_bytes
 
-LANGS = ("fr", "en")
-TO_COMPLETE = {"fr": "[À COMPLÉTER PAR LE CABINET]", "en": "[TO BE COMPLETED BY THE PRACTICE]"}
-COPY_ACTIONS = ("download", "print", "export", "share")
-SECTION_TITLES = {
-    "en": {"controller": "Data controller (the practice)", "nature": "Nature of the breach", "dates": "Dates",
-           "patients": "Patients concerned", "accounts": "Accounts involved",
-           "evidence": "What the logs show and do not show", "to_complete": "To be completed by the practice"},
-    "fr": {"controller": "Responsable de traitement (le cabinet)", "nature": "Nature de la violation",
-           "dates": "Dates", "patients": "Patients concernés", "accounts": "Comptes utilisés",
-           "evidence": "Ce que les journaux montrent et ne montrent pas",
-           "to_complete": "À compléter par le cabinet"},
-}
-
-
-def wording(lang: str) -> dict[str, Any]:
-    if lang not in LANGS:
-        raise ConfigError(f"unknown language {lang!r}", hint=f"use one of {', '.join(LANGS)}")
-    text = (resources.files("scoping") / "templates" / f"wording_{lang}.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
-
-
-def template(lang: str) -> str:
-    return (resources.files("scoping") / "templates" / f"letter_{lang}.md").read_text(encoding="utf-8")
-
-
-@dataclass(frozen=True)
-class Phrasing:
-    """Turns one patient's row into sentences, in one language and one time zone."""
-
-    words: dict[str, Any]
-    tz: str
-
-    @property
-    def zone(self) -> str:
-        return self.tz.split("/")[-1].replace("_", " ")
-
-    def _date(self, t: datetime) -> str:
-        w = self.words["time"]
-        return str(w["date"].format(day=t.day, month=w["months"][t.month - 1], year=t.year))
-
-    def _clock(self, t: datetime) -> str:
-        return str(self.words["time"]["clock"].format(hour=t.hour, minute=t.minute))
-
-    def moment(self, iso_utc: str) -> str:
-        t = datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo(self.tz))
-        return f"{self._date(t)} {self._clock(t)}"
-
-    def when(self, first_utc: str, last_utc: str) -> str:
-        z = ZoneInfo(self.tz)
-        a = datetime.fromisoformat(first_utc).astimezone(z)
-        b = datetime.fromisoformat(last_utc).astimezone(z)
-        w = self.words["time"]
-        if a.date() != b.date():
-            return str(w["two_days"].format(date=self._date(a), start=self._clock(a), end_date=self._date(b),
-                                            end=self._clock(b), zone=self.zone))
-        if (a.hour, a.minute) == (b.hour, b.minute):
-            return str(w["one_moment"].format(date=self._date(a), start=self._clock(a), zone=self.zone))
-        return str(w["same_day"].format(date=self._date(a), start=self._clock(a), end=self._clock(b), zone=self.zone))
-
-    def _join(self, items: list[str], table: str) -> str:
-        t = self.words[table]
-        if len(items) <= 1:
-            return "".join(items)
-        return str(t["joiner"].join(items[:-1]) + t.get("last_joiner", t["joiner"]) + items[-1])
-
-    def categories(self, cats: str | None) -> str:
-        names = [c for c in (cats or "unknown").split("|") if c]
-        if len(names) > 1 and "patient_list" in names:
-            names.remove("patient_list")
-        table = self.words["categories"]
-        return self._join([str(table.get(c, table["other"])) for c in names], "categories")
-
-    def sentence(self, row: dict[str, Any]) -> str:
-        exposure = self.words["exposure"]
-        when = self.when(row["first_access_utc"], row["last_access_utc"])
-        level = row["exposure"]
-        verbs = [str(self.words["copy_verbs"][a]) for a in COPY_ACTIONS if a in (row["actions"] or "").split("|")]
-        text = str(exposure[level].format(when=when, categories=self.categories(row["categories"]),
-                                          copy_verbs=self._join(verbs, "copy_verbs")))
-        if str(row["modified"]).lower() == "true":
-            text += " " + str(self.words["modified"]["sentence"])
-        return text
-
-    def attempted(self, row: dict[str, Any]) -> str:
-        when = self.when(row["first_attempt_utc"], row["last_attempt_utc"])
-        return str(self.words["exposure"]["attempted"].format(when=when))
+TEXT_SETTINGS = ("processor", "contact", "authority", "measures", "signature")
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
 
 
 def read_directory(path: Path) -> pl.DataFrame:
-    """A practice's patient directory (CSV with a patient_id column and contact details), read as text."""
+    """A practice's patient directory: a CSV (',' or ';', as French Excel writes it) with a patient_id column and
+    contact details, read as text. Duplicate ids are kept: the kit reports them."""
     if not path.is_file():
         raise InputError(f"patient directory {path} not found", hint="give a CSV with a patient_id column")
     try:
-        df = pl.read_csv(path, infer_schema=False)
+        with path.open(encoding="utf-8-sig") as fh:
+            header = fh.readline()
+        separator = ";" if header.count(";") > header.count(",") else ","
+        df = pl.read_csv(path, infer_schema=False, separator=separator)
     except (pl.exceptions.PolarsError, OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"patient directory {path} cannot be read: {exc}") from exc
+        raise InputError(f"patient directory {path} cannot be read: {exc}",
+                         hint="save it as CSV UTF-8 (a choice of Excel's Save As)") from exc
+    df = df.rename({c: c.lstrip("\ufeff") for c in df.columns})
     if "patient_id" not in df.columns:
         raise InputError(f"patient directory {path} has no patient_id column", hint=f"its columns: {df.columns}")
-    return df.unique("patient_id", keep="first", maintain_order=True)
+    return df
 
 
-def _xlsx(sheets: dict[str, pl.DataFrame]) -> bytes:
-    return xlsx_bytes([Sheet(name, df) for name, df in sheets.items()])
+def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
+    for key in (*TEXT_SETTINGS, "wording_dir"):
+        if key in raw and not isinstance(raw[key], str):
+            raise ConfigError(f"case.toml [notify] {key} must be a text in quotes, not {raw[key]!r}")
+    columns = raw.get("contact_columns")
+    if columns is not None and not (isinstance(columns, list) and all(isinstance(c, str) for c in columns)):
+        raise ConfigError("case.toml [notify] contact_columns must be a list of column names",
+                          hint='for example contact_columns = ["address", "email", "phone"]')
+    return dict(raw)
 
 
-def _settings(raw: dict[str, Any], lang: str) -> dict[str, str]:
-    todo = TO_COMPLETE[lang]
-    return {k: str(raw.get(k, todo)) for k in ("processor", "contact", "authority", "measures", "signature")}
+def load_wording(lang: str, settings: Mapping[str, Any], root: Path | None) -> wording.Wording:
+    """The shipped wording of `lang`, overridden by the case's own tables ([notify] wording_dir, relative to the
+    case folder `root`)."""
+    folder = settings.get("wording_dir")
+    if folder is None:
+        return wording.load(lang)
+    path = Path(folder) if Path(folder).is_absolute() or root is None else root / folder
+    return wording.load(lang, case_dir=path, shown_dir=str(folder))
 
 
-def _sheet_md(sheet: dict[str, Any], lang: str) -> str:
-    todo = TO_COMPLETE[lang]
-    lines = [f"# {'Fiche de notification de violation' if lang == 'fr' else 'Breach notification sheet'}: "
-             f"{sheet['controller']['practice_id']}", ""]
-
-    def section(title: str, items: dict[str, Any]) -> None:
-        lines.append(f"## {title}")
-        for k, v in items.items():
-            shown = v if not isinstance(v, list | dict) else (", ".join(map(str, v)) if isinstance(v, list) else
-                                                             "; ".join(f"{a}: {b}" for a, b in v.items()))
-            lines.append(f"- **{k}**: {shown if shown not in (None, '') else todo}")
-        lines.append("")
-
-    for key in ("controller", "nature", "dates", "patients", "accounts", "evidence", "to_complete"):
-        section(SECTION_TITLES[lang][key], sheet[key])
-    return "\n".join(lines) + "\n"
-
-
-def _regulator_sheet(result: ScopeResult, practice: str, mine: pl.DataFrame, attempted: pl.DataFrame,
-                     lang: str) -> dict[str, Any]:
-    s, inc = result.summary, result.summary["incident"]
-    todo = TO_COMPLETE[lang]
-    cats: dict[str, int] = {}
-    for value in mine["categories"].to_list():
-        for c in (value or "").split("|"):
-            cats[c] = cats.get(c, 0) + 1
-    accounts = sorted({a for v in mine["accounts"].to_list() for a in (v or "").split("|") if a})
-    modified = int(mine["modified"].cast(pl.String).str.to_lowercase().eq("true").sum())
-    return {
-        "controller": {"practice_id": practice, "name": todo, "siren": todo, "address": todo,
-                       "dpo_contact": todo},
-        "nature": {
-            "type": ["confidentiality"] + (["integrity"] if modified else []),
-            "description": "unauthorised access to medical records through accounts of the service "
-                           "(valid credentials used by someone other than their holder)",
-            "data_categories": "health data (GDPR Art. 9): " + ", ".join(sorted(c for c in cats if c)),
-        },
-        "dates": {
-            "breach_windows_utc": [f"{a} → {b}" for a, b in inc["windows_utc"]],
-            "breach_windows_local": [f"{a} → {b}" for a, b in inc["windows_local"]],
-            "first_access_to_this_practice_utc": min(mine["first_access_utc"].to_list(), default=None),
-            "last_access_to_this_practice_utc": max(mine["last_access_utc"].to_list(), default=None),
-            "containment_utc": inc.get("containment_utc") or todo,
-            "detection": todo, "processor_notice_received": todo,
-        },
-        "patients": {
-            "affected": mine.height,
-            "listed_only": int((mine["exposure"] == "listed").sum()),
-            "record_opened": int((mine["exposure"] == "opened").sum()),
-            "copy_taken": int((mine["exposure"] == "copied").sum()),
-            "record_modified": modified,
-            "attempted_only": attempted.height,
-            "by_data_category": dict(sorted(cats.items())),
-            "attributed_only_to_undetermined_sessions": int((mine["attribution"] == "undetermined").sum()),
-        },
-        "accounts": {"compromised_accounts_that_reached_these_patients": accounts},
-        "evidence": {
-            "method": "scoping: access logs of the service, sessions attributed per account, every access of "
-                      "an attacker or undetermined session inside the windows counted",
-            "hours_of_the_windows_without_any_log": [f"{g['start_utc']} → {g['end_utc']}" for g in s["log_gaps"]],
-            "searches_or_exports_without_a_recorded_patient_list": sum(
-                r["events"] for r in s["searches_without_patient_list"]),
-            "quarantined_log_lines": s["data_quality"]["quarantined"],
-            "tool": f"scoping {s['tool']['version']}; manifest: out/manifest.json",
-        },
-        "to_complete": {"measures_taken": todo, "likely_consequences": todo, "patients_informed_how_and_when": todo,
-                        "dpo_contact": todo},
-    }
+def _messages(result: ScopeResult, phr: Phrasing, patients: pl.Series, attempted: pl.DataFrame) -> pl.DataFrame:
+    """One text per patient (the same in each of its practices' kits), from its pairs grouped with polars."""
+    wanted = patients.implode()
+    facts = patient_facts(result.pairs.filter(pl.col("patient_id").is_in(wanted)),
+                          result.accesses.filter(pl.col("patient_id").is_in(wanted)))
+    rows = [(p, phr.letter(f)) for p, f in facts.items()]
+    tried = (attempted.unique("patient_id").filter(~pl.col("patient_id").is_in(list(facts)))
+             .select("patient_id", instant("first_attempt_utc").alias("a"), instant("last_attempt_utc").alias("b")))
+    rows += [(p, phr.attempted(a, b)) for p, a, b in tried.iter_rows()]
+    return pl.DataFrame(rows, schema={"patient_id": pl.String, "message": pl.String}, orient="row")
 
 
 def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
               directory: pl.DataFrame | None = None, include_attempted: bool = False,
-              settings: dict[str, Any] | None = None) -> dict[str, dict[str, bytes]]:
-    """One kit per practice (or the named ones): practice file name → {path under the output folder: bytes}."""
-    phr = Phrasing(wording(lang), result.incident.timezone)
-    contacts = directory
+              settings: Mapping[str, Any] | None = None, root: Path | None = None) -> dict[str, dict[str, bytes]]:
+    """One kit per practice (or the named ones): practice file name → {path under the output folder: bytes}.
+
+    `settings` is case.toml's [notify] table; `root` is the case folder, where a relative `wording_dir` is read."""
+    cfg = _settings(settings or {})
+    words = load_wording(lang, cfg, root)
+    tz = result.incident.timezone
+    phr = Phrasing(words, tz)
     affected, attempted = result.affected, result.attempted
     chosen = sorted(set(affected["practice_id"].drop_nulls()) | set(attempted["practice_id"].drop_nulls()))
     if practices:
@@ -221,52 +104,92 @@ def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | N
         if unknown:
             raise ConfigError(f"no affected or attempted patient for practice(s) {', '.join(unknown)}")
         chosen = [p for p in chosen if p in practices]
-    texts = _settings(settings or {}, lang)
+    affected = affected.filter(pl.col("practice_id").is_in(chosen))
+    attempted = attempted.filter(pl.col("practice_id").is_in(chosen))
+    messages = _messages(result, phr, pl.concat([affected["patient_id"], attempted["patient_id"]]).unique(),
+                         attempted)
+    contacts = kt.prepare_directory(directory, cfg.get("contact_columns")) if directory is not None else None
+    parts = {name: {p: f for (p,), f in frame.partition_by("practice_id", as_dict=True).items()}
+             for name, frame in (("affected", affected), ("attempted", attempted),
+                                 ("pairs", result.pairs.filter(pl.col("practice_id").is_in(chosen))),
+                                 ("accesses", result.accesses.filter(pl.col("practice_id").is_in(chosen))))}
     kits: dict[str, dict[str, bytes]] = {}
     for practice in chosen:
+        def part(name: str, practice: str = practice) -> pl.DataFrame:
+            empty: pl.DataFrame = result.frames[name].clear()
+            return parts[name].get(practice, empty)
         name = result.practice_files[practice]
-        rel = f"notify/{lang}/{name}"
-        written: dict[str, bytes] = {}
-        kits[name] = written
-        mine = affected.filter(pl.col("practice_id") == practice)
-        tried = attempted.filter(pl.col("practice_id") == practice)
-        letters = mine.with_columns(
-            pl.Series("message", [phr.sentence(r) for r in mine.iter_rows(named=True)], dtype=pl.String),
-            pl.lit("affected").alias("status"))
-        tried_rows = tried.with_columns(
-            pl.Series("message", [phr.attempted(r) for r in tried.iter_rows(named=True)], dtype=pl.String),
-            pl.lit("attempted").alias("status"))
-        cols = ["patient_id", "status", "exposure", "modified", "first_access_utc", "last_access_utc", "message"]
-        table = letters.select(cols)
-        attempted_table = tried_rows.select("patient_id", "status", pl.col("first_attempt_utc"),
-                                            pl.col("last_attempt_utc"), "message")
-        if include_attempted:
-            table = pl.concat([table, attempted_table.rename({"first_attempt_utc": "first_access_utc",
-                                                              "last_attempt_utc": "last_access_utc"}).with_columns(
-                pl.lit(None, dtype=pl.String).alias("exposure"), pl.lit(None, dtype=pl.Boolean).alias("modified"))
-                .select(cols)])
-        if contacts is not None:
-            table = table.join(contacts, on="patient_id", how="left").with_columns(
-                pl.col("patient_id").is_in(contacts["patient_id"].implode()).alias("in_directory"))
-        table = table.sort("status", "patient_id")
-        for file, data in (("letters.csv", csv_bytes(table)),
-                           ("letters_excel.csv", csv_bytes(table, separator=";", bom=True)),
-                           ("letters.xlsx", _xlsx({"patients": table} | ({"attempted": attempted_table}
-                                                                           if tried.height else {}))),
-                           ("attempted.csv", csv_bytes(attempted_table.sort("patient_id")))):
-            written[f"{rel}/{file}"] = data
-        letter = template(lang)
-        written[f"{rel}/letter_template.md"] = letter.encode()
-        if table.height:
-            first = table.row(0, named=True)
-            windows = result.summary["incident"]["windows_utc"]
-            example = letter.format(
-                practice_name=TO_COMPLETE[lang], today=TO_COMPLETE[lang],
-                patient_name=first.get("name") or first["patient_id"], sentence=first["message"],
-                breach_start=phr.moment(windows[0][0]), breach_end=phr.moment(windows[-1][1]),
-                **texts)
-            written[f"{rel}/example_letter.md"] = example.encode()
-        sheet = _regulator_sheet(result, practice, mine, tried, lang)
-        written[f"{rel}/summary.json"] = json_bytes(sheet)
-        written[f"{rel}/summary.md"] = _sheet_md(sheet, lang).encode()
+        kits[name] = _kit(result, practice, f"notify/{lang}/{name}", phr=phr, cfg=cfg, contacts=contacts,
+                          include_attempted=include_attempted, messages=messages, affected=part("affected"),
+                          attempted=part("attempted"), pairs=part("pairs"), accesses=part("accesses"))
     return kits
+
+
+def _kit(result: ScopeResult, practice: str, rel: str, *, phr: Phrasing, cfg: Mapping[str, Any],
+         contacts: kt.Directory | None, include_attempted: bool, messages: pl.DataFrame, affected: pl.DataFrame,
+         attempted: pl.DataFrame, pairs: pl.DataFrame, accesses: pl.DataFrame) -> dict[str, bytes]:
+    words, tz = phr.words, phr.tz
+    letters = kt.with_directory(kt.letters_table(affected, attempted, messages, include_attempted=include_attempted),
+                                contacts)
+    account, own_ids = kt.account_labels(result.accounts, practice, words)
+    detail = kt.detail_table(accesses, account, tz)
+    missing = kt.missing_contacts(letters, contacts, words) if contacts is not None else None
+    files = _tables(letters, detail, attempted, messages, missing, contacts, phr)
+    files["letter_template.md"] = words.letter.encode()
+    if letters.height:
+        files["example_letter.md"] = _example(result, letters.row(0, named=True), phr, cfg).encode()
+    no_contact = None
+    if missing is not None:
+        no_contact = missing.filter((pl.col("status") == "affected") & (pl.col("problem") != "duplicate")).height
+    reached = accesses.filter(pl.col("reached"))
+    used = reached.select(account.alias("label"), pl.col("account_id").is_in(own_ids).alias("own")).unique()
+    accounts = [words.text("sheet_text", "own_account", account=label) if own else label
+                for label, own in used.sort("own", "label").iter_rows()]
+    title, sections = regulator.sheet(practice=practice, summary=result.summary, phr=phr, affected=affected,
+                                      attempted=attempted, pairs=pairs, reached_accounts=accounts,
+                                      records=reached.height, no_contact=no_contact, settings=cfg)
+    files["summary.json"] = json_bytes(regulator.as_json(title, sections))
+    files["summary.md"] = regulator.as_markdown(title, sections, words, phr).encode()
+    return {f"{rel}/{name}": data for name, data in sorted(files.items())}
+
+
+def _tables(letters: pl.DataFrame, detail: pl.DataFrame, attempted: pl.DataFrame, messages: pl.DataFrame,
+            missing: pl.DataFrame | None, contacts: kt.Directory | None, phr: Phrasing) -> dict[str, bytes]:
+    """The kit's tables: CSV for machines, ';'-CSV and a workbook for people."""
+    words, tz = phr.words, phr.tz
+    names = words.tables["sheets"]
+    human, human_titles = kt.human_letters(letters, contacts, words, tz, dated=True)
+    human_text, _ = kt.human_letters(letters, contacts, words, tz, dated=False)
+    detail_dated, detail_titles = kt.human_detail(detail, words, tz, dated=True)
+    detail_text, _ = kt.human_detail(detail, words, tz, dated=False)
+    sheets = [Sheet(str(names["patients"]), human, human_titles, ("first_access", "last_access"), DATETIME_FORMAT),
+              Sheet(str(names["detail"]), detail_dated, detail_titles, ("time",), DATETIME_FORMAT)]
+    if attempted.height:
+        table, titles = kt.human_attempted(attempted, messages, words, tz)
+        sheets.append(Sheet(str(names["attempted"]), table, titles, ("first", "last"), DATETIME_FORMAT))
+    files: dict[str, bytes] = {}
+    if missing is not None:
+        table, titles = kt.human_missing(missing, words)
+        sheets.append(Sheet(str(names["no_contact"]), table, titles))
+        files["contacts_missing.csv"] = csv_bytes(missing)
+    tried = attempted.join(messages, on="patient_id", how="left").select(
+        "patient_id", pl.lit("attempted").alias("status"), "first_attempt_utc", "last_attempt_utc", "n_attempts",
+        "message").sort("patient_id")
+    return files | {
+        "letters.csv": csv_bytes(letters),
+        "letters_excel.csv": csv_bytes(human_text, separator=";", bom=True, header=human_titles),
+        "letters.xlsx": xlsx_bytes(sheets),
+        "detail.csv": csv_bytes(detail),
+        "detail_excel.csv": csv_bytes(detail_text, separator=";", bom=True, header=detail_titles),
+        "attempted.csv": csv_bytes(tried),
+    }
+
+
+def _example(result: ScopeResult, first: dict[str, Any], phr: Phrasing, cfg: Mapping[str, Any]) -> str:
+    words = phr.words
+    todo = words.text("values", "to_complete")
+    windows = result.summary["incident"]["windows_utc"]
+    start, end = (regulator.utc(windows[0][0]), regulator.utc(windows[-1][1]))
+    texts = {k: str(cfg.get(k) or todo) for k in TEXT_SETTINGS}
+    return words.letter.format(practice_name=todo, today=todo, patient_name=first.get("name") or first["patient_id"],
+                               sentence=first["message"], breach_period=phr.when(start, end), **texts)

@@ -30,6 +30,7 @@ CONTROLS = [chr(c) for c in range(0x20)] + ["\x7f"]
 PICTURES = [chr(0x2400 + c) for c in range(0x20)] + ["\u2421"]
 _CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
 _CONTROL_CLASS = r"[\x00-\x1f\x7f]"
+_SHEET_NAME = re.compile(r"[\[\]:*?/\\]")  # characters a worksheet's name cannot hold
 
 
 def visible(text: str) -> str:
@@ -45,6 +46,12 @@ def _visible_columns(df: pl.DataFrame) -> pl.DataFrame:
         if dtype == pl.String and df[name].str.contains(_CONTROL_CLASS).any():
             exprs.append(pl.col(name).str.replace_many(CONTROLS, PICTURES).alias(name))
     return df.with_columns(exprs) if exprs else df
+
+
+def safe_text(text: str) -> str:
+    """One value as every output shows it (a column title, a sheet's label): visible, never a formula."""
+    shown = visible(text)
+    return "'" + shown if re.match(_FORMULA, shown) else shown
 
 
 def neutralise(df: pl.DataFrame) -> pl.DataFrame:
@@ -80,7 +87,7 @@ def csv_bytes(df: pl.DataFrame, *, separator: str = ",", bom: bool = False,
               header: Sequence[str] | None = None) -> bytes:
     """CSV bytes of a table (optionally with translated column titles)."""
     text = _as_text(safe_frame(df))
-    titles = [visible(h) for h in (header or text.columns)]
+    titles = [safe_text(h) for h in (header or text.columns)]
     data = _csv(titles, text.iter_rows(), separator).encode()
     return ("\ufeff".encode() + data) if bom else data
 
@@ -131,7 +138,23 @@ class Sheet:
     datetime_format: str = "yyyy-mm-dd hh:mm:ss"
 
 
-def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
+XLSX_ROWS = 1_048_575  # rows a worksheet holds under its header
+
+
+def _within_limit(sheets: Sequence[Sheet], rows: int) -> list[Sheet]:
+    """A table longer than a worksheet goes on over several ("detail", "detail 2", …)."""
+    out = []
+    for sheet in sheets:
+        parts = max(1, -(-sheet.table.height // rows))
+        for i in range(parts):
+            suffix = f" {i + 1}" if i else ""
+            name = _SHEET_NAME.sub("_", visible(sheet.name))[:31 - len(suffix)] + suffix
+            out.append(Sheet(name, sheet.table.slice(i * rows, rows), sheet.titles, sheet.datetime_columns,
+                             sheet.datetime_format))
+    return out
+
+
+def xlsx_bytes(sheets: Sequence[Sheet], *, rows_per_sheet: int = XLSX_ROWS) -> bytes:
     """An XLSX workbook a secretary can use (frozen header, filter, column widths, real date-times) whose bytes
     depend only on its rows: openpyxl's own time stamps are pinned."""
     from openpyxl import Workbook
@@ -143,12 +166,12 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     fixed = datetime(2000, 1, 1)
     wb.properties.created = fixed
     wb.properties.modified = fixed
-    for sheet in sheets:
-        ws = wb.create_sheet(visible(sheet.name)[:31])
+    for sheet in _within_limit(sheets, rows_per_sheet):
+        ws = wb.create_sheet(sheet.name or "_")
         dated = set(sheet.datetime_columns)
         safe = safe_frame(sheet.table.drop([c for c in dated if c in sheet.table.columns]))
         titles = list(sheet.titles or sheet.table.columns)
-        ws.append([visible(t) for t in titles])
+        ws.append([safe_text(t) for t in titles])
         widths = [len(t) for t in titles]
         columns = []
         for name in sheet.table.columns:
@@ -167,7 +190,7 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
                 if not isinstance(v, int | float | bool | datetime):
                     v = str(v)
                 row.append(v)
-                widths[i] = max(widths[i], 19 if isinstance(v, datetime) else len(str(v)))
+                widths[i] = max(widths[i], len(sheet.datetime_format) if isinstance(v, datetime) else len(str(v)))
             ws.append(row)
         for i, name in enumerate(sheet.table.columns, start=1):
             letter = get_column_letter(i)

@@ -13,12 +13,13 @@ PACKAGE = Path(scoping.__file__).parent
 # function, or for type checking only; there is no exception list.
 LAYERS = [
     {"_version", "errors", "schema", "casefile"},
-    {"queries", "config", "evidence", "private", "writers", "naming"},
+    {"queries", "config", "evidence", "private", "writers", "naming", "wording"},
     {"store", "readers", "mapping", "incident", "formats", "manifest", "lists"},
     {"reference", "ingest", "boundary", "publish"},
     {"result"},
     {"runs"},
     {"scope", "discover"},
+    {"phrasing", "kit_tables", "regulator"},
     {"figures", "notify"},
     {"report"},
     {"case"},
