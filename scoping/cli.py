@@ -5,6 +5,7 @@ function and prints a short result; a ScopingError becomes a clean message and a
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,6 +23,12 @@ def _open(path: str):  # type: ignore[no-untyped-def]
     from .case import Case
 
     return Case.open(path)
+
+
+def _language(value: str) -> str:
+    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a language code such as fr or en")
+    return value
 
 
 def cmd_init(a: argparse.Namespace) -> int:
@@ -242,7 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("ingest", "run"):
             p.add_argument("--quiet", action="store_true", help="no progress bar")
         if name in ("notify", "run", "demo"):
-            p.add_argument("--lang", choices=("fr", "en"), default="fr", help="language of the letters (default fr)")
+            p.add_argument("--lang", default="fr", type=_language,
+                           help="language of the letters: fr or en, or one a case's [notify] wording_dir adds "
+                                "(default fr)")
         if name in ("notify", "report"):
             p.add_argument("--run", metavar="ID", help="publish this recorded run (default: the latest; "
                            "`scoping runs CASE` lists them)")
