@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import duckdb
 import polars as pl
 
-from . import config, manifest, notify, runs
+from . import config, drill, manifest, notify, runs
 from . import discover as _discover
 from . import ingest as _ingest
 from . import report as _report
@@ -34,7 +34,7 @@ from . import scope as _scope
 from .boundary import foreign_errors
 from .casefile import TEMPLATE
 from .errors import ConfigError, IntegrityError
-from .incident import Incident, parse_incident
+from .incident import Incident, parse_incident, parse_time
 from .private import private_dir, private_files, write_private
 from .publish import Published, Section, SetIdentity, publish_set
 from .result import ScopeResult, engine_versions
@@ -124,6 +124,18 @@ class Case:
             except duckdb.Error as exc:
                 raise ConfigError(f"query failed: {str(exc).splitlines()[0]}") from exc
         return df
+
+    def drill(self, *, patient: str | None = None, account: str | None = None, address: str | None = None,
+              session: str | None = None, since: str | None = None, until: str | None = None, raw: bool = False,
+              limit: int = 1000) -> pl.DataFrame:
+        """Every logged event behind a patient, an account, an address or a log session, oldest first, with the
+        evidence file and line it comes from; `raw=True` adds the line itself, read back from the evidence."""
+        with self._step("drill"):
+            tz = (self.config.incident or {}).get("timezone", "UTC")
+            rows = drill.events(self.runner, patient=patient, account=account, address=address, session=session,
+                                since=parse_time(since, tz, "--from") if since else None,
+                                until=parse_time(until, tz, "--to") if until else None, limit=limit)
+            return drill.with_raw_lines(self.runner, self.root, rows) if raw else rows
 
     # -- the stages: they compute and return frozen results ------------------------------------
     def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None) -> _ingest.IngestReport:

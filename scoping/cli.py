@@ -15,6 +15,7 @@ from .errors import InputError, ScopingError
 from .figures import local_time
 from .private import private_files
 from .result import ScopeResult
+from .writers import visible
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -204,6 +205,20 @@ def cmd_discover(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_show(a: argparse.Namespace) -> int:
+    with _open(a.case) as case:
+        rows = case.drill(patient=a.patient, account=a.account, address=a.address, session=a.session,
+                          since=a.since, until=a.until, raw=a.raw, limit=a.limit)
+    for r in rows.iter_rows(named=True):
+        print(f"{r['ts_utc']}  {visible(r['account_id'] or '-')}  {visible(r['src_ip'] or '-')}  {r['action']:>12} "
+              f"{r['category']:<14} {visible(r['patient_id'] or '-')}  {r['outcome']:<7}  "
+              f"{visible(r['source_path'])}:{r['source_line']}")
+        if a.raw:
+            print(f"    {visible(r['raw_line']) if r['raw_line'] is not None else '(not a line-based file)'}")
+    print(f"{rows.height:,} event(s){' (limit reached: --limit)' if rows.height == a.limit else ''}")
+    return 0
+
+
 def cmd_queries(a: argparse.Namespace) -> int:
     from . import queries
 
@@ -231,6 +246,8 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "synth": (cmd_synth, "write a synthetic breach world with its ground truth and case.toml",
               "scoping synth worlds/small --scale 1 --seed 7"),
     "demo": (cmd_demo, "synth + run, then print where the report is", "scoping demo demo"),
+    "show": (cmd_show, "every logged event behind a patient, account, address or session, with its file and line",
+             "scoping show CASE --patient P0000042 --raw"),
     "queries": (cmd_queries, "list every shipped SQL query with its question", "scoping queries --show scope_sessions"),
 }
 
@@ -242,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text, example) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}")
-        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "runs", "verify"):
+        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "runs", "verify", "show"):
             p.add_argument("case", metavar="CASE", help="the case folder")
         if name == "ingest":
             p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
@@ -285,6 +302,14 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same world)")
             if name == "synth":
                 p.add_argument("--formats", default="csv,jsonl", help="log formats: csv, jsonl, fhir")
+        if name == "show":
+            for flag, what in (("--patient", "a patient id"), ("--account", "an account id"),
+                               ("--address", "a network address"), ("--session", "a log session id")):
+                p.add_argument(flag, help=what)
+            p.add_argument("--from", dest="since", help="from this time (ISO 8601; the incident's zone if no offset)")
+            p.add_argument("--to", dest="until", help="until this time (excluded)")
+            p.add_argument("--raw", action="store_true", help="also print each line as the evidence file holds it")
+            p.add_argument("--limit", type=int, default=1000, help="at most this many events (default 1000)")
         if name == "queries":
             p.add_argument("--show", metavar="NAME", help="print one query verbatim")
     return parser

@@ -15,7 +15,7 @@ LAYERS = [
     {"_version", "errors", "schema", "casefile"},
     {"queries", "config", "evidence", "private", "writers", "naming", "wording"},
     {"store", "readers", "mapping", "incident", "formats", "manifest", "lists"},
-    {"reference", "ingest", "boundary", "publish"},
+    {"reference", "ingest", "boundary", "publish", "drill"},
     {"result"},
     {"runs"},
     {"scope", "discover"},
