@@ -22,6 +22,14 @@ from matplotlib.patches import Patch
 
 from .result import ScopeResult
 
+class ReportFigure(Figure):
+    """A matplotlib Figure that shows itself where it is the value of a notebook cell (IPython asks for
+    `_repr_png_`), with no pyplot state and no backend forced: the command line saves the same object to files."""
+
+    def _repr_png_(self) -> bytes:
+        return render(self, "png")
+
+
 VERDICT_COLOURS = {"attacker": "#c0392b", "undetermined": "#e67e22", "owner": "#2e86c1"}
 EXPOSURE_COLOURS = {"listed": "#f5b041", "opened": "#e67e22", "copied": "#c0392b"}
 
@@ -61,10 +69,10 @@ def _attacker_span(result: ScopeResult) -> str:
     return f"attacker active {local_time(a['first_activity_utc'], tz)} → {local_time(a['last_activity_utc'], tz)}"
 
 
-def account_timeline(result: ScopeResult) -> Figure:
+def account_timeline(result: ScopeResult) -> ReportFigure:
     df = result.frames["segment_bars"]
     numbers = sorted(set(df["account_no"].to_list()))
-    fig = Figure(figsize=(10, 1.4 + 0.45 * max(len(numbers), 1)))
+    fig = ReportFigure(figsize=(10, 1.4 + 0.45 * max(len(numbers), 1)))
     ax = fig.add_subplot()
     _shade_windows(ax, result)
     for row in df.iter_rows(named=True):
@@ -84,9 +92,9 @@ def account_timeline(result: ScopeResult) -> Figure:
     return fig
 
 
-def cumulative_patients(result: ScopeResult) -> Figure:
+def cumulative_patients(result: ScopeResult) -> ReportFigure:
     df = result.frames["first_reach"]
-    fig = Figure(figsize=(10, 4))
+    fig = ReportFigure(figsize=(10, 4))
     ax = fig.add_subplot()
     _shade_windows(ax, result)
     if df.height:
@@ -106,9 +114,9 @@ def cumulative_patients(result: ScopeResult) -> Figure:
     return fig
 
 
-def hourly_activity(result: ScopeResult) -> Figure:
+def hourly_activity(result: ScopeResult) -> ReportFigure:
     df = result.frames["hourly"]
-    fig = Figure(figsize=(10, 4))
+    fig = ReportFigure(figsize=(10, 4))
     ax = fig.add_subplot()
     _shade_windows(ax, result)
     if df.height:
@@ -125,9 +133,9 @@ def hourly_activity(result: ScopeResult) -> Figure:
     return fig
 
 
-def practices(result: ScopeResult) -> Figure:
+def practices(result: ScopeResult) -> ReportFigure:
     rows = sorted(result.summary["controllers"], key=lambda r: (-r["patients"], r["practice_no"]))
-    fig = Figure(figsize=(10, 4.5))
+    fig = ReportFigure(figsize=(10, 4.5))
     ax = fig.add_subplot(1, 2, 1)
     top = rows[:15]
     names = [f"practice #{r['practice_no']}" for r in top][::-1]
@@ -151,9 +159,9 @@ def practices(result: ScopeResult) -> Figure:
     return fig
 
 
-def exposure_categories(result: ScopeResult) -> Figure:
+def exposure_categories(result: ScopeResult) -> ReportFigure:
     c = result.summary["counts"]
-    fig = Figure(figsize=(10, 4))
+    fig = ReportFigure(figsize=(10, 4))
     ax = fig.add_subplot(1, 2, 1)
     levels = ["listed", "opened", "copied"]
     ax.bar(levels, [c[f"exposure_{lv}"] for lv in levels], color=[EXPOSURE_COLOURS[lv] for lv in levels])
@@ -169,9 +177,9 @@ def exposure_categories(result: ScopeResult) -> Figure:
     return fig
 
 
-def heatmap(result: ScopeResult) -> Figure:
+def heatmap(result: ScopeResult) -> ReportFigure:
     df = result.frames["heatmap"]
-    fig = Figure(figsize=(10, 4))
+    fig = ReportFigure(figsize=(10, 4))
     for i, period in enumerate(("baseline", "breach")):
         grid = np.zeros((7, 24))
         for row in df.filter(df["period"] == period).iter_rows(named=True):
@@ -188,10 +196,10 @@ def heatmap(result: ScopeResult) -> Figure:
     return fig
 
 
-def coverage(result: ScopeResult) -> Figure:
+def coverage(result: ScopeResult) -> ReportFigure:
     df = result.frames["coverage"]
     sources = sorted(set(df["source"].to_list()))
-    fig = Figure(figsize=(10, 1.8 + 1.4 * max(len(sources), 1)))
+    fig = ReportFigure(figsize=(10, 1.8 + 1.4 * max(len(sources), 1)))
     gaps = result.summary["log_gaps"]
     unusual = [g for g in gaps if g["usual_events"] > 0]
     for i, source in enumerate(sources):
@@ -215,7 +223,7 @@ def coverage(result: ScopeResult) -> Figure:
     return fig
 
 
-FIGURES: dict[str, Callable[[ScopeResult], Figure]] = {
+FIGURES: dict[str, Callable[[ScopeResult], ReportFigure]] = {
     "account_timeline": account_timeline,
     "cumulative_patients": cumulative_patients,
     "hourly_activity": hourly_activity,

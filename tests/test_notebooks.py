@@ -34,3 +34,6 @@ def test_runs_top_to_bottom(path, tmp_path):
     client.execute()
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+    figure_cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith("figures.")]
+    for cell in figure_cells:  # a figure shows as a picture, not as "<Figure size 1000x255 with 1 Axes>"
+        assert any("image/png" in o.get("data", {}) for o in cell.outputs), cell.source
