@@ -22,6 +22,7 @@ from matplotlib.patches import Patch
 
 from .result import ScopeResult
 
+
 class ReportFigure(Figure):
     """A matplotlib Figure that shows itself where it is the value of a notebook cell (IPython asks for
     `_repr_png_`), with no pyplot state and no backend forced: the command line saves the same object to files."""

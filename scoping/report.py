@@ -31,7 +31,7 @@ table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px so
 vertical-align:top;text-align:left;overflow-wrap:anywhere}th{background:#f4f6f7}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
 .lead{font-size:1.1em;background:#fdf2e9;padding:1em;border-left:4px solid #c0392b}
-.note{color:#566573;font-size:.9em}code,pre{font-size:.8em;background:#f4f6f7}pre{padding:.5em;overflow-x:auto;
+.note{color:#566573;font-size:.9em}.toc{columns:2;font-size:.9em}code,pre{font-size:.8em;background:#f4f6f7}pre{padding:.5em;overflow-x:auto;
 white-space:pre-wrap}img{max-width:100%;border:1px solid #eaecee;margin:.5em 0}details{margin:.3em 0}
 @media print{body{max-width:none;margin:0}table{font-size:.7em;width:100%}img{page-break-inside:avoid}
 details{display:block}}
@@ -154,7 +154,8 @@ def _figures(result: ScopeResult) -> tuple[dict[str, bytes], str]:
 def _segments(result: ScopeResult, lab: _Labels) -> list[dict[str, Any]]:
     rows = []
     order = {"attacker": 0, "undetermined": 1, "owner": 2}
-    for r in sorted(result.sessions.iter_rows(named=True),
+    shown = [r for r in result.sessions.iter_rows(named=True) if r["verdict"] != "owner" or r["decision_justification"]]
+    for r in sorted(shown,
                     key=lambda r: (order[r["verdict"]], r["account_id"], r["segment_start_utc"])):
         rows.append({"account": lab.account(r["account_id"]),
                      "segment": f"{r['segment_no']}/{r['session_segments']}",
@@ -164,6 +165,27 @@ def _segments(result: ScopeResult, lab: _Labels) -> list[dict[str, Any]]:
                      "reasons": r["reasons"] if not (lab.shareable and r["decision_justification"]) else
                      f"analyst decision (justified in the full report); the rules said {r['rule_verdict']}"})
     return rows
+
+
+SECTIONS = (
+    "What happened, in plain words",
+    "The incident as defined",
+    "Discovery: accounts that look compromised",
+    "Attribution of each segment",
+    "Figures",
+    "Patients affected per practice (counts only)",
+    "Notification kits",
+    "Data quality",
+    "Method",
+)
+
+
+def _toc() -> str:
+    return "".join(f'<li><a href="#s{i}">{_e(t)}</a></li>' for i, t in enumerate(SECTIONS, start=1))
+
+
+def _owner_count(result: ScopeResult) -> int:
+    return int(((result.sessions["verdict"] == "owner") & result.sessions["decision_justification"].is_null()).sum())
 
 
 def _discovery(discovery: DiscoveryResult | None, lab: _Labels) -> str:
@@ -246,9 +268,10 @@ def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | N
 <style>{CSS}</style></head><body>
 <h1>{_e(title)}: {_e(s['case'])}</h1>
 <p class="note">{_e(inc['name'])} · run {_e(run.run_id)} · scoping {_e(__version__)} · {_e(variant)}</p>
-<h2>What happened, in plain words</h2>
+<nav><ol class="toc">{_toc()}</ol></nav>
+<h2 id="s1">1. What happened, in plain words</h2>
 <p class="lead">{_lead(result)}</p>
-<h2>The incident as defined</h2>
+<h2 id="s2">2. The incident as defined</h2>
 {_table(windows)}
 <p>Compromised accounts: {_e(', '.join(lab.account(a) for a in inc['compromised_accounts']))}. Each session of these
 accounts is split into segments (the part of a session from one address and one client: a session cookie replayed
@@ -257,19 +280,21 @@ cannot be attributed count as affected: {'yes' if inc['count_undetermined'] else
 the {_e(inc['baseline_days'])} days before the first window.</p>
 {indicators}
 {_table(account_rows)}
-<h2>Discovery: accounts that look compromised</h2>
+<h2 id="s3">3. Discovery: accounts that look compromised</h2>
 {_discovery(discovery, lab)}
-<h2>Attribution of each segment</h2>
-{_table(_segments(result, lab), limit=200)}
-<h2>Figures</h2>
+<h2 id="s4">4. Attribution of each segment</h2>
+<p>Every segment judged the attacker's or undetermined, and every segment an analyst ruled on, with its reasons;
+{_owner_count(result)} segment(s) judged the owner's are in sessions.csv.</p>
+{_table(_segments(result, lab), limit=300)}
+<h2 id="s5">5. Figures</h2>
 {figures_html}
-<h2>Patients affected per practice (counts only)</h2>
+<h2 id="s6">6. Patients affected per practice (counts only)</h2>
 {_table(practice_rows)}
-<h2>Notification kits</h2>
+<h2 id="s7">7. Notification kits</h2>
 <p>{kits} practice(s) have affected or attempted patients: <code>scoping notify CASE</code> writes one kit per practice
 and language (letters to merge, the per-access detail, the regulator sheet) under <code>notify/&lt;lang&gt;/</code>,
 named as <code>by_controller/</code> names them. They name patients: they are not part of this report.</p>
-<h2>Data quality</h2>
+<h2 id="s8">8. Data quality</h2>
 <p>{dq['lines_read']:,} lines read in {dq['evidence_files']} evidence file(s): {dq['events_loaded']:,} events,
 {dq['duplicates']:,} duplicates (counted once), {dq.get('conflicts', 0):,} conflicts (a key logged again with other
 content: every version kept), {dq['quarantined']:,} quarantined with their reason; {dq['dst_flagged']:,} local times
@@ -286,7 +311,7 @@ understated):</p>{_table(unmapped if not shareable else [{k: v for k, v in r.ite
 recorded the chart open in the session, not necessarily the record the query touched.</p>{_table(s['patient_links'])}
 <p>Searches, lists, exports or reads by counted segments that name no patient (whose data they returned is not in
 the logs):</p>{_table(s['searches_without_patient_list'])}
-<h2>Method</h2>
+<h2 id="s9">9. Method</h2>
 <p>Every number above comes from SQL files shipped with scoping, run exactly as written (<code>scoping queries --show
 NAME</code> prints one), with parameters bound; their SHA-256, the parameters of run {_e(run.run_id)} and the hashes
 of the evidence and of every output file are in <code>manifest.json</code>.</p>
