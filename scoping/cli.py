@@ -90,6 +90,11 @@ def _scope_summary(result: ScopeResult, out: Path) -> str:
     if c["unassigned_affected"] or c["unassigned_attempted"]:
         lines.append(f"WARNING:           {c['unassigned_affected']:,} reached and {c['unassigned_attempted']:,} "
                      f"attempted patient ids belong to no practice: see unassigned_patients.csv")
+    if s.get("accounts_without_baseline"):
+        n = len(s["accounts_without_baseline"])
+        lines.append(f"WARNING:           {n} compromised account(s) have no activity before the window "
+                     f"({', '.join(visible(a) for a in s['accounts_without_baseline'][:5])}): "
+                     f"their segments cannot be told to be the holder's — ingest older logs, or decide them")
     unmapped = sum(r["events"] for r in s.get("unmapped_in_windows") or [])
     if unmapped:
         lines.append(f"WARNING:           {unmapped:,} events of the compromised accounts in the windows are "

@@ -14,6 +14,7 @@ import hashlib
 import ipaddress
 import itertools
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -117,19 +118,47 @@ class Incident:
         return hashlib.sha256(json.dumps(defined, sort_keys=True).encode()).hexdigest()
 
     def matching_ips(self, values: list[str]) -> list[str]:
+        """The logged addresses an indicator names (a port, brackets or an IPv4-mapped IPv6 spelling aside)."""
         nets = [ipaddress.ip_network(n, strict=False) for n in self.ips]
         out = []
         for v in values:
-            try:
-                addr = ipaddress.ip_address(v.strip())
-            except ValueError:
-                continue
-            if any(addr.version == n.version and addr in n for n in nets):
+            addr = parse_address(v)
+            if addr is not None and any(addr.version == n.version and addr in n for n in nets):
                 out.append(v)
         return out
 
     def matching_clients(self, values: list[str]) -> list[str]:
         return [v for v in values if any(fnmatch.fnmatchcase(v, p) for p in self.user_agents)]
+
+
+_PORTED_V4 = re.compile(r"(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}")
+_BRACKETED_V6 = re.compile(r"\[([0-9a-fA-F:.%\w]+)\](?::\d{1,5})?")
+
+
+def parse_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address as logged (spaces, a port, brackets, an IPv4-mapped IPv6 spelling), or None if it is none."""
+    text = value.strip()
+    m = _BRACKETED_V6.fullmatch(text) or _PORTED_V4.fullmatch(text)
+    if m:
+        text = m.group(1)
+    try:
+        addr = ipaddress.ip_address(text.split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+def address_key(value: str) -> str:
+    """The network key an address is compared under: IPv4 itself, IPv6 its /64 (a host's privacy addresses change
+    inside it); a value that is not an address is its own key."""
+    addr = parse_address(value)
+    if addr is None:
+        return value.strip().lower()
+    if addr.version == 6:
+        return str(ipaddress.ip_network(f"{addr}/64", strict=False))
+    return str(addr)
 
 
 def _iso(t: datetime) -> str:

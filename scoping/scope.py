@@ -20,7 +20,7 @@ from ._version import __version__
 from .config import CaseConfig
 from .errors import ConfigError, InputError, IntegrityError
 from .evidence import sha256_file
-from .incident import Incident, baseline_start
+from .incident import Incident, address_key, baseline_start
 from .ingest import ensure_account_hours
 from .result import RunRecord, ScopeResult
 from .store import Runner
@@ -77,8 +77,8 @@ def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int) -> 
     ensure_account_hours(r)
     first_full_hour, read_start = _baseline_split(start, incident.start)
     r.run("scope_account_events", accounts=accounts, read_start=_iso(read_start), scope_end=_iso(incident.end))
-    r.run("scope_baseline", accounts=accounts, baseline_start=_iso(start), first_full_hour=_iso(first_full_hour),
-          read_start=_iso(read_start), window_start=_iso(incident.start))
+    r.run("scope_session_history", accounts=accounts, baseline_start=_iso(start), read_start=_iso(read_start),
+          first_window_start=_iso(incident.start))
     values = r.run("scope_distinct_clients")
     ips = incident.matching_ips([v for k, v in values if k == "ip"])
     clients = incident.matching_clients([v for k, v in values if k == "client"])
@@ -89,6 +89,10 @@ def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int) -> 
           decision_justifications=[d.justification for d in incident.decisions],
           decision_by=[d.by for d in incident.decisions])
     r.run("sessions_derive", gap_minutes=gap_minutes)
+    r.run("scope_baseline", accounts=accounts, baseline_start=_iso(start), first_full_hour=_iso(first_full_hour),
+          read_start=_iso(read_start), window_start=_iso(incident.start))
+    addresses = sorted({v for k, v in values if k == "ip"} | {row[0] for row in r.run("scope_baseline_addresses")})
+    r.run("scope_address_keys", addresses=addresses, keys=[address_key(a) for a in addresses])
     r.run("scope_account_sessions")
     r.run("scope_segments")
     unmatched = [row[0] for row in r.run("scope_unmatched_decisions")]
@@ -163,6 +167,7 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
         "searches_without_patient_list": _rows(r.frame("summary_unknown_patient_sets",
                                                        count_undetermined=counted)),
         "unmapped_in_windows": _rows(r.frame("scope_unmapped")),
+        "accounts_without_baseline": [row["account_id"] for row in _rows(r.frame("summary_no_baseline"))],
         "log_gaps": _gap_ranges(frames["log_gaps"]),
         "data_quality": {
             "evidence_files": len(logs), "lines_read": total("lines_read"), "events_loaded": total("events_loaded"),

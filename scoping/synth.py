@@ -7,6 +7,7 @@ scoping engine, so the engine can be tested against it. See data/README.md for e
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,8 +68,39 @@ def _iso_s(col: str) -> pl.Expr:
             + pl.when(frac == "").then(pl.lit("")).otherwise(pl.lit(".") + frac) + pl.lit("+00:00"))
 
 
+SYNTH_MARK = "# A synthetic breach world written by `scoping synth"
+
+
+def _check_folder(folder: Path) -> None:
+    """A world is written into a new or empty folder, or over an earlier synthetic world: never over a real case
+    (its logs/ and reference/ are evidence)."""
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise ConfigError(f"{folder} exists and is not a folder", hint="choose another folder for the world")
+    if not any(folder.iterdir()):
+        return
+    toml = folder / "case.toml"
+    try:
+        ours = toml.read_text(encoding="utf-8").startswith(SYNTH_MARK) and (folder / "truth").is_dir()
+    except (OSError, UnicodeDecodeError):
+        ours = False
+    if not ours:
+        raise ConfigError(f"{folder} is not empty and holds no synthetic world: scoping will not write a world over it",
+                          hint="choose a new or empty folder (a world replaces logs/, reference/, the store and out/)")
+
+
+def _check_options(opts: SynthOptions) -> None:
+    if not math.isfinite(opts.scale) or not 0 < opts.scale <= 10_000:
+        raise ConfigError(f"scale {opts.scale!r} is not a size of world", hint="give a number above 0, e.g. 1 or 0.3")
+    if not 0 <= opts.seed < 2**63:
+        raise ConfigError(f"seed {opts.seed!r} is not allowed", hint="give a whole number from 0 up")
+
+
 def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
     """Write a synthetic breach world into `folder` (files 0600, folders 0700: it is shaped like real evidence)."""
+    _check_options(opts or SynthOptions())
+    _check_folder(folder)
     with private_files():
         result = _synthesize(folder, opts or SynthOptions())
     tighten(folder)

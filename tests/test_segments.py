@@ -95,12 +95,13 @@ def _write(folder: Path, sessions: list) -> list[tuple[str, str, str, str]]:
     return list(dict.fromkeys(out))
 
 
-def _expected(account: str, ip: str, ua: str, first: tuple[str, str]) -> str:
-    """The rules of scope_segments.sql, written out plainly (no indicator client, no departure here)."""
+def _expected(account: str, ip: str, ua: str, parts: set[tuple[str, str]]) -> str:
+    """The rules of scope_segments.sql, written out plainly (no indicator client, no departure here); `parts` are the
+    (address, client) of every segment of the session."""
     usual_ip, usual_ua = ip == HOME[account][0], ua == HOME[account][1]
     indicator = ip.startswith("198.51.100.")
-    began_usual = first == HOME[account]
-    replayed = began_usual and ip != first[0] and not usual_ip
+    holder_in_session = HOME[account] in parts
+    replayed = holder_in_session and not usual_ip
     if indicator or (not usual_ip and not usual_ua) or replayed:
         return "attacker"
     return "owner" if usual_ip and usual_ua else "undetermined"
@@ -116,16 +117,14 @@ def test_every_segment_gets_the_verdict_of_the_rules(tmp_path_factory, sessions)
         result = case.scope()
     got = {(r["account_id"], r["session_key"], r["src_ip"], r["user_agent"]): r
            for r in result.sessions.iter_rows(named=True)}
-    firsts: dict[str, tuple[str, str]] = {}
-    for _account, sid, ip, ua in expected_segments:
-        firsts.setdefault(sid, (ip, ua))
     assert len(got) == len(expected_segments)
     for account, sid, ip, ua in expected_segments:
-        row = got[(account, f"log:{sid}", ip, ua)]
-        n_parts = len({(i, u) for a, s, i, u in expected_segments if s == sid})
-        assert row["session_segments"] == n_parts
+        row = got[(account, f"log:{account}/{sid}", ip, ua)]
+        parts = {(i, u) for a, s, i, u in expected_segments if s == sid}
+        assert row["session_segments"] == len(parts)
         # one address and one client: the session's own verdict, as before segments existed
-        assert row["verdict"] == _expected(account, ip, ua, firsts[sid]), (sid, ip, ua, row["reasons"])
+        assert row["verdict"] == _expected(account, ip, ua, parts), (sid, ip, ua, row["reasons"])
+        n_parts = len(parts)
         if row["verdict"] == "attacker" and "replayed session" in row["reasons"]:
             assert n_parts > 1
     counted = {r["segment_key"] for r in result.sessions.iter_rows(named=True) if r["verdict"] != "owner"}
@@ -143,12 +142,13 @@ def test_a_replayed_session_gives_the_attacker_its_patients_and_the_owner_none(f
     with Case.open(folder) as case:
         case.ingest(progress=False)
         result = case.scope(count_undetermined=count_undetermined)
-    segments = result.sessions.filter(pl.col("session_key") == f"log:{replay['session_id']}")
+    key = f"log:{replay['account_id']}/{replay['session_id']}"
+    segments = result.sessions.filter(pl.col("session_key") == key)
     verdicts = dict(zip(segments["src_ip"], segments["verdict"], strict=True))
     assert verdicts == {replay["owner_ip"]: "owner", replay["ip"]: "attacker"}
     attacker = segments.filter(pl.col("verdict") == "attacker").row(0, named=True)
     assert "replayed session" in attacker["reasons"]
-    accesses = result.accesses.filter(pl.col("session_key") == f"log:{replay['session_id']}")
+    accesses = result.accesses.filter(pl.col("session_key") == key)
     assert set(accesses["segment_key"]) == {attacker["segment_key"]}  # the owner's requests count for nothing
     reached = set(accesses.filter(pl.col("reached"))["patient_id"])
     assert reached and reached <= set(result.affected["patient_id"])

@@ -16,21 +16,26 @@ base_clients AS (
 per_session AS (
   SELECT e.account_id, e.session_key, e.segment_key,
     min(e.ts) AS session_start, max(e.ts) AS session_end,
-    any_value(e.src_ip) AS src_ips,
-    any_value(e.user_agent) AS user_agents,
-    bool_or(e.src_ip IS DISTINCT FROM e.session_ip AND e.src_ip IS NOT NULL AND bi.src_ip IS NULL) AS replayed,
+    any_value(e.seg_ip) AS src_ips,
+    any_value(e.seg_client) AS user_agents,
     count(DISTINCT e.patient_id) AS patients,
     count(DISTINCT e.patient_id) FILTER (WHERE NOT e.own_patient) AS patients_not_own,
     bool_or(a.active_until IS NOT NULL AND e.ts >= a.active_until) AS after_departure,
-    bool_or(e.src_ip IS NOT NULL AND bi.src_ip IS NULL) AS new_address,
-    bool_or(e.user_agent IS NOT NULL AND bc.user_agent IS NULL) AS new_client,
+    bool_or(e.seg_ip IS NOT NULL AND bi.src_ip IS NULL) AS new_address,
+    bool_or(e.seg_client IS NOT NULL AND bc.user_agent IS NULL) AS new_client,
     bool_and(e.outcome = 'failure') AS only_failures
   FROM sessioned_events e
   JOIN flagged USING (account_id)
   LEFT JOIN accounts a USING (account_id)
-  LEFT JOIN base_ips bi ON bi.account_id = e.account_id AND bi.src_ip = e.src_ip
-  LEFT JOIN base_clients bc ON bc.account_id = e.account_id AND bc.user_agent = e.user_agent
+  LEFT JOIN base_ips bi ON bi.account_id = e.account_id AND bi.src_ip = e.seg_ip
+  LEFT JOIN base_clients bc ON bc.account_id = e.account_id AND bc.user_agent = e.seg_client
   GROUP BY e.account_id, e.session_key, e.segment_key
+),
+with_session AS (
+  -- a replayed session: its holder's usual address and client in one segment, a new address in another
+  SELECT *, new_address AND bool_or(NOT new_address AND NOT new_client)
+                              OVER (PARTITION BY account_id, session_key) AS replayed
+  FROM per_session
 ),
 final AS (
   SELECT account_id, session_key, segment_key,
@@ -50,6 +55,6 @@ final AS (
       CASE WHEN patients_not_own > 0 THEN patients_not_own || ' patients not the account''s own' END,
       CASE WHEN only_failures THEN 'every request refused' END) AS reasons,
     session_start
-  FROM per_session
+  FROM with_session
 )
 SELECT * EXCLUDE (session_start) FROM final ORDER BY account_id, session_start, segment_key

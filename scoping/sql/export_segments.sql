@@ -13,7 +13,7 @@ WITH reached AS (
 final AS (
   SELECT s.account_id, s.session_key, s.segment_key, s.segment_no, s.session_segments, s.segment_start,
     iso_utc(s.segment_start) AS segment_start_utc, iso_utc(s.segment_end) AS segment_end_utc,
-    s.src_ip, s.user_agent, s.session_ip AS session_start_ip, s.n_events, s.n_patients,
+    s.src_ip, s.user_agent, s.n_events, s.n_patients,
     coalesce(r.patients_reached, 0) AS patients_reached, s.verdict, s.reasons, s.rule_verdict,
     s.decision_justification, s.decided_by
   FROM scope_segments s LEFT JOIN reached r USING (segment_key)

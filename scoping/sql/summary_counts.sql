@@ -26,9 +26,14 @@ u AS (SELECT count(DISTINCT patient_id) AS unassigned_affected FROM scope_affect
 x AS (
   SELECT count(*) FILTER (WHERE reached AND counted) AS accesses_reached,
          count(DISTINCT event_key) FILTER (WHERE reached AND counted) AS events_reached,
-         count(*) FILTER (WHERE NOT reached AND counted) AS accesses_denied,
-         count(DISTINCT patient_id) FILTER (WHERE reached AND NOT counted) AS patients_left_out_undetermined
+         count(*) FILTER (WHERE NOT reached AND counted) AS accesses_denied
   FROM scope_accesses
+),
+left_out AS (
+  -- reached by undetermined segments the run does not count, and by nothing it counts
+  SELECT count(*) AS patients_left_out_undetermined FROM (
+    SELECT patient_id FROM scope_accesses WHERE reached GROUP BY patient_id
+    HAVING bool_or(NOT counted) AND NOT bool_or(counted))
 ),
 s AS (
   SELECT count(*) FILTER (WHERE verdict = 'attacker') AS segments_attacker,
@@ -39,5 +44,5 @@ s AS (
          count(DISTINCT account_id) FILTER (WHERE verdict <> 'owner') AS accounts_with_suspect_segments
   FROM scope_segments
 ),
-final AS (SELECT * FROM a, t, u, x, s)
+final AS (SELECT * FROM a, t, u, x, left_out, s)
 SELECT * FROM final
