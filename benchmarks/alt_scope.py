@@ -1,8 +1,10 @@
 """The scope question answered with polars and with pandas, from a Parquet export of the events table.
 
-Same semantics as scoping/sql/scope_*.sql (sessions, segments, attribution, exposure), so the benchmark can check
-that both give exactly scoping's affected list before comparing times. The exposure ladder is read from
-scoping.schema, the one vocabulary.
+The rules of scoping/sql/scope_*.sql (sessions, segments, attribution, exposure) as they bear on the synthetic
+worlds, so the benchmark can check that both give exactly scoping's affected list before comparing times. The
+exposure ladder is read from scoping.schema, the one vocabulary. Refinements for hostile logs are not written
+twice: a client or address missing from a line taken from its session, addresses compared by network key, log
+sessions older than the day read, accounts without baseline.
 """
 
 from __future__ import annotations

@@ -34,10 +34,11 @@ from . import scope as _scope
 from .boundary import foreign_errors
 from .casefile import TEMPLATE
 from .errors import ConfigError, IntegrityError
+from .evidence import sha256_file
 from .incident import Incident, parse_incident, parse_time
 from .private import private_dir, private_files, write_private
 from .publish import Published, Section, SetIdentity, publish_set
-from .result import ScopeResult, engine_versions
+from .result import ScopeResult, canonical_digest, engine_versions
 from .store import Runner, connect
 from .writers import key_fingerprint
 
@@ -106,6 +107,14 @@ class Case:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _out(self, out: str | Path | None) -> Path:
+        """An output folder: the case's own out/ by default; never the case folder or a folder holding it."""
+        folder = Path(out) if out else self.out
+        if self.root.resolve().is_relative_to(Path(os.path.abspath(folder)).resolve()):
+            raise ConfigError(f"{folder} holds the case folder itself: an output folder is scoping's alone",
+                              hint=f"give a folder of its own, e.g. {self.out}")
+        return folder
 
     @contextmanager
     def _step(self, where: str) -> Iterator[None]:
@@ -184,6 +193,11 @@ class Case:
             if run_id is None and self.config.incident and self.incident().digest() != result.run.incident_sha256:
                 raise ConfigError(f"the incident in case.toml changed since run {result.run_id} was scoped",
                                   hint=f"{again}, or publish that run as it was with --run {result.run_id}")
+            recorded_gap = result.run.parameters.get("session_gap_minutes")
+            if run_id is None and recorded_gap not in (None, self.config.session_gap_minutes):
+                raise ConfigError(f"[case] session_gap_minutes changed since run {result.run_id} was scoped "
+                                  f"({recorded_gap} then, {self.config.session_gap_minutes} now)",
+                                  hint=f"{again}, or publish that run as it was with --run {result.run_id}")
             return result
 
     def discovery(self) -> _discover.DiscoveryResult | None:
@@ -201,7 +215,7 @@ class Case:
                 pseudonymise_key: bytes | None = None) -> Published:
         """The lists of a run (affected, per practice, attempted, unassigned, accesses, sessions, summary)."""
         with self._step("publish"):
-            return result.publish_lists(Path(out) if out else self.out, pseudonymise_key=pseudonymise_key)
+            return result.publish_lists(self._out(out), pseudonymise_key=pseudonymise_key)
 
     def notify(self, result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
                directory: str | Path | None = None, include_attempted: bool = False,
@@ -209,16 +223,25 @@ class Case:
         """One kit per practice (or the named ones), in one language, into out/notify/<lang>/; the kits of other
         languages stay beside them."""
         with self._step("notify"):
-            folder = Path(out) if out else self.out
+            folder = self._out(out)
             if _pseudonymisation(folder):
                 raise ConfigError(f"{folder} is a pseudonymised output set: kits name patients",
-                                  hint="write the kits into the case's own out/ (no --out)")
+                                  hint="write the kits into another output folder (--out DIR), or publish the "
+                                       "lists there without a key first (scoping scope CASE --out DIR)")
             contacts = notify.read_directory(Path(directory)) if directory else None
+            settings = self.config.raw.get("notify", {}) or {}
             kits = notify.kit_files(result, lang=lang, practices=practices, directory=contacts,
-                                    include_attempted=include_attempted,
-                                    settings=self.config.raw.get("notify", {}) or {}, root=self.root)
-            sections = [Section(f"notify/{lang}/{name}", "notify", files, run_id=result.run_id,
-                                        run_kind="scope") for name, files in sorted(kits.items())]
+                                    include_attempted=include_attempted, settings=settings, root=self.root)
+            words = notify.load_wording(lang, settings, self.root)
+            options = {  # everything a kit is made from besides the run: `verify --recompute` makes it again
+                "lang": lang, "include_attempted": include_attempted, "settings": dict(settings),
+                "wording_sha256": canonical_digest([dict(words.tables), words.letter]),
+                "directory": {"path": os.path.abspath(directory), "sha256": sha256_file(Path(directory))[0]}
+                if directory else None}
+            names = {name: practice for practice, name in result.practice_files.items()}
+            sections = [Section(f"notify/{lang}/{name}", "notify", files, run_id=result.run_id, run_kind="scope",
+                                options={**options, "practice_id": names[name]})
+                        for name, files in sorted(kits.items())]
             replace = [f"notify/{lang}"] if not practices else []
             return self._publish_run(result, folder, sections, replace)
 
@@ -226,15 +249,17 @@ class Case:
         """report.html, report_shareable.html and the figures of a run (with the latest discovery on the same
         evidence, when there is one)."""
         with self._step("report"):
-            files = _report.report_files(result, discovery=self.discovery())
-            section = Section("report", "report", files, run_id=result.run_id, run_kind="scope")
-            return self._publish_run(result, Path(out) if out else self.out, [section], [])
+            found = self.discovery()
+            files = _report.report_files(result, discovery=found)
+            section = Section("report", "report", files, run_id=result.run_id, run_kind="scope",
+                              depends={"discover": found.run_id if found else None})
+            return self._publish_run(result, self._out(out), [section], [])
 
     def publish_discovery(self, found: _discover.DiscoveryResult, *,
                           out: str | Path | None = None) -> Published:
         """discovery.csv, discovery_sessions.csv and proposed_incident.toml."""
         with self._step("publish discovery"):
-            folder = Path(out) if out else self.out
+            folder = self._out(out)
             current = manifest.read(folder) if folder.is_dir() else None
             existing = (current or {}).get("output_set", {})
             identity = SetIdentity(evidence_sha256=found.run.evidence_sha256, evidence=found.run.evidence,
@@ -256,16 +281,41 @@ class Case:
                                replace=replace, practice_files=result.practice_files,
                                needs={"scope": _lists(result, fingerprint)}, engine=engine_versions())
 
+    def _kit_again(self, result: ScopeResult, name: str, options: dict[str, Any],
+                   v: manifest.Verification) -> dict[str, bytes]:
+        """The files of one kit, made again from a recomputed run with the options the manifest records."""
+        try:
+            lang, practice = str(options["lang"]), str(options["practice_id"])
+            contacts = None
+            if options.get("directory"):
+                path = Path(options["directory"]["path"])
+                if not path.is_file() or sha256_file(path)[0] != options["directory"]["sha256"]:
+                    v.other.append(f"{name}: its patient directory {path} is missing or changed: kit not recomputed")
+                    return {}
+                contacts = notify.read_directory(path)
+            words = notify.load_wording(lang, options.get("settings") or {}, self.root)
+            if canonical_digest([dict(words.tables), words.letter]) != options.get("wording_sha256"):
+                v.other.append(f"{name}: the wording tables changed since the kit was written: kit not recomputed")
+                return {}
+            kits = notify.kit_files(result, lang=lang, practices=[practice], directory=contacts,
+                                    include_attempted=bool(options.get("include_attempted")),
+                                    settings=options.get("settings") or {}, root=self.root)
+        except (KeyError, TypeError) as exc:
+            v.other.append(f"{name}: its recorded options cannot be read ({exc!r}): kit not recomputed")
+            return {}
+        return next(iter(kits.values()), {})
+
     def verify(self, out: str | Path | None = None, *, recompute: bool = False,
                pseudonymise_key: bytes | None = None) -> manifest.Verification:
         """Re-hash every output file and every evidence file against the manifest; name every difference.
 
-        With `recompute`, the run the lists show is computed again from the store, with the parameters the manifest
-        records, and every list file is compared byte for byte with what that computation gives (a pseudonymised set
-        needs its key): the proof that these lists are the ones this evidence produces."""
+        With `recompute`, the run the set shows is computed again from the store, with the parameters the manifest
+        records, and every list, kit and report file is made again from it (kits with their recorded language,
+        directory and wording; the report with its recorded discovery) and compared byte for byte (a pseudonymised set
+        needs its key): the proof that these files are the ones this evidence produces."""
         with self._step("verify"):
-            folder = Path(out) if out else self.out
-            v = manifest.verify(self.root, folder)
+            folder = self._out(out)
+            v = manifest.verify(self.root, folder, case_id=runs.case_id(self.runner))
             if recompute:
                 self._recompute(folder, v, pseudonymise_key)
             return v
@@ -276,19 +326,39 @@ class Case:
         if not run_id:
             v.notes.append("no scope run in this output set: nothing to recompute")
             return
-        recorded = body["runs"][run_id]
+        recorded = (body.get("runs") or {}).get(run_id)
+        if not isinstance(recorded, dict) or not isinstance(recorded.get("parameters"), dict):
+            v.other.append(f"the set's run {run_id} is not recorded in its manifest: nothing to recompute")
+            return
         fingerprint = body["output_set"].get("pseudonymisation")
         if fingerprint and (key is None or key_fingerprint(key) != fingerprint):
             v.other.append("the set is pseudonymised: give its key (--pseudonymise-key) to recompute its lists")
             return
         params = dict(recorded["parameters"])
-        again = _scope.scope(self.runner, self.config, Incident.from_parameters(params),
-                             count_undetermined=bool(params["count_undetermined"]), record=False)
+        try:
+            incident = Incident.from_parameters(params)
+            counted = bool(params["count_undetermined"])
+        except (KeyError, TypeError, ValueError) as exc:
+            v.other.append(f"run {run_id}: its recorded parameters cannot be read ({exc!r}): nothing to recompute")
+            return
+        again = _scope.scope(self.runner, self.config, incident, count_undetermined=counted, record=False,
+                             as_recorded=params)
         if again.run_id != run_id:
             v.other.append(f"recomputing run {run_id} gives run {again.run_id}: the store, the evidence, the SQL or "
                            f"the tool version differ from those the run recorded")
-        expected = again.lists_section(key if fingerprint else None).files
-        listed = {rel: e for rel, e in body.get("files", {}).items() if e.get("section") == "scope"}
+        expected = dict(again.lists_section(key if fingerprint else None).files)
+        sections = body.get("sections") or {}
+        for name, info in sections.items():
+            if info.get("stage") == "notify":
+                expected.update(self._kit_again(again, name, info.get("options") or {}, v))
+            elif info.get("stage") == "report":
+                found = _discover.load_discovery(self.runner, info["depends"]["discover"]) \
+                    if (info.get("depends") or {}).get("discover") else None
+                expected.update(_report.report_files(again, discovery=found))
+            elif info.get("stage") == "discover":
+                v.notes.append("the discovery section is not recomputed (discovery ranks; it does not list patients)")
+        recomputed = {n for n, i in sections.items() if i.get("stage") in ("scope", "notify", "report")}
+        listed = {rel: e for rel, e in body.get("files", {}).items() if e.get("section") in recomputed}
         for rel in sorted(set(expected) | set(listed)):
             v.recomputed += 1
             if rel not in listed:
@@ -297,6 +367,9 @@ class Case:
                 v.other.append(f"recomputed: {rel} is in the set but the computation gives no such file")
             elif hashlib.sha256(expected[rel]).hexdigest() != listed[rel]["sha256"]:
                 v.other.append(f"recomputed: {rel} differs from what the evidence gives")
+        for rel in sorted(set(expected) - set(listed)):
+            if rel not in body.get("files", {}):
+                v.other.append(f"recomputed: {rel} should exist and is not in the set")
 
 
 def _pseudonymisation(folder: Path) -> str | None:

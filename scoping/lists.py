@@ -36,5 +36,8 @@ def scope_files(frames: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], 
     files = {name: csv_bytes(safe(frames[table])) for name, table in LIST_FILES.items()}
     for practice, data in csv_groups(safe(frames["affected"]), "practice_id"):  # rows are sorted by practice
         files[f"by_controller/{practice_files[practice]}.csv"] = data
+    if pseudonymise_key:  # raw log values may name a patient in free text: a pseudonymised set shows none
+        summary = {**summary, "unmapped_in_windows": [{k: v for k, v in r.items() if k != "action_raw"}
+                                                      for r in summary.get("unmapped_in_windows") or []]}
     files["summary.json"] = json_bytes(dict(summary))
     return files

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import IntegrityError
+from .errors import ConfigError, InputError, IntegrityError
 from .evidence import sha256_file
 
 FORMAT = "scoping-output-set/2"
@@ -101,6 +101,38 @@ class Verification:
         return not self.problems
 
 
+def _malformed(body: dict[str, Any]) -> list[str]:
+    """What makes a manifest unusable as a list of what to check (a forgery, or a damaged file): never a traceback."""
+    problems = []
+    files, sections, runs = body.get("files"), body.get("sections"), body.get("runs")
+    evidence, output_set = body.get("evidence"), body.get("output_set")
+    if not isinstance(files, dict) or not all(isinstance(e, dict) and isinstance(e.get("sha256"), str)
+                                              for e in files.values()):
+        problems.append("its file list is not a table of files with their SHA-256")
+    if not isinstance(sections, dict) or not isinstance(runs, dict) or not isinstance(output_set, dict):
+        problems.append("its sections, runs or output set are missing")
+    if not isinstance(evidence, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str)
+                                                 and isinstance(e.get("sha256"), str) for e in evidence):
+        problems.append("its evidence list is not a list of files with their SHA-256")
+    if problems:
+        return problems
+    assert isinstance(files, dict) and isinstance(sections, dict) and isinstance(runs, dict)
+    assert isinstance(output_set, dict) and isinstance(evidence, list)
+    for rel in files:
+        if not isinstance(rel, str) or rel.startswith("/") or ".." in Path(rel).parts or "\\" in rel:
+            problems.append(f"it lists a file outside its folder: {rel!r}")
+    named = {e.get("section") for e in files.values()}
+    if not named <= set(sections):
+        problems.append(f"files of unknown sections: {', '.join(sorted(map(str, named - set(sections))))}")
+    for name, info in sections.items():
+        run = info.get("run_id") if isinstance(info, dict) else None
+        if run is not None and run not in runs:
+            problems.append(f"section {name} shows run {run}, which the manifest does not record")
+    if files and not evidence:
+        problems.append("it names no evidence file: nothing shows what the outputs rest on")
+    return problems
+
+
 def check_files(out: Path, manifest: dict[str, Any]) -> Verification:
     """Compare a folder with its manifest: changed, missing and unlisted files (no evidence)."""
     v = Verification(out)
@@ -109,7 +141,14 @@ def check_files(out: Path, manifest: dict[str, Any]) -> Verification:
         return v
     if manifest.get("manifest_sha256") != digest(manifest):
         v.other.append(f"{NAME}: its own digest does not match its content (the manifest was edited)")
-    listed: dict[str, Any] = manifest.get("files", {})
+    broken = _malformed(manifest)
+    if broken:
+        v.other.extend(f"{NAME}: {p}" for p in broken)
+        if any("outside its folder" not in p and "sections" not in p and "shows run" not in p
+               and "names no evidence" not in p for p in broken):
+            return v
+    listed: dict[str, Any] = {rel: e for rel, e in manifest["files"].items()
+                              if isinstance(rel, str) and not rel.startswith("/") and ".." not in Path(rel).parts}
     for rel, entry in listed.items():
         v.outputs_checked += 1
         p = out / rel
@@ -125,19 +164,58 @@ def check_files(out: Path, manifest: dict[str, Any]) -> Verification:
     return v
 
 
-def verify(case_root: Path, out: Path) -> Verification:
+def resolve(out: Path) -> Path:
+    """The folder a publish really writes: absolute, a symbolic link followed to its target (a set kept on an
+    encrypted volume stays there), never a mount point (a set is swapped in by renaming it), never inside another
+    output set."""
+    folder = Path(os.path.abspath(out))
+    if folder.is_symlink():
+        folder = folder.resolve()
+    if folder.parent == folder or os.path.ismount(folder):
+        raise ConfigError(f"{out} is the root of a file system: scoping swaps a whole output folder in by renaming",
+                          hint=f"give a folder inside it, e.g. {Path(out) / 'scoping-out'}")
+    for ancestor in folder.parents:
+        if ancestor.exists() and not ancestor.is_dir():
+            raise InputError(f"cannot create the output folder {out}: {ancestor} is a file",
+                             hint="choose an output folder whose parents are folders")
+        body = read(ancestor) if (ancestor / NAME).is_file() else None
+        if body and body.get("format") == FORMAT:
+            raise ConfigError(f"{out} is inside the output set {ancestor}",
+                              hint="give a folder outside any output set (scoping owns every file under one)")
+    return folder
+
+
+def leftovers(out: Path, kind: str) -> list[Path]:
+    """What an interrupted publish of `out` left beside it (`old` or `tmp`), oldest first; names compared exactly."""
+    if not out.parent.is_dir():
+        return []
+    prefix = f".{out.name}.{kind}-"
+    found = [out.parent / n for n in os.listdir(out.parent) if n.startswith(prefix) and len(n) == len(prefix) + 12]
+    return sorted(found, key=lambda p: p.lstat().st_mtime)
+
+
+def verify(case_root: Path, out: Path, *, case_id: str | None = None) -> Verification:
     """Re-hash every output and every evidence file against the manifest of `out`; name every difference."""
+    if out.is_symlink():
+        out = out.resolve()
     if not out.is_dir():
-        leftovers = sorted(out.parent.glob(f".{out.name}.old-*")) if out.parent.is_dir() else []
-        hint = (f"an interrupted publish left the previous set in {leftovers[-1].name}: the next scoping command "
-                f"that writes {out.name}/ puts it back" if leftovers else "run `scoping scope CASE` first")
+        olds = leftovers(out, "old")
+        hint = (f"an interrupted publish left the previous set in {olds[-1].name}: the next scoping command "
+                f"that writes {out.name}/ puts it back" if olds else "run `scoping scope CASE` first")
         raise IntegrityError(f"output folder {out} not found", hint=hint)
+    resolve(out)
     manifest = read(out)
     if manifest is None:
         raise IntegrityError(f"{out / NAME} not found: {out} is not an output set scoping wrote",
                              hint="run `scoping scope CASE` (or --out DIR) to write one")
     v = check_files(out, manifest)
-    for ev in manifest.get("evidence", []):
+    owner = (manifest.get("output_set") or {}).get("case_id") if isinstance(manifest.get("output_set"), dict) else None
+    if case_id and owner and owner != case_id:
+        v.other.append(f"this output set was written by another case ({owner}): its evidence is not this case's")
+        return v
+    for ev in manifest.get("evidence", []) if isinstance(manifest.get("evidence"), list) else []:
+        if not isinstance(ev, dict) or not isinstance(ev.get("path"), str):
+            continue
         p = Path(ev["path"])
         p = p if p.is_absolute() else case_root / p
         v.evidence_checked += 1
@@ -145,9 +223,10 @@ def verify(case_root: Path, out: Path) -> Verification:
             v.evidence.append(f"{ev['path']}: missing")
             continue
         sha, _ = sha256_file(p)
-        if sha != ev["sha256"]:
-            v.evidence.append(f"{ev['path']}: SHA-256 differs (recorded {ev['sha256'][:16]}…, now {sha[:16]}…)")
-    for leftover in sorted(out.parent.glob(f".{out.name}.*-*")):
+        if sha != ev.get("sha256"):
+            v.evidence.append(f"{ev['path']}: SHA-256 differs (recorded {str(ev.get('sha256'))[:16]}…, "
+                              f"now {sha[:16]}…)")
+    for leftover in [*leftovers(out, "old"), *leftovers(out, "tmp")]:
         v.notes.append(f"{leftover.name} beside {out.name}/ was left by an interrupted publish (the set itself is "
                        f"whole; the next command that writes {out.name}/ removes it)")
     return v

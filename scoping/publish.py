@@ -39,6 +39,8 @@ class Section:
     files: Mapping[str, bytes]
     run_id: str | None = None
     run_kind: str | None = None  # 'scope' sections follow the set's scope run; 'discover' ones its evidence
+    depends: Mapping[str, str | None] = field(default_factory=dict)  # section → the run of it this one shows
+    options: Mapping[str, Any] = field(default_factory=dict)  # how it was made (kits: language, directory…)
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SetIdentity:
     evidence: tuple[Mapping[str, Any], ...]
     scope_run_id: str | None = None
     pseudonymisation: str | None = None  # the key's fingerprint, None when patient ids are real
+    case_id: str | None = None  # the case whose store made the runs: one case per output set
 
 
 @dataclass
@@ -70,7 +73,8 @@ class Published:
 @contextlib.contextmanager
 def _locked(out: Path) -> Iterator[None]:
     """One publisher at a time per output folder (another process waits)."""
-    private_dir(out.parent)
+    with private_files():  # a missing parent is created private; an existing one is left as its owner set it
+        out.parent.mkdir(parents=True, exist_ok=True)
     lock = out.parent / f".{out.name}.lock"
     with private_files():
         fh = lock.open("a")
@@ -91,14 +95,11 @@ def _locked(out: Path) -> Iterator[None]:
 
 def recover(out: Path) -> None:
     """Undo what an interrupted publish left: put the previous set back, remove half-built ones."""
-    parent = out.parent
-    if not parent.is_dir():
-        return
-    olds = sorted(parent.glob(f".{out.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    olds = manifest.leftovers(out, "old")
     if not out.exists() and olds:
         os.rename(olds[-1], out)
         olds = olds[:-1]
-    for leftover in [*olds, *parent.glob(f".{out.name}.tmp-*")]:
+    for leftover in [*olds, *manifest.leftovers(out, "tmp")]:
         shutil.rmtree(leftover, ignore_errors=True)
 
 
@@ -141,6 +142,7 @@ def publish(out: Path, *, sections: Sequence[Section], identity: SetIdentity, ru
             engine: Mapping[str, str] | None = None) -> Published:
     """Write `sections` into `out` as one coherent set; sections named in `replace` (and their sub-sections) are
     replaced; `needs` builds a section the set must hold when it does not hold it yet."""
+    out = manifest.resolve(out)
     result = Published(out)
     with _locked(out), private_files():
         recover(out)
@@ -148,7 +150,13 @@ def publish(out: Path, *, sections: Sequence[Section], identity: SetIdentity, ru
         old_set = (current or {}).get("output_set", {})
         old_sections: dict[str, Any] = (current or {}).get("sections", {})
         replaced = [*replace, *(s.name for s in sections)]
+        if current is not None and identity.case_id and old_set.get("case_id") not in (None, identity.case_id):
+            raise ConfigError(f"{out} holds the output set of another case",
+                              hint="give each case its own output folder (--out)")
         kept = {n: info for n, info in old_sections.items() if _keeps(n, info, old_set, identity, replaced)}
+        new_runs = {s.name: s.run_id for s in sections}
+        kept = {n: info for n, info in kept.items()  # a report of another discovery than the one published now
+                if all(new_runs.get(dep, run) == run for dep, run in (info.get("depends") or {}).items())}
         result.dropped = sorted(set(old_sections) - set(kept) - {s.name for s in sections})
         result.kept = sorted(kept)
         todo = list(sections)
@@ -168,7 +176,8 @@ def publish(out: Path, *, sections: Sequence[Section], identity: SetIdentity, ru
                     entries[rel] = entry
             new_sections: dict[str, dict[str, Any]] = dict(kept)
             for s in todo:
-                new_sections[s.name] = {"stage": s.stage, "run_id": s.run_id, "run_kind": s.run_kind}
+                new_sections[s.name] = {"stage": s.stage, "run_id": s.run_id, "run_kind": s.run_kind,
+                                        "depends": dict(s.depends), "options": dict(s.options)}
                 for rel, data in s.files.items():
                     if rel in entries or rel == manifest.NAME or rel.startswith(("/", "..")) or "/../" in rel:
                         raise ConfigError(f"output file {rel!r} of section {s.name} clashes with another file")
@@ -183,7 +192,7 @@ def publish(out: Path, *, sections: Sequence[Section], identity: SetIdentity, ru
                 files=entries, sections=new_sections,
                 runs={k: v for k, v in all_runs.items() if k in wanted},
                 evidence=[dict(e) for e in identity.evidence],
-                output_set={"evidence_sha256": identity.evidence_sha256,
+                output_set={"evidence_sha256": identity.evidence_sha256, "case_id": identity.case_id,
                             "scope_run_id": scope_run,
                             "pseudonymisation": identity.pseudonymisation,
                             "patient_ids_pseudonymised": identity.pseudonymisation is not None},

@@ -305,8 +305,8 @@ fell in a daylight-saving change.</p>
 <h3>What the logs cannot show</h3>
 {_gaps(result)}
 <p>Events of the compromised accounts inside the windows that the mapping left unclassified (their exposure may be
-understated):</p>{_table(unmapped if not shareable else [{k: v for k, v in r.items() if k != 'action_raw'}
-                                                        for r in unmapped])}
+understated; their raw values, which may name patients, are in summary.json):</p>
+{_table([{k: v for k, v in r.items() if k != 'action_raw'} for r in unmapped])}
 <p>How the patient of each reached access was found in the logs. <code>openemr:session_context</code> means OpenEMR
 recorded the chart open in the session, not necessarily the record the query touched.</p>{_table(s['patient_links'])}
 <p>Searches, lists, exports or reads by counted segments that name no patient (whose data they returned is not in

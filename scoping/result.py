@@ -50,13 +50,14 @@ class RunRecord:
     trace: tuple[Mapping[str, Any], ...]
     tool_version: str = __version__
     recorded_at: str = ""
+    case_id: str = ""              # the case whose store made the run (not part of its id)
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "kind": self.kind, "parameters": dict(self.parameters),
                 "incident_sha256": self.incident_sha256, "evidence_sha256": self.evidence_sha256,
                 "evidence": [dict(e) for e in self.evidence], "sql": dict(self.sql),
                 "mappings": [{k: v for k, v in m.items() if k != "sql"} for m in self.mappings],
-                "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version}
+                "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version, "case_id": self.case_id}
 
     @staticmethod
     def make_id(kind: str, parameters: Mapping[str, Any], evidence_sha256: str, sql: Mapping[str, str]) -> str:
@@ -127,7 +128,8 @@ class ScopeResult:
     def identity(self, pseudonymise_key: bytes | None = None) -> publish.SetIdentity:
         return publish.SetIdentity(evidence_sha256=self.run.evidence_sha256, evidence=self.run.evidence,
                                    scope_run_id=self.run_id,
-                                   pseudonymisation=key_fingerprint(pseudonymise_key) if pseudonymise_key else None)
+                                   pseudonymisation=key_fingerprint(pseudonymise_key) if pseudonymise_key else None,
+                                   case_id=self.run.case_id or None)
 
     def lists_section(self, pseudonymise_key: bytes | None = None) -> publish.Section:
         files = lists.scope_files(self.frames, self.summary, self.practice_files, pseudonymise_key=pseudonymise_key)

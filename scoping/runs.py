@@ -44,6 +44,12 @@ def _columns(runner: Runner, table: str) -> dict[str, str]:
     return {name: dtype for name, dtype in rows}
 
 
+def case_id(runner: Runner) -> str:
+    """The case's own id (random, made once with its store): which case an output set belongs to."""
+    runner.run("runs_schema")
+    return str(runner.execute("case_id", "SELECT value FROM case_meta WHERE key = 'case_id'")[0][0])
+
+
 def record(runner: Runner, run: RunRecord, frames: Mapping[str, pl.DataFrame], summary: Mapping[str, Any],
            practice_files: Mapping[str, str]) -> str:
     """Keep a run and its tables in the store (replacing a run of the same id: the same inputs); returns the time
@@ -104,7 +110,7 @@ def load(runner: Runner, kind: str, run_id: str | None = None) -> tuple[RunRecor
                     incident_sha256=raw["incident_sha256"], evidence_sha256=raw["evidence_sha256"],
                     evidence=tuple(raw["evidence"]), sql=raw["sql"], mappings=tuple(raw["mappings"]),
                     trace=tuple(raw["trace"]), tool_version=raw["tool_version"],
-                    recorded_at=str(row["recorded_at_utc"]))
+                    recorded_at=str(row["recorded_at_utc"]), case_id=raw.get("case_id", ""))
     columns = json.loads(row["frame_columns"])
     frames = {}
     for table in runner.execute("runs_tables", "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "

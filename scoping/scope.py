@@ -179,9 +179,11 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
 
 
 def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undetermined: bool | None = None,
-          check_evidence: bool = True, home: Path | None = None, record: bool = True) -> ScopeResult:
+          check_evidence: bool = True, home: Path | None = None, record: bool = True,
+          as_recorded: dict[str, Any] | None = None) -> ScopeResult:
     """Compute and record one scope run of `incident`; `count_undetermined` overrides the incident's own option.
-    `record=False` computes without recording (`verify --recompute` checks a run without touching the record)."""
+    `record=False` computes without recording, and `as_recorded` (a run's parameters) takes the case's name and
+    session gap from the run rather than from case.toml: `verify --recompute` checks a run as it was made."""
     r = runner
     require_events(r)
     if check_evidence:
@@ -192,14 +194,16 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
         raise ConfigError(f"incident names account(s) unknown to the accounts table: {', '.join(unknown)}",
                           hint="check the spelling in [incident] compromised_accounts, or add them to "
                                "the accounts reference table")
+    gap = int((as_recorded or {}).get("session_gap_minutes", cfg.session_gap_minutes))
+    name = str((as_recorded or {}).get("case_name", cfg.name))
     first = len(r.trace)
     with r.atomic():
-        _compute(r, incident, counted, cfg.session_gap_minutes)
+        _compute(r, incident, counted, gap)
     frames = _frames(r, incident)
     digest, evidence = runs.evidence_state(r)
-    summary = _summary(r, cfg.name, incident, counted, frames, evidence)
-    parameters = {**incident.parameters(), "count_undetermined": counted,
-                  "session_gap_minutes": cfg.session_gap_minutes}
+    summary = _summary(r, name, incident, counted, frames, evidence)
+    parameters = {**incident.parameters(), "count_undetermined": counted, "session_gap_minutes": gap,
+                  "case_name": name}
     sql = {q.name: q.sha256 for q in queries.all_queries()}
     mappings = _rows(r.frame("summary_mappings"))
     # the statements that produced these results, in order, with their bound values and row counts (durations are
@@ -208,7 +212,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
                   for t in r.trace[first:])
     run = RunRecord(run_id=RunRecord.make_id("scope", parameters, digest, sql), kind="scope", parameters=parameters,
                     incident_sha256=incident.digest(), evidence_sha256=digest, evidence=tuple(evidence), sql=sql,
-                    mappings=tuple(mappings), trace=trace)
+                    mappings=tuple(mappings), trace=trace, case_id=runs.case_id(r))
     practices = [p for p in pl.concat([frames["affected"]["practice_id"], frames["attempted"]["practice_id"]])
                  .unique().to_list() if p is not None]
     practice_files = naming.practice_files(practices)

@@ -57,14 +57,17 @@ def case_dir(ran_case, tmp_path, capsys):
 def test_the_manifest_lists_every_file_of_the_folder_after_every_command(case_dir, capsys):
     out = case_dir / "out"
     assert set(manifest(out)["files"]) == files_under(out)
-    for command in (["report", str(case_dir)], ["notify", str(case_dir), "--lang", "en"],
-                    ["notify", str(case_dir), "--practice", "PR00003"], ["discover", str(case_dir)]):
+    for command in (["discover", str(case_dir)], ["report", str(case_dir)], ["notify", str(case_dir), "--lang", "en"],
+                    ["notify", str(case_dir), "--practice", "PR00003"]):
         assert run(capsys, *command)[0] == 0, command
         assert set(manifest(out)["files"]) == files_under(out), command
     sections = manifest(out)["sections"]
     assert {"scope", "report", "discover"} <= set(sections)
     assert any(s.startswith("notify/fr/") for s in sections) and any(s.startswith("notify/en/") for s in sections)
     assert run(capsys, "verify", str(case_dir))[0] == 0
+    assert run(capsys, "discover", str(case_dir), "--from", "2025-11-05")[0] == 0  # another discovery run:
+    assert "report" not in manifest(out)["sections"]  # the report that showed the former one goes with it
+    assert not (out / "report.html").exists()
 
 
 @pytest.mark.parametrize("target", ["notify/fr/PR00003/letters.csv", "report.html", "figures/coverage.svg",
@@ -317,3 +320,31 @@ def test_verify_recompute_catches_a_forger_who_rewrites_the_manifest_too(case_di
     code, printed, _ = run(capsys, "verify", str(case_dir), "--recompute")
     assert code == IntegrityError.exit_code
     assert "by_controller/PR00001.csv differs from what the evidence gives" in printed
+
+
+def test_verify_recompute_makes_the_kits_and_the_report_again(case_dir, capsys):
+    import hashlib
+
+    from scoping.manifest import digest
+
+    assert run(capsys, "notify", str(case_dir), "--lang", "en")[0] == 0
+    code, printed, _ = run(capsys, "verify", str(case_dir), "--recompute")
+    assert code == 0, printed
+    out = case_dir / "out"
+    body = manifest(out)
+    kit = "notify/fr/PR00003/letters.csv"
+    forged = (out / kit).read_bytes().replace(b"ouvert", b"vu", 1)
+    (out / kit).write_bytes(forged)
+    body["files"][kit]["sha256"] = hashlib.sha256(forged).hexdigest()
+    body["files"][kit]["bytes"] = len(forged)
+    gone = [rel for rel in body["files"] if rel.startswith("notify/en/PR00001/")]
+    for rel in gone:
+        (out / rel).unlink()
+        del body["files"][rel]
+    body["manifest_sha256"] = digest(body)
+    (out / "manifest.json").write_text(json.dumps(body))
+    assert run(capsys, "verify", str(case_dir))[0] == 0  # consistent with itself
+    code, printed, _ = run(capsys, "verify", str(case_dir), "--recompute")
+    assert code == IntegrityError.exit_code
+    assert f"recomputed: {kit} differs" in printed
+    assert all(f"recomputed: {rel} should exist" in printed for rel in gone)

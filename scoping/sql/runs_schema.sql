@@ -1,9 +1,10 @@
 -- question: where does a case keep its recorded runs? (creates the table when missing)
 -- params: none
 -- reads: nothing
--- writes: runs
+-- writes: case_meta, runs
 -- order: not applicable (DDL)
--- assumptions: one row per run id (the same inputs give the same id; recording again replaces it); the tables of
+-- assumptions: case_meta holds the case's own random id (made once): an output set names the case it belongs to;
+--   one row per run id (the same inputs give the same id; recording again replaces it); the tables of
 --   a run are kept in run_<kind>_<table> with its run_id (scoping.runs).
 CREATE TABLE IF NOT EXISTS runs (
   run_id          VARCHAR PRIMARY KEY,
@@ -17,3 +18,8 @@ CREATE TABLE IF NOT EXISTS runs (
   practice_files  VARCHAR,      -- JSON: practice id -> file name
   frame_columns   VARCHAR       -- JSON: table -> its columns, in order
 );
+CREATE TABLE IF NOT EXISTS case_meta (
+  key   VARCHAR PRIMARY KEY,
+  value VARCHAR
+);
+INSERT OR IGNORE INTO case_meta VALUES ('case_id', 'case-' || left(replace(CAST(uuid() AS VARCHAR), '-', ''), 16));
