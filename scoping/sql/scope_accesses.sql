@@ -8,7 +8,8 @@
 --   segments left out. Half-open windows; an outcome 'unknown' counts as reached (when in doubt, the patient is told).
 --   The exposure of an access comes from action_vocabulary (scoping.schema): listed (search, list) < opened (view,
 --   other, create, update, delete) < copied (download, print, export, share); a list of patients shown
---   (category patient_list) is at most listed unless it was copied; create, update and delete also set modifies.
+--   (category patient_list) is at most listed unless it was copied; create, update and delete also set modifies,
+--   except on a list of patients (changing a saved list is not changing a patient's record).
 CREATE OR REPLACE TABLE scope_accesses AS
 WITH suspect AS (
   SELECT account_id, segment_key, verdict FROM scope_segments WHERE verdict IN ('attacker', 'undetermined')
@@ -20,7 +21,7 @@ final AS (
     e.outcome <> 'failure' AS reached,
     s.verdict = 'attacker' OR CAST($count_undetermined AS BOOLEAN) AS counted,
     CASE WHEN v.exposure <> 'copied' AND e.category = 'patient_list' THEN 1 ELSE v.level END AS level,
-    v.modifies
+    v.modifies AND e.category IS DISTINCT FROM 'patient_list' AS modifies
   FROM scope_account_events e
   JOIN suspect s USING (account_id, segment_key)
   JOIN incident_windows w ON e.ts >= w.start_utc AND e.ts < w.end_utc
