@@ -89,9 +89,10 @@ class Case:
             raise ConfigError(f"query failed: {str(exc).splitlines()[0]}") from exc
 
     # -- the stages ------------------------------------------------------------------------------
-    def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None) -> _ingest.IngestReport:
+    def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None,
+               force: bool = False) -> _ingest.IngestReport:
         """Load evidence files and reference tables named in case.toml (all sources by default)."""
-        return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress)
+        return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress, force=force)
 
     def incident(self) -> Incident:
         """The incident defined in case.toml (validated against the store's accounts)."""

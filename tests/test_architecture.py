@@ -11,10 +11,10 @@ PACKAGE = Path(scoping.__file__).parent
 
 # A module may import only modules of a lower (or its own) layer.
 LAYERS = [
-    {"_version", "errors", "schema", "casefile"},
-    {"queries", "config", "evidence", "export"},
-    {"store", "readers", "mapping", "incident", "manifest", "formats"},
-    {"reference", "ingest"},
+    {"_version", "errors", "schema", "casefile", "caseschema"},
+    {"queries", "config", "evidence", "export", "expressions"},
+    {"store", "readers", "mapping", "mapping_fields", "incident", "manifest", "formats"},
+    {"reference", "ingest", "ingest_read", "ingest_plan", "dryrun"},
     {"scope", "discover"},
     {"figures", "report", "notify"},
     {"case"},
