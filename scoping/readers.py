@@ -49,7 +49,7 @@ def _chunks(path: Path) -> Iterator[bytes | BaseException]:
     gzip is inflated with zlib directly (not GzipFile) so that everything before the damage is kept, and with a
     bound on every call's output so that a small file that inflates to gigabytes never sits in memory."""
     with path.open("rb") as fh:
-        data = fh.read(BLOCK_BYTES)
+        data = fh.read(max(BLOCK_BYTES, 2))
         if not data.startswith(b"\x1f\x8b"):
             while data:
                 yield data
@@ -202,6 +202,8 @@ class _Lines:
     def _extend_partial(self, data: bytes) -> None:
         self.partial_len += len(data)
         if self.partial_prefix is not None:
+            if len(self.partial_prefix) < PREFIX_BYTES:
+                self.partial_prefix += data[:PREFIX_BYTES - len(self.partial_prefix)]
             return
         self.partial.append(data)
         if self.partial_len > self.max:
@@ -214,8 +216,8 @@ class _Lines:
         if self.partial_prefix is not None:
             self._add(self.partial_prefix, oversize=self.partial_len)
         else:
-            line = b"".join(self.partial)
-            self._add(line, oversize=len(line) if len(line) > self.max else None)
+            line = b"".join(self.partial)  # never longer than max_line_bytes: _extend_partial switched to a prefix
+            self._add(line)
         self.partial, self.partial_len, self.partial_prefix = [], 0, None
 
     def feed(self, block: bytes) -> None:
