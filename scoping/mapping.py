@@ -23,6 +23,7 @@ import re
 from . import expressions
 from .config import Source
 from .mapping_fields import Compiled, field_ref, parquet_fields, text_fields, type_ref
+from .queries import quote_ident
 from .schema import ACTIONS, CATEGORIES, OUTCOMES
 
 __all__ = ["Compiled", "compile_source"]
@@ -37,9 +38,12 @@ def _value(src: Source, col: str, c: Compiled, *, trim: bool = True) -> str | No
         return f"nullif(trim(CAST((\n{expressions.substitute(expr, field_ref)}\n) AS VARCHAR)), '')"
     fld = src.column(col)
     if fld is not None:
-        value = f"trim({field_ref(fld)})" if trim else field_ref(fld)
-        return f"CASE WHEN list_contains({c.bind(list(src.null_values))}, {field_ref(fld)}) " \
-               f"OR trim({field_ref(fld)}) = '' THEN NULL ELSE {value} END"
+        nulls = c.bind(list(src.null_values))
+        if trim:
+            return f"CASE WHEN list_contains({nulls}, {field_ref(fld)}) THEN NULL " \
+                   f"ELSE nullif(trim({field_ref(fld)}), '') END"
+        return f"CASE WHEN list_contains({nulls}, {field_ref(fld)}) OR trim({field_ref(fld)}) = '' THEN NULL " \
+               f"ELSE {field_ref(fld)} END"
     const = dict(src.constants).get(col)
     if const is not None:
         return c.bind(const)
@@ -151,10 +155,17 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
     FROM (SELECT source_line, raw, try(decode(raw)) AS t FROM {input_sql})
   ),"""
         fields_cte = text_fields(src, c, header, typed)
-    matches = []
-    for rule in src.rules:
+    # each rule is tested once per line (a column of `ruled`), whatever number of columns it sets
+    tests = []
+    for i, rule in enumerate(src.rules):
         conds = [f"coalesce(regexp_matches({field_ref(fld)}, {c.bind(p)}), false)" for fld, p in rule.when]
-        matches.append("(" + " AND ".join(conds) + ")")
+        tests.append(f"{' AND '.join(conds)} AS {quote_ident(f'rule:{i + 1}')}")
+    matches = [quote_ident(f"rule:{i + 1}") for i in range(len(src.rules))]
+    ruled = f"""
+  ruled AS (
+    SELECT *{''.join(f",{chr(10)}      {t}" for t in tests)}
+    FROM fields
+  ),"""
 
     def col(name: str) -> str:
         expr = _mapped(_value(src, name, c, trim=name != "src_ip"), src, name, c)
@@ -176,7 +187,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
     enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
     hits = f",\n      [{', '.join(matches)}] AS rule_hits" if diagnostics and matches else \
         ",\n      []::BOOLEAN[] AS rule_hits" if diagnostics else ""
-    c.sql = f"""WITH RECURSIVE{decoded}{fields_cte},
+    c.sql = f"""WITH RECURSIVE{decoded}{fields_cte},{ruled}
   canon AS (
     SELECT source_line, raw, txt, problem, parse_flags,
       CASE WHEN problem IS NULL THEN sha256(content) END AS content_sha,
@@ -196,7 +207,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
       {key_expr} AS key_value,
       {captured} AS patient_captured,
       {is_array} AS patient_array{hits}
-    FROM fields
+    FROM ruled
   ),
   keyed AS (
     SELECT *, {is_list} AS from_list, {list_flag} AS list_flag,

@@ -71,39 +71,46 @@ def _json_fields(src: Source, c: Compiled, typed: set[str]) -> str:
     parent_paths = c.bind(["$"] + [_json_path(p) for p in parents])
     parent_names = c.bind([""] + [p + "." for p in parents])
     wanted = c.bind([f.split(".") for f in walkable] or [["__none__"]])
+    types = f"json_type(j, {paths})" if typed else "[]::VARCHAR[]"
 
     def repaired(i: int, f: str, what: str) -> str:
         if f.startswith("$"):  # a JSONPath of the user's: its first value
             return f"p.{what}[{i + 1}]"
         return f"list_filter(r.found, lambda e: e.k = {c.bind(f.split('.'))})[1].{what[0]}"
 
-    cols = ",\n    ".join(
-        [f"CASE WHEN r.source_line IS NULL THEN p.vals[{i + 1}] ELSE {repaired(i, f, 'vals')} END "
-         f"AS {field_ref(f)}" for i, f in enumerate(fields)]
-        + [f"CASE WHEN r.source_line IS NULL THEN p.types[{i + 1}] ELSE {repaired(i, f, 'types')} END "
-           f"AS {type_ref(f)}" for i, f in enumerate(fields) if f in typed])
+    plain = ",\n    ".join([f"vals[{i + 1}] AS {field_ref(f)}" for i, f in enumerate(fields)]
+                            + [f"types[{i + 1}] AS {type_ref(f)}" for i, f in enumerate(fields) if f in typed])
+    fixed = ",\n    ".join([f"{repaired(i, f, 'vals')} AS {field_ref(f)}" for i, f in enumerate(fields)]
+                            + [f"{repaired(i, f, 'types')} AS {type_ref(f)}" for i, f in enumerate(fields)
+                               if f in typed])
+    sep = "," if plain else ""
     return f"""
-  parsed AS (
+  screened AS (
     SELECT source_line, raw, txt, j,
       CASE WHEN txt IS NULL THEN 'invalid UTF-8'
            WHEN trim(txt) = '' THEN 'empty line'
            WHEN j IS NULL THEN 'unparseable JSON record'
            WHEN json_type(j) <> 'OBJECT' THEN 'JSON record is not an object'
-      END AS problem,
+      END AS problem
+    FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j FROM decoded)
+  ),
+  parsed AS MATERIALIZED (
+    SELECT source_line, raw, txt, j, problem,
       CASE WHEN problem IS NULL THEN CAST(json(j) AS VARCHAR) END AS content,
       CASE WHEN problem IS NULL THEN json_extract_string(j, {paths}) END AS vals,
-      CASE WHEN problem IS NULL THEN json_type(j, {paths}) END AS types,
-      CASE WHEN problem IS NULL THEN list_transform(json_keys(j, {parent_paths}), lambda k:
-        CASE WHEN len(k) <> len(list_distinct(k)) THEN list_filter(list_distinct(k),
-          lambda x: len(list_filter(k, lambda y: y = x)) > 1) END) END AS repeats
-    FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j FROM decoded)
+      CASE WHEN problem IS NULL THEN {types} END AS types,
+      CASE WHEN problem IS NULL THEN json_keys(j, {parent_paths}) END AS key_lists,
+      problem IS NULL AND len(list_filter(key_lists, lambda k: len(k) <> list_unique(k))) > 0 AS repeated
+    FROM screened
   ),
   flagged AS (
     SELECT source_line, j,
-      'repeated JSON key: ' || array_to_string(flatten(list_transform(range(1, len(repeats) + 1), lambda i:
-        list_transform(coalesce(repeats[i], []), lambda k: {parent_names}[i] || k))), ', ') AS flag
+      'repeated JSON key: ' || array_to_string(flatten(list_transform(range(1, len(key_lists) + 1), lambda i:
+        list_transform(list_filter(list_distinct(coalesce(key_lists[i], [])),
+                                   lambda x: len(list_filter(key_lists[i], lambda y: y = x)) > 1),
+                       lambda k: {parent_names}[i] || k))), ', ') AS flag
     FROM parsed
-    WHERE problem IS NULL AND len(list_filter(repeats, lambda k: k IS NOT NULL)) > 0
+    WHERE repeated
   ),
   -- records with a repeated key only: each field takes the value under the last occurrence of every key
   -- on its path, as most JSON readers do
@@ -129,9 +136,13 @@ def _json_fields(src: Source, c: Compiled, typed: set[str]) -> str:
     GROUP BY f.source_line
   ),
   fields AS (
-    SELECT p.source_line, p.raw, p.txt, p.content, p.problem, r.flag AS parse_flags{"," if cols else ""}
-    {cols}
-    FROM parsed p LEFT JOIN repaired r USING (source_line)
+    SELECT source_line, raw, txt, content, problem, NULL::VARCHAR AS parse_flags{sep}
+    {plain}
+    FROM parsed WHERE NOT repeated
+    UNION ALL
+    SELECT p.source_line, p.raw, p.txt, p.content, p.problem, r.flag{sep}
+    {fixed}
+    FROM parsed p JOIN repaired r USING (source_line) WHERE p.repeated
   )"""
 
 
