@@ -34,9 +34,9 @@ def cmd_ingest(a: argparse.Namespace) -> int:
         from .dryrun import dry_run
 
         case = _open(a.case)  # the store is not opened: a dry run creates and changes nothing
-        print(dry_run(case.config, sample=a.sample, sources=a.sources or None).summary())
+        print(dry_run(case.config, sample=a.sample or 1000, sources=a.sources or None).summary())
         return 0
-    if a.sample is not None and a.sample != 1000:
+    if a.sample is not None:
         raise ConfigError("--sample goes with --dry-run", hint="scoping ingest CASE --dry-run --sample 200")
     with _open(a.case) as case:
         report = case.ingest(a.sources or None, progress=None if not a.quiet else False, force=a.force)
@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--dry-run", action="store_true",
                            help="apply the mapping to the first lines of each file and show what it makes of them "
                                 "(rule hits, unmapped values, quarantine reasons, mapped rows); writes nothing")
-            p.add_argument("--sample", type=int, default=1000, metavar="N",
+            p.add_argument("--sample", type=int, default=None, metavar="N",
                            help="with --dry-run: how many lines of each file (default 1000)")
         if name in ("ingest", "run"):
             p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -50,19 +50,23 @@ class DryRunReport:
             share = f" ({s.quarantined / s.lines:.0%})" if s.lines else ""
             out.append(f"\n[sources.{s.source}] {len(s.files)} file(s), {s.lines:,} lines read, "
                        f"{s.quarantined:,} quarantined{share}")
-            out.extend(f"  quarantined: {reason}: {lines:,} lines (first line {first}: {example!r})"
+            out.extend(f"  quarantined: {reason}: {_n(lines, 'line')} (first line {first}: {example!r})"
                        for reason, lines, first, example in s.reasons)
             if s.rule_hits:
                 out.append("  rule hits: " + "; ".join(f"{name}: {hits:,}" for name, hits in s.rule_hits))
             if s.never_matched:
                 out.append("  rules that never matched: " + ", ".join(s.never_matched))
-            out.extend(f"  unmapped {column}: {raw if raw is not None else '(no raw value)'}: {lines:,} lines"
+            out.extend(f"  unmapped {column}: {raw if raw is not None else '(no raw value)'}: {_n(lines, 'line')}"
                        f"{f' ({named:,} naming a patient)' if named else ''}"
                        for column, raw, lines, named in s.unmapped)
             for row in s.rows:
                 out.append("  line {source_line}: {ts} {account_id} {action} {category} patients={patients} "
                            "outcome={outcome} ip={src_ip} key={event_key}".format(**row))
         return "\n".join(out)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'s' if count != 1 else ''}"
 
 
 def _runner(cfg: CaseConfig) -> Runner:

@@ -56,7 +56,7 @@ class IngestReport:
         lines.extend(f"reference: {r}" for r in self.references)
         if self.unmapped:
             lines.append("unmapped raw values (events left `other` / `unknown`; add them to the mapping):")
-            lines.extend(f"  [sources.{u.source}] {u.column:8} {u.events:>8,} events"
+            lines.extend(f"  [sources.{u.source}] {u.column:8} {u.events:>8,} event{'s' if u.events != 1 else ' '}"
                          f"{f' ({u.with_patient:,} naming a patient)' if u.with_patient else ''}: "
                          f"{u.raw_value if u.raw_value is not None else '(no raw value)'}"
                          for u in self.unmapped)

@@ -113,6 +113,12 @@ class Batches:
         else:
             if self.mapped_src.format in ("csv", "tsv") and self.header is None:
                 self.header = _read_header(r, self.mapped_src, self.shown)
+            if src.format == "parquet" and self.header is None:
+                try:
+                    self.header = [row[0] for row in r.execute(
+                        "parquet_columns", "DESCRIBE SELECT * FROM read_parquet($p)", {"p": str(self.file)})]
+                except InputError as exc:
+                    raise InputError(f"{self.shown}: not a readable Parquet file ({exc.message})") from exc
             if self.compiled is None:
                 self.compiled = mapping.compile_source(self.mapped_src, header=self.header, input_sql=input_sql,
                                                        diagnostics=self.diagnostics)
@@ -176,7 +182,7 @@ def _check_share(runner: Runner, cfg: CaseConfig, batch: Batches) -> None:
     if not batch.lines or batch.quarantined / batch.lines <= limit:
         return
     rows = runner.run("ingest_quarantine_sample", file_seq=batch.file_seq)
-    reasons = "; ".join(f"{reason} ({lines:,} lines, e.g. line {line}: {example})"
+    reasons = "; ".join(f"{reason} ({lines:,} line{'s' if lines != 1 else ''}, e.g. line {line}: {example})"
                         for kind, reason, lines, line, example in rows if kind == "reason")
     samples = "\n".join(f"    line {line}: {example!r}" for kind, _, _, line, example in rows if kind == "sample")
     share = batch.quarantined / batch.lines

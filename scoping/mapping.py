@@ -138,6 +138,7 @@ def _patients(src: Source, c: Compiled, patient_rule: str | None) -> tuple[str, 
 
 def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
                    diagnostics: bool = False) -> Compiled:
+    """(The header of a CSV file, or the columns of a Parquet file, names the fields the mapping may read.)"""
     """The query mapping one batch of an evidence file of `src` to one row per line (canonical or problem).
 
     With `diagnostics`, each row also carries `rule_hits`, which rules matched it (for `ingest --dry-run`)."""
@@ -145,7 +146,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
     pfield = src.column("patient_id")
     typed = {pfield} if pfield and src.format in ("jsonl", "parquet") else set()
     if src.format == "parquet":
-        fields_cte = parquet_fields(src, input_sql, typed)
+        fields_cte = parquet_fields(src, input_sql, typed, header or [])
         decoded = ""
     else:
         decoded = f"""

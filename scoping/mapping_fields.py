@@ -219,20 +219,29 @@ def _csv_fields(src: Source, c: Compiled, header: list[str] | None) -> str:
   )"""
 
 
-def parquet_fields(src: Source, input_sql: str, typed: set[str]) -> str:
+def parquet_fields(src: Source, input_sql: str, typed: set[str], columns: list[str]) -> str:
     fields = needed_fields(src)
-    cols = [f"CASE WHEN typeof(p.{quote_ident(f)}) LIKE '%[]' THEN CAST(to_json(p.{quote_ident(f)}) AS VARCHAR) "
-            f"ELSE CAST(p.{quote_ident(f)} AS VARCHAR) END AS {field_ref(f)}" for f in fields]
-    cols += [f"CASE WHEN typeof(p.{quote_ident(f)}) LIKE '%[]' THEN 'ARRAY' END AS {type_ref(f)}"
+    missing = [f for f in fields if f not in columns]
+    if missing:
+        raise ConfigError(f"[sources.{src.name}] reads field(s) {', '.join(map(repr, missing))} "
+                          f"that the file does not have", hint=f"the file's columns are: {', '.join(columns)}")
+    # the row's alias names the whole row only if no column has that name
+    alias = next(a for a in (f"row{i}" if i else "row" for i in range(len(columns) + 1)) if a not in columns)
+    r = quote_ident(alias)
+    cols = [f"CASE WHEN typeof({r}.{quote_ident(f)}) LIKE '%[]' THEN CAST(to_json({r}.{quote_ident(f)}) AS VARCHAR) "
+            f"ELSE CAST({r}.{quote_ident(f)} AS VARCHAR) END AS {field_ref(f)}" for f in fields]
+    cols += [f"CASE WHEN typeof({r}.{quote_ident(f)}) LIKE '%[]' THEN 'ARRAY' END AS {type_ref(f)}"
              for f in fields if f in typed]
     listed = ",\n    ".join(cols)
+    # the row as JSON, its position left out: the same row twice is the same record
+    row = "to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {r}.{quote_ident(c)}" for c in columns) + "))"
     return f"""
   fields AS (
-    SELECT p.file_row_number + 1 AS source_line, NULL::BLOB AS raw, CAST(to_json(p) AS VARCHAR) AS txt,
-      CAST(to_json(p) AS VARCHAR) AS content, NULL::VARCHAR AS problem,
+    SELECT {r}.file_row_number + 1 AS source_line, NULL::BLOB AS raw,
+      CAST({row} AS VARCHAR) AS txt, CAST({row} AS VARCHAR) AS content, NULL::VARCHAR AS problem,
       NULL::VARCHAR AS parse_flags{"," if cols else ""}
     {listed}
-    FROM {input_sql} p
+    FROM {input_sql} {r}
   )"""
 
 

@@ -197,7 +197,7 @@ set = { action = "view", category = "clinical_note" }
     assert rows == [("gw:r1", "P5;P7", "view", "rule:notes"),
                     ("gw:r2", "P2", "other", "GET /api/v1/patients/P2/"),
                     ("gw:r3", "P3", "other", "GET /api/v1/patients/P3?fields=all")]
-    assert "[sources.gw] action          1 events (1 naming a patient): GET /api/v1/patients/P2/" in out
+    assert "[sources.gw] action          1 event  (1 naming a patient): GET /api/v1/patients/P2/" in out
 
 
 def test_addresses_compare_like_with_like(tmp_path, capsys):
@@ -289,3 +289,20 @@ def test_a_store_written_before_these_columns_still_opens_and_is_re_read(tmp_pat
     assert code == 0 and "re-read: mapping changed" in out
     assert ledger(folder) == {"logs/a.jsonl": (1, 1, 0, 0, 0)}
     assert query(folder, "SELECT src_ip_raw, key_conflict FROM events") == [("10.0.0.1", False)]
+
+
+def test_parquet_rows_lists_and_a_column_named_like_the_row(tmp_path, capsys):
+    import polars as pl
+
+    toml = ('[sources.lake]\nformat = "parquet"\nfiles = ["logs/*.parquet"]\n[sources.lake.columns]\nts = "t"\n'
+            'account_id = "u"\npatient_id = "row"\nsrc_ip = "ip"\n')
+    folder = make(tmp_path, toml=toml)
+    pl.DataFrame({"t": ["2025-11-10T18:00:00Z"] * 4, "u": ["drA"] * 4,
+                  "row": [["P1", "P2"], [], ["P3"], ["P3"]],
+                  "ip": ["::ffff:1.2.3.4", "1.2.3.4:80", "[::1]", "[::1]"]}
+                 ).write_parquet(folder / "logs" / "a.parquet")
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert ledger(folder) == {"logs/a.parquet": (4, 3, 1, 0, 0)}  # the same row twice is one record
+    rows = query(folder, "SELECT patient_id, category, src_ip FROM events ORDER BY source_line, patient_id")
+    assert rows == [("P1", "patient_list", "1.2.3.4"), ("P2", "patient_list", "1.2.3.4"),
+                    (None, "patient_list", "1.2.3.4"), ("P3", "patient_list", "::1")]

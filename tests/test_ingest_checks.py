@@ -46,7 +46,7 @@ def test_a_dry_run_reports_quarantine_reasons_and_leaves_an_existing_store_uncha
     out = capsys.readouterr().out
     assert tree_digest(folder) == before
     assert "7 lines read, 2 quarantined (29%)" in out
-    assert "quarantined: empty line: 1 lines" in out and "quarantined: unparseable JSON record: 1 lines" in out
+    assert "quarantined: empty line: 1 line " in out and "quarantined: unparseable JSON record: 1 line " in out
 
 
 def _ingested(tmp_path):
