@@ -297,7 +297,14 @@ def source_digest(src: Source, root: Path) -> str:
         definition.pop(key)
     if src.api_log:
         path = Path(src.api_log) if Path(src.api_log).is_absolute() else root / src.api_log
-        definition["api_log_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        digest = None
+        if path.is_file():
+            h = hashlib.sha256()
+            with path.open("rb") as fh:
+                while block := fh.read(4 * 1024 * 1024):
+                    h.update(block)
+            digest = h.hexdigest()
+        definition["api_log_sha256"] = digest
     text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
 

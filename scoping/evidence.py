@@ -136,7 +136,12 @@ def check_evidence_complete(runner: Runner, cfg: CaseConfig) -> int:
                    for kind, source, _, h, _ in registered):
             problems.append(f"[reference.{ref.kind}] {display_path(cfg.root, path)} differs from the table the "
                             f"store holds")
-    for kind, _, rel, sha, _ in registered:
+    names = {src.name for src in cfg.sources}
+    for kind, source, rel, sha, _ in registered:
+        if kind == "log" and source not in names:
+            problems.append(f"{rel} was ingested for [sources.{source}], which case.toml no longer defines (its events "
+                            f"are still in the store)")
+            continue
         if kind != "log" or sha in found:
             continue
         path = Path(rel) if Path(rel).is_absolute() else cfg.root / rel

@@ -98,9 +98,10 @@ def _compare_json_versions(runner: Runner, cfg: CaseConfig, pending: list[Pendin
             paths[source_id] = (path, sha)
         lines = fetch_lines(paths[source_id][0], {line for _, _, line in items})
         for key, digest, line in items:
-            keys.append(key)
-            digests.append(digest)
-            texts.append(lines.get(line, b"").decode("utf-8", "replace"))
+            if line in lines:  # a record not found keeps its digest: compared as it is, never merged
+                keys.append(key)
+                digests.append(digest)
+                texts.append(lines[line].decode("utf-8", "replace"))
     table = pa.table({"event_key": keys, "digest": digests, "txt": texts})
     with arrow_scan("staging_versions", table):
         runner.run("ingest_canonical")
@@ -170,7 +171,7 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
                 continue
             read = read_file(runner, cfg, planned.source, planned.path, sha=planned.sha256, size=planned.size,
                              status=planned.status, source_sha256=planned.source_sha256, progress=progress,
-                             file_seq=len(pending) + 1)
+                             file_seq=len(pending) + 1, signature=planned.signature)
             pending.append(read)
             report.files.append(read.report)
         _store_and_register(runner, cfg, pending, run_id)

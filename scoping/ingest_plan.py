@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .config import CaseConfig, Source, source_digest
 from .errors import ConfigError, IntegrityError
-from .evidence import display_path, expand, sha256_file
+from .evidence import display_path, expand, sha256_file, stat_signature
 from .store import Runner
 
 MAPPING_CHANGED = "re-read: mapping changed"
@@ -32,6 +32,7 @@ class Planned:
     source_sha256: str
     status: str  # "loaded", a re-read reason, or why it is skipped
     read: bool
+    signature: tuple[int, int] = (0, 0)  # size and mtime before hashing: the file must not change until read
 
 
 @dataclass
@@ -53,11 +54,13 @@ def make(runner: Runner, cfg: CaseConfig, chosen: list[Source], *, force: bool) 
     rows = runner.execute("ingest_registered", "SELECT sha256, source, source_sha256, path FROM evidence "
                                                "WHERE kind = 'log'")
     registered = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    names = {s.name for s in cfg.sources}
     planned: list[Planned] = []
     first_seen: dict[str, str] = {}
     for src in chosen:
         digest = source_digest(src, cfg.root)
         for file in expand(cfg.root, src.files, where=f"[sources.{src.name}]", follow_symlinks=src.follow_symlinks):
+            signature = stat_signature(file)
             sha, size = sha256_file(file)
             shown = display_path(cfg.root, file)
             status, read = "loaded", True
@@ -65,7 +68,9 @@ def make(runner: Runner, cfg: CaseConfig, chosen: list[Source], *, force: bool) 
                 status, read = f"same content as {first_seen[sha]}: read once", False
             elif sha in registered:
                 source, recorded, path = registered[sha]
-                if source != src.name:
+                if source != src.name and source not in names:
+                    status = f"re-read: ingested for [sources.{source}], which case.toml no longer defines"
+                elif source != src.name:
                     status, read = f"already ingested by [sources.{source}] (same SHA-256)", False
                 elif force:
                     status = FORCED
@@ -75,7 +80,7 @@ def make(runner: Runner, cfg: CaseConfig, chosen: list[Source], *, force: bool) 
                     status, read = "already ingested (same SHA-256)" + (
                         "" if path == shown else f" as {path}"), False
             first_seen.setdefault(sha, shown)
-            planned.append(Planned(src, file, shown, sha, size, digest, status, read))
+            planned.append(Planned(src, file, shown, sha, size, digest, status, read, signature))
     plan = Plan(planned)
     _close(runner, cfg, plan)
     return plan
@@ -105,10 +110,11 @@ def _close(runner: Runner, cfg: CaseConfig, plan: Plan) -> None:
                               f"must be read again with the files it depends on", hint="restore that source, or "
                               "ingest into a new case") from exc
         path = Path(rel) if Path(rel).is_absolute() else cfg.root / rel
+        signature = stat_signature(path) if path.is_file() else (0, 0)
         actual = sha256_file(path)[0] if path.is_file() else None
         if actual != sha:
             raise IntegrityError(f"{rel} must be read again (its duplicates or conflicts point at a file read "
                                  f"again) but it is {'missing' if actual is None else 'changed'}",
                                  hint="restore it from the acquisition copy, then ingest again")
         plan.files.append(Planned(src, path, display_path(cfg.root, path), sha, path.stat().st_size,
-                                  source_digest(src, cfg.root), DEPENDS, True))
+                                  source_digest(src, cfg.root), DEPENDS, True, signature))

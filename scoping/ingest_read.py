@@ -195,10 +195,12 @@ def _check_share(runner: Runner, cfg: CaseConfig, batch: Batches) -> None:
 
 
 def read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, *, sha: str, size: int, status: str,
-              source_sha256: str, progress: bool | None, file_seq: int) -> PendingFile:
-    """Read one evidence file into ingest_pending (its SHA-256 already computed by the plan)."""
+              source_sha256: str, progress: bool | None, file_seq: int,
+              signature: tuple[int, int]) -> PendingFile:
+    """Read one evidence file into ingest_pending (its SHA-256 computed by the plan, after `signature`, its size
+    and modification time: any change since is refused)."""
     shown = display_path(cfg.root, file)
-    before = stat_signature(file)
+    before = signature
     batch = Batches(runner, cfg, src, sha[:16], shown, file, file_seq)
     header_lines, truncated = read_into_pending(batch, progress=progress)
     if src.format == "openemr" and src.api_log:

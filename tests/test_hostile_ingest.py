@@ -306,3 +306,43 @@ def test_parquet_rows_lists_and_a_column_named_like_the_row(tmp_path, capsys):
     rows = query(folder, "SELECT patient_id, category, src_ip FROM events ORDER BY source_line, patient_id")
     assert rows == [("P1", "patient_list", "1.2.3.4"), ("P2", "patient_list", "1.2.3.4"),
                     (None, "patient_list", "1.2.3.4"), ("P3", "patient_list", "::1")]
+
+
+def test_a_file_changed_between_hashing_and_reading_is_refused(tmp_path, capsys, monkeypatch):
+    import scoping.ingest_plan as plan
+
+    folder = make(tmp_path, files={"a.jsonl": rec() + b"\n"})
+    real = plan.sha256_file
+
+    def hash_then_append(path: Path):
+        result = real(path)
+        with path.open("ab") as fh:  # the content read would not be the content hashed
+            fh.write(rec(request_id="late") + b"\n")
+        return result
+
+    monkeypatch.setattr(plan, "sha256_file", hash_then_append)
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == InputError.exit_code and "changed while it was being read" in err
+
+
+def test_a_renamed_source_takes_its_files_and_a_removed_one_is_named_before_scope(tmp_path, capsys):
+    from scoping import Case
+    from scoping.errors import IntegrityError
+    from scoping.evidence import check_evidence_complete
+
+    folder = make(tmp_path, files={"a.jsonl": rec() + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    text = (folder / "case.toml").read_text()
+    (folder / "case.toml").write_text(text.replace("[sources.api", "[sources.gateway"))
+    code, out, _ = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "re-read: ingested for [sources.api], which case.toml no longer defines" in out
+    assert query(folder, "SELECT source, path FROM evidence WHERE kind = 'log'") == [("gateway", "logs/a.jsonl")]
+    assert query(folder, "SELECT event_key FROM events") == [("gateway:r1",)]
+    (folder / "other.jsonl").write_bytes(rec(request_id="r2") + b"\n")
+    (folder / "case.toml").write_text(text.replace("[sources.api", "[sources.gateway") +
+                                      GATEWAY.replace("api", "extra").replace("logs/*.jsonl", "other.jsonl"))
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    (folder / "case.toml").write_text(text.replace("[sources.api", "[sources.gateway"))
+    removed = r"other.jsonl was ingested for \[sources.extra\], which case.toml no longer"
+    with Case.open(folder) as case, pytest.raises(IntegrityError, match=removed):
+        check_evidence_complete(case.runner, case.config)
