@@ -20,10 +20,12 @@ from . import formats, mapping, queries
 from .config import CaseConfig, Source
 from .errors import ConfigError, InputError
 from .evidence import display_path, stat_signature
+from .mapping_fields import REPEATED_FLAG
 from .readers import LINES, Progress, stream_lines
 from .store import Runner
 
 BATCH_LINES = 250_000
+_REPAIR_INPUT = "(SELECT * FROM staging_lines WHERE list_contains($ingest_repair_lines, source_line))"
 
 
 @dataclass
@@ -67,25 +69,25 @@ def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
     return [h.strip() for h in header]
 
 
-def insert_sql(mapping_sql: str, *, staged: bool) -> str:
-    """Set aside the rows of one mapped batch: the mapping's columns, the address normalised and as logged, the run
-    each staged row stands for, and the quarantine of lines longer than the limit (whatever the mapping said)."""
-    if staged:
-        source = f"(\n{mapping_sql}\n) m JOIN {LINES} s USING (source_line)"
-        over = "s.oversize IS NOT NULL"
-        extra = ("CASE WHEN s.oversize IS NOT NULL THEN s.raw ELSE m.raw END AS raw,\n"
-                 "  CASE WHEN s.oversize IS NOT NULL THEN try(decode(s.raw)) ELSE m.txt END AS txt,\n"
-                 "  s.source_line_end,")
-        reason = "'line longer than ' || $ingest_max_line || ' bytes: ' || s.oversize || ' bytes'"
-    else:
-        source, over, extra, reason = f"(\n{mapping_sql}\n) m", "false", "m.raw, m.txt,", "NULL"
+def insert_sql(mapping_sql: str, *, joined: bool) -> str:
+    """Set aside the rows of one mapped batch: the mapping's columns, with the address normalised and as logged.
+
+    A compiled mapping carries each staged row's run (source_line_end) and quarantines a line longer than the
+    limit itself; a format's own SQL (FHIR) does not, so it is `joined` to the staged rows for them."""
+    if not joined:
+        return (f"INSERT INTO ingest_pending BY NAME\n"
+                f"SELECT m.* EXCLUDE (src_ip), ip_normal(m.src_ip) AS src_ip, m.src_ip AS src_ip_raw,\n"
+                f"  $ingest_source_id AS source_id, $ingest_file_seq AS file_seq\n"
+                f"FROM (\n{mapping_sql}\n) m\nORDER BY ts, source_line")
     return (f"INSERT INTO ingest_pending BY NAME\n"
             f"SELECT m.* EXCLUDE (problem, raw, txt, src_ip),\n"
-            f"  CASE WHEN {over} THEN {reason} ELSE m.problem END AS problem,\n"
-            f"  {extra}\n"
-            f"  ip_normal(m.src_ip) AS src_ip, m.src_ip AS src_ip_raw,\n"
+            f"  CASE WHEN s.oversize IS NOT NULL THEN 'line longer than ' || $ingest_max_line || ' bytes: ' "
+            f"|| s.oversize || ' bytes' ELSE m.problem END AS problem,\n"
+            f"  CASE WHEN s.oversize IS NOT NULL THEN s.raw ELSE m.raw END AS raw,\n"
+            f"  CASE WHEN s.oversize IS NOT NULL THEN try(decode(s.raw)) ELSE m.txt END AS txt,\n"
+            f"  s.source_line_end, ip_normal(m.src_ip) AS src_ip, m.src_ip AS src_ip_raw,\n"
             f"  $ingest_source_id AS source_id, $ingest_file_seq AS file_seq\n"
-            f"FROM {source}\nORDER BY ts, source_line")
+            f"FROM (\n{mapping_sql}\n) m JOIN {LINES} s USING (source_line)\nORDER BY ts, source_line")
 
 
 class Batches:
@@ -99,6 +101,7 @@ class Batches:
         self.diagnostics = diagnostics
         self.header: list[str] | None = None
         self.compiled: mapping.Compiled | None = None  # compiled once per file, run for every batch
+        self.repair: mapping.Compiled | None = None  # JSON records with a repeated key, mapped again
         self.sql_text: str = ""
         self.params: dict[str, Any] = {}
         self.lines = 0
@@ -121,7 +124,8 @@ class Batches:
                     raise InputError(f"{self.shown}: not a readable Parquet file ({exc.message})") from exc
             if self.compiled is None:
                 self.compiled = mapping.compile_source(self.mapped_src, header=self.header, input_sql=input_sql,
-                                                       diagnostics=self.diagnostics)
+                                                       diagnostics=self.diagnostics,
+                                                       max_line_bytes=self.cfg.max_line_bytes)
             self.sql_text, self.params = self.compiled.sql, dict(self.compiled.params)
             if src.format == "parquet":
                 self.params["parquet_path"] = str(self.file)
@@ -132,14 +136,17 @@ class Batches:
         if first > last:
             return  # an empty batch (an empty file): nothing to map
         params = {**self.params, "ingest_source_id": self.source_id, "ingest_file_seq": self.file_seq}
-        if staged:
+        joined = src.format == "fhir"
+        if joined:
             params["ingest_max_line"] = self.cfg.max_line_bytes
         try:
-            r.execute(f"mapping:{src.name}", insert_sql(self.sql_text, staged=staged), params)
+            r.execute(f"mapping:{src.name}", insert_sql(self.sql_text, joined=joined), params)
         except InputError as exc:
             if src.format != "parquet":
                 raise
             raise InputError(f"{self.shown}: not a readable Parquet file ({exc.message})") from exc
+        if src.format == "jsonl":
+            self._repair_repeated_keys(first, last, params)
         lines, quarantined, naive_line = r.run("ingest_batch_counts", file_seq=self.file_seq, first_line=first,
                                                last_line=last)[0]
         if naive_line is not None:
@@ -149,6 +156,24 @@ class Batches:
                 hint=f"add timezone = \"Europe/Paris\" (the zone the logging server used) to [sources.{src.name}]")
         self.lines += int(lines)
         self.quarantined += int(quarantined)
+
+    def _repair_repeated_keys(self, first: int, last: int, params: dict[str, Any]) -> None:
+        """Records with a repeated key were mapped with each key's first value: map them again with its last."""
+        r = self.runner
+        lines = r.execute("ingest_repeated_keys", """
+            SELECT list(source_line) FROM ingest_pending WHERE file_seq = $f AND source_line BETWEEN $a AND $b
+              AND starts_with(record_flags, $flag)""",
+                          {"f": self.file_seq, "a": first, "b": last, "flag": REPEATED_FLAG})[0][0]
+        if not lines:
+            return
+        if self.repair is None:
+            self.repair = mapping.compile_source(
+                self.mapped_src, header=None, diagnostics=self.diagnostics, repair=True,
+                input_sql=_REPAIR_INPUT, max_line_bytes=self.cfg.max_line_bytes)
+        r.execute("ingest_repeated_keys_forget", "DELETE FROM ingest_pending WHERE file_seq = $f "
+                  "AND list_contains($lines, source_line)", {"f": self.file_seq, "lines": lines})
+        r.execute(f"mapping:{self.src.name}:repeated keys", insert_sql(self.repair.sql, joined=False),
+                  {**params, **self.repair.params, "ingest_repair_lines": lines})
 
     def note_truncation(self, last_line: int, reason: str) -> None:
         """The unreadable rest of a damaged compressed file: one quarantine line after the last line read."""
@@ -209,9 +234,13 @@ def read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, *, sha: 
         raise InputError(f"{shown} changed while it was being read (size or modification time differ)",
                          hint="ingest from a copy that nothing writes to (an acquisition copy)")
     _check_share(runner, cfg, batch)
-    params = json.dumps(batch.params, sort_keys=True, default=str)
-    mapping_sha = hashlib.sha256((batch.sql_text + params).encode()).hexdigest()
-    runner.run("ingest_mapping_row", mapping_sha256=mapping_sha, source=src.name, sql=batch.sql_text, params=params)
+    sql_text, bound = batch.sql_text, dict(batch.params)
+    if batch.repair is not None:  # what ran on records with a repeated key, kept with the rest
+        sql_text += "\n;\n-- records with a repeated JSON key were mapped again by:\n" + batch.repair.sql
+        bound.update({f"repair:{k}": v for k, v in batch.repair.params.items()})
+    params = json.dumps(bound, sort_keys=True, default=str)
+    mapping_sha = hashlib.sha256((sql_text + params).encode()).hexdigest()
+    runner.run("ingest_mapping_row", mapping_sha256=mapping_sha, source=src.name, sql=sql_text, params=params)
     if truncated:
         status += "; file truncated"
     report = FileReport(src.name, shown, sha[:16], status, lines_read=batch.lines, quarantined=batch.quarantined)

@@ -136,12 +136,15 @@ def _patients(src: Source, c: Compiled, patient_rule: str | None) -> tuple[str, 
     return captured, typed, is_list, patients, flag
 
 
-def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
-                   diagnostics: bool = False) -> Compiled:
-    """(The header of a CSV file, or the columns of a Parquet file, names the fields the mapping may read.)"""
+def compile_source(src: Source, *, header: list[str] | None, input_sql: str, diagnostics: bool = False,
+                   repair: bool = False, max_line_bytes: int = 16 * 1024 * 1024) -> Compiled:
     """The query mapping one batch of an evidence file of `src` to one row per line (canonical or problem).
 
-    With `diagnostics`, each row also carries `rule_hits`, which rules matched it (for `ingest --dry-run`)."""
+    The header of a CSV file, or the columns of a Parquet file, names the fields the mapping may read. With
+    `diagnostics`, each row also carries `rule_hits`, which rules matched it (for `ingest --dry-run`); `repair`
+    is the variant for JSON records with a repeated key (see `scoping.mapping_fields`). A staged row stands for
+    the lines source_line..source_line_end (a run of identical lines); one staged by its first bytes only
+    (`oversize`, longer than `max_line_bytes`) is quarantined, whatever its first bytes say."""
     c = Compiled(sql="")
     pfield = src.column("patient_id")
     typed = {pfield} if pfield and src.format in ("jsonl", "parquet") else set()
@@ -151,11 +154,11 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
     else:
         decoded = f"""
   decoded AS (
-    SELECT source_line, raw,
+    SELECT source_line, source_line_end, oversize, raw,
       CASE WHEN ends_with(t, chr(13)) THEN t[:-2] ELSE t END AS txt
-    FROM (SELECT source_line, raw, try(decode(raw)) AS t FROM {input_sql})
+    FROM (SELECT source_line, source_line_end, oversize, raw, try(decode(raw)) AS t FROM {input_sql})
   ),"""
-        fields_cte = text_fields(src, c, header, typed)
+        fields_cte = text_fields(src, c, header, typed, repair=repair)
     # each rule is tested once per line (a column of `ruled`), whatever number of columns it sets
     tests = []
     for i, rule in enumerate(src.rules):
@@ -185,12 +188,13 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
     key_expr = f"{c.bind(src.name + ':')} || {key}" if key else "'sha256:' || left(content_sha, 32)"
     instant, naive = _timestamp(src, c)
     tz = c.bind(src.timezone) if src.timezone else "NULL"
+    max_line = c.bind(max_line_bytes)
     enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
     hits = f",\n      [{', '.join(matches)}] AS rule_hits" if diagnostics and matches else \
         ",\n      []::BOOLEAN[] AS rule_hits" if diagnostics else ""
     c.sql = f"""WITH RECURSIVE{decoded}{fields_cte},{ruled}
   canon AS (
-    SELECT source_line, raw, txt, problem, parse_flags,
+    SELECT source_line, source_line_end, oversize, raw, txt, problem, parse_flags,
       CASE WHEN problem IS NULL THEN sha256(content) END AS content_sha,
       {_value(src, "ts", c) or "NULL::VARCHAR"} AS ts_text,
       {col("account_id")} AS account_id,
@@ -235,7 +239,10 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
     FROM keyed t LEFT JOIN hour_info h ON h.hour_local = date_trunc('hour', t.ts_local)
   ),
   checked AS (
-    SELECT *, coalesce(problem,
+    SELECT *, coalesce(
+        CASE WHEN oversize IS NOT NULL
+             THEN 'line longer than ' || {max_line} || ' bytes: ' || oversize || ' bytes' END,
+        problem,
         CASE WHEN ts_text IS NULL THEN 'missing timestamp'
              WHEN ts_no_offset AND {tz} IS NULL AND ts_local IS NOT NULL THEN 'timestamp without offset'
              WHEN ts IS NULL THEN 'bad timestamp: ' || left(ts_text, 64)
@@ -246,10 +253,10 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str,
   ),
   final AS (
     -- the raw text is kept only where a quarantine row needs it
-    SELECT source_line, CASE WHEN reason IS NOT NULL THEN raw END AS raw,
+    SELECT source_line, source_line_end, CASE WHEN reason IS NOT NULL THEN raw END AS raw,
       CASE WHEN reason IS NOT NULL THEN txt END AS txt, reason AS problem,
       key_value AS event_key,
-      CASE WHEN reason IS NULL THEN ('0x' || left(content_sha, 32))::UHUGEINT END AS content_digest,
+      CASE WHEN reason IS NULL THEN left(content_sha, 32) END AS content_digest,
       ts, ts_text AS ts_raw, ts_flag, account_id, session_id, src_ip, user_agent,
       CASE WHEN action_value IN {enums['a']} THEN action_value ELSE 'other' END AS action,
       coalesce(action_raw, action_value) AS action_raw,

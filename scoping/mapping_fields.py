@@ -62,31 +62,28 @@ def _json_path(name: str) -> str:
     return "$." + ".".join('"' + p.replace("\\", "\\\\").replace('"', '\\"') + '"' for p in name.split("."))
 
 
-def _json_fields(src: Source, c: Compiled, typed: set[str]) -> str:
+REPEATED_FLAG = "repeated JSON key: "  # record_flags of a record mapped again by the repair pass
+
+
+def _json_fields(src: Source, c: Compiled, typed: set[str], repair: bool) -> str:
+    """JSON records → fields. Every record's keys are checked for repeats (the record and every parent of a field
+    read); fields take the first value of a key. The `repair` variant, run by ingest on the few records flagged,
+    walks their tree and takes the value under the last occurrence of every key on a field's path instead."""
     fields = needed_fields(src)
     paths = c.bind([_json_path(f) for f in fields] or ["$.__none__"])
-    # the objects whose keys are checked for repeats: the record and every parent of a field read
     walkable = [f for f in fields if not f.startswith("$")]
     parents = sorted({".".join(f.split(".")[:i]) for f in walkable for i in range(1, len(f.split(".")))})
     parent_paths = c.bind(["$"] + [_json_path(p) for p in parents])
     parent_names = c.bind([""] + [p + "." for p in parents])
-    wanted = c.bind([f.split(".") for f in walkable] or [["__none__"]])
     types = f"json_type(j, {paths})" if typed else "[]::VARCHAR[]"
-
-    def repaired(i: int, f: str, what: str) -> str:
-        if f.startswith("$"):  # a JSONPath of the user's: its first value
-            return f"p.{what}[{i + 1}]"
-        return f"list_filter(r.found, lambda e: e.k = {c.bind(f.split('.'))})[1].{what[0]}"
-
-    plain = ",\n    ".join([f"vals[{i + 1}] AS {field_ref(f)}" for i, f in enumerate(fields)]
-                            + [f"types[{i + 1}] AS {type_ref(f)}" for i, f in enumerate(fields) if f in typed])
-    fixed = ",\n    ".join([f"{repaired(i, f, 'vals')} AS {field_ref(f)}" for i, f in enumerate(fields)]
-                            + [f"{repaired(i, f, 'types')} AS {type_ref(f)}" for i, f in enumerate(fields)
-                               if f in typed])
-    sep = "," if plain else ""
-    return f"""
+    flag = f"""CASE WHEN len(list_filter(key_lists, lambda k: len(k) <> list_unique(k))) > 0
+        THEN {c.bind(REPEATED_FLAG)} || array_to_string(flatten(list_transform(range(1, len(key_lists) + 1), lambda i:
+          list_transform(list_filter(list_distinct(coalesce(key_lists[i], [])),
+                                     lambda x: len(list_filter(key_lists[i], lambda y: y = x)) > 1),
+                         lambda k: {parent_names}[i] || k))), ', ') END"""
+    head = f"""
   screened AS (
-    SELECT source_line, raw, txt, j,
+    SELECT source_line, source_line_end, oversize, raw, txt, j,
       CASE WHEN txt IS NULL THEN 'invalid UTF-8'
            WHEN trim(txt) = '' THEN 'empty line'
            WHEN j IS NULL THEN 'unparseable JSON record'
@@ -94,30 +91,38 @@ def _json_fields(src: Source, c: Compiled, typed: set[str]) -> str:
       END AS problem
     FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j FROM decoded)
   ),
-  parsed AS MATERIALIZED (
-    SELECT source_line, raw, txt, j, problem,
+  parsed AS (
+    SELECT source_line, source_line_end, oversize, raw, txt, j, problem,
       CASE WHEN problem IS NULL THEN CAST(json(j) AS VARCHAR) END AS content,
       CASE WHEN problem IS NULL THEN json_extract_string(j, {paths}) END AS vals,
       CASE WHEN problem IS NULL THEN {types} END AS types,
-      CASE WHEN problem IS NULL THEN json_keys(j, {parent_paths}) END AS key_lists,
-      problem IS NULL AND len(list_filter(key_lists, lambda k: len(k) <> list_unique(k))) > 0 AS repeated
+      CASE WHEN problem IS NULL THEN json_keys(j, {parent_paths}) END AS key_lists
     FROM screened
-  ),
-  flagged AS (
-    SELECT source_line, j,
-      'repeated JSON key: ' || array_to_string(flatten(list_transform(range(1, len(key_lists) + 1), lambda i:
-        list_transform(list_filter(list_distinct(coalesce(key_lists[i], [])),
-                                   lambda x: len(list_filter(key_lists[i], lambda y: y = x)) > 1),
-                       lambda k: {parent_names}[i] || k))), ', ') AS flag
+  ),"""
+    if not repair:
+        cols = ",\n    ".join([f"vals[{i + 1}] AS {field_ref(f)}" for i, f in enumerate(fields)]
+                              + [f"types[{i + 1}] AS {type_ref(f)}" for i, f in enumerate(fields) if f in typed])
+        return head + f"""
+  fields AS (
+    SELECT source_line, source_line_end, oversize, raw, txt, content, problem,
+      {flag} AS parse_flags{"," if cols else ""}
+    {cols}
     FROM parsed
-    WHERE repeated
-  ),
-  -- records with a repeated key only: each field takes the value under the last occurrence of every key
-  -- on its path, as most JSON readers do
+  )"""
+    wanted = c.bind([f.split(".") for f in walkable] or [["__none__"]])
+
+    def last(i: int, f: str, what: str) -> str:
+        if f.startswith("$"):  # a JSONPath of the user's: its first value
+            return f"p.{what}[{i + 1}]"
+        return f"list_filter(r.found, lambda e: e.k = {c.bind(f.split('.'))})[1].{what[0]}"
+
+    cols = ",\n    ".join([f"{last(i, f, 'vals')} AS {field_ref(f)}" for i, f in enumerate(fields)]
+                          + [f"{last(i, f, 'types')} AS {type_ref(f)}" for i, f in enumerate(fields) if f in typed])
+    return head + f"""
   tree AS (
-    SELECT f.source_line, t.id, t.parent, t.key, t.value, t.type,
-      t.id = max(t.id) OVER (PARTITION BY f.source_line, t.parent, t.key) AS is_last
-    FROM flagged f, json_tree(f.j) t
+    SELECT p.source_line, t.id, t.parent, t.key, t.value, t.type,
+      t.id = max(t.id) OVER (PARTITION BY p.source_line, t.parent, t.key) AS is_last
+    FROM parsed p, json_tree(p.j) t WHERE p.problem IS NULL
   ),
   walk(source_line, id, keys) AS (
     SELECT source_line, id, []::VARCHAR[] FROM tree WHERE parent IS NULL
@@ -127,22 +132,18 @@ def _json_fields(src: Source, c: Compiled, typed: set[str]) -> str:
     WHERE t.is_last AND len(w.keys) < 64
   ),
   repaired AS (
-    SELECT f.source_line, any_value(f.flag) AS flag,
-      coalesce(list({{'k': w.keys, 'v': CASE WHEN t.type = 'VARCHAR' THEN json_extract_string(t.value, '$')
-                                             ELSE CAST(t.value AS VARCHAR) END, 't': t.type}})
-               FILTER (WHERE list_contains({wanted}, w.keys)), []) AS found
-    FROM flagged f LEFT JOIN walk w USING (source_line) LEFT JOIN tree t ON t.source_line = w.source_line
-      AND t.id = w.id
-    GROUP BY f.source_line
+    SELECT w.source_line,
+      list({{'k': w.keys, 'v': CASE WHEN t.type = 'VARCHAR' THEN json_extract_string(t.value, '$')
+                                    ELSE CAST(t.value AS VARCHAR) END, 't': t.type}}) AS found
+    FROM walk w JOIN tree t ON t.source_line = w.source_line AND t.id = w.id
+    WHERE list_contains({wanted}, w.keys)
+    GROUP BY w.source_line
   ),
   fields AS (
-    SELECT source_line, raw, txt, content, problem, NULL::VARCHAR AS parse_flags{sep}
-    {plain}
-    FROM parsed WHERE NOT repeated
-    UNION ALL
-    SELECT p.source_line, p.raw, p.txt, p.content, p.problem, r.flag{sep}
-    {fixed}
-    FROM parsed p JOIN repaired r USING (source_line) WHERE p.repeated
+    SELECT p.source_line, p.source_line_end, p.oversize, p.raw, p.txt, p.content, p.problem,
+      {flag} AS parse_flags{"," if cols else ""}
+    {cols}
+    FROM parsed p LEFT JOIN repaired r USING (source_line)
   )"""
 
 
@@ -168,7 +169,7 @@ def _csv_fields(src: Source, c: Compiled, header: list[str] | None) -> str:
     # regular-expression path. Either way the result is unquoted text, one cell per field.
     return f"""
   split AS (
-    SELECT source_line, raw, txt,
+    SELECT source_line, source_line_end, oversize, raw, txt,
       CASE WHEN txt IS NULL OR trim(txt) = '' THEN NULL ELSE string_split(txt, {qb}) END AS segs
     FROM decoded WHERE source_line >= {start}
   ),
@@ -213,7 +214,8 @@ def _csv_fields(src: Source, c: Compiled, header: list[str] | None) -> str:
     FROM celled
   ),
   fields AS (
-    SELECT source_line, raw, txt, txt AS content, problem, NULL::VARCHAR AS parse_flags{"," if cols else ""}
+    SELECT source_line, source_line_end, oversize, raw, txt, txt AS content, problem,
+      NULL::VARCHAR AS parse_flags{"," if cols else ""}
     {cols}
     FROM parsed
   )"""
@@ -237,7 +239,8 @@ def parquet_fields(src: Source, input_sql: str, typed: set[str], columns: list[s
     row = "to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {r}.{quote_ident(c)}" for c in columns) + "))"
     return f"""
   fields AS (
-    SELECT {r}.file_row_number + 1 AS source_line, NULL::BLOB AS raw,
+    SELECT {r}.file_row_number + 1 AS source_line, NULL::BIGINT AS source_line_end, NULL::BIGINT AS oversize,
+      NULL::BLOB AS raw,
       CAST({row} AS VARCHAR) AS txt, CAST({row} AS VARCHAR) AS content, NULL::VARCHAR AS problem,
       NULL::VARCHAR AS parse_flags{"," if cols else ""}
     {listed}
@@ -245,8 +248,8 @@ def parquet_fields(src: Source, input_sql: str, typed: set[str], columns: list[s
   )"""
 
 
-def text_fields(src: Source, c: Compiled, header: list[str] | None, typed: set[str]) -> str:
+def text_fields(src: Source, c: Compiled, header: list[str] | None, typed: set[str], *, repair: bool = False) -> str:
     """CTEs turning decoded lines into `fields`: problem, content, parse flags and one column per field."""
     if src.format == "jsonl":
-        return _json_fields(src, c, typed)
+        return _json_fields(src, c, typed, repair)
     return _csv_fields(src, c, header)

@@ -120,18 +120,6 @@ def with_lines(table: pa.Table, action: Callable[[], None]) -> None:
         action()
 
 
-def _gather(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> pa.Array:
-    """The byte ranges [start, start + length) of `buf` as one Arrow binary array, without a Python loop."""
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1])
-    data = b""
-    if total:
-        index = np.arange(total, dtype=np.int64) - np.repeat(offsets[:-1] - starts, lengths)
-        data = buf[index].tobytes()
-    return pa.Array.from_buffers(pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-
-
 def _equal_to_previous(buf: np.ndarray, starts: np.ndarray, lens: np.ndarray, over: np.ndarray) -> np.ndarray:
     """For each line, whether its bytes equal the previous line's (False for the first), vectorised."""
     eq = np.zeros(len(starts), dtype=bool)
@@ -274,12 +262,16 @@ class _Lines:
         self._flush_singles()
         closed = new[:-1]  # runs that end inside the block, staged in bulk
         if len(closed):
+            parts = block.split(b"\n", len(closed) and int(closed[-1]) + 1)  # bytes.split: C speed, no numpy gather
+            for long in np.flatnonzero(over[: int(closed[-1]) + 1]):
+                parts[long] = parts[long][:PREFIX_BYTES]
+            raws = pa.array(parts[: int(closed[-1]) + 1], pa.large_binary())
+            if len(closed) != int(closed[-1]) + 1:  # some lines are the rest of a run: stage each run's first
+                raws = raws.take(pa.array(closed))
             last = new[1:] - 1
-            keep = np.where(over[closed], np.minimum(lens[closed], PREFIX_BYTES), lens[closed])
             self.emit(pa.table([pa.array(base + closed), pa.array(np.where(last > closed, base + last, 0),
                                                                   mask=last == closed),
-                                _gather(buf, starts[closed], keep),
-                                pa.array(np.where(over[closed], lens[closed], 0), mask=~over[closed])],
+                                raws, pa.array(np.where(over[closed], lens[closed], 0), mask=~over[closed])],
                                schema=SCHEMA))
         k = int(new[-1])
         size = int(lens[k])
