@@ -110,11 +110,14 @@ TABLES: dict[str, dict[str, str]] = {
 }
 
 
-def _table(path: str) -> tuple[str, dict[str, str]] | None:
-    """The schema entry for a concrete table path (`sources.web.maps.action` → `sources.*.maps.*`)."""
-    if path in TABLES:
-        return path, TABLES[path]
-    parts = path.split(".")
+def _table(path: str | tuple[str, ...]) -> tuple[str, dict[str, str]] | None:
+    """The schema entry for a concrete table path (`sources.web.maps.action` → `sources.*.maps.*`); a path given as
+    parts may hold names with dots (`[sources."web.v2"]`)."""
+    parts = tuple(path.split(".")) if isinstance(path, str) else path
+    parts = parts if parts != ("",) else ()
+    joined = ".".join(parts)
+    if joined in TABLES:
+        return joined, TABLES[joined]
     for i in range(len(parts)):  # a name the user chose stands where the schema says *
         for j in range(i, len(parts)):
             candidate = ".".join("*" if k in (i, j) else p for k, p in enumerate(parts))
@@ -123,17 +126,19 @@ def _table(path: str) -> tuple[str, dict[str, str]] | None:
     return None
 
 
-def _shown(path: str) -> str:
-    return f"[{path.replace('[]', '')}]" if path else "the top level"
+def _shown(path: tuple[str, ...]) -> str:
+    if not path:
+        return "the top level"
+    return "[" + ".".join(p.replace("[]", "") if "." not in p else f'"{p}"' for p in path) + "]"
 
 
-def _unknown(path: str, key: str, known: dict[str, str]) -> ConfigError:
+def _unknown(path: tuple[str, ...], key: str, known: dict[str, str]) -> ConfigError:
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
     hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(sorted(known))}"
     return ConfigError(f"case.toml: unknown key {key!r} in {_shown(path)}", hint=hint)
 
 
-def check(raw: dict[str, Any], path: str = "") -> None:
+def check(raw: dict[str, Any], path: tuple[str, ...] = ()) -> None:
     """Refuse any table or key of a parsed case.toml that the schema does not know."""
     entry = _table(path)
     if entry is None:  # pragma: no cover - a parent key's entry always exists
@@ -142,14 +147,15 @@ def check(raw: dict[str, Any], path: str = "") -> None:
     for key, value in raw.items():
         if "*" not in known and key not in known:
             raise _unknown(path, key, known)
-        child = f"{path}.{key}" if path else key
+        child = (*path, key)
         if isinstance(value, dict):
             if _table(child) is None:
-                raise ConfigError(f"case.toml: {_shown(path)} {key} must be a value, not a table",
+                raise ConfigError(f"case.toml: {key} in {_shown(path)} must be a value, not a table",
                                   hint=f"write {key} = ... under {_shown(path)}")
             check(value, child)
         elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-            if _table(child + "[]") is None:
-                raise ConfigError(f"case.toml: {_shown(path)} {key} must be a value, not tables")
+            array = (*path, key + "[]")
+            if _table(array) is None:
+                raise ConfigError(f"case.toml: {key} in {_shown(path)} must be a value, not tables")
             for v in value:
-                check(v, child + "[]")
+                check(v, array)

@@ -46,6 +46,18 @@ def _inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(root)))
 
 
+_OWN = ("case.toml", "case.duckdb", "case.duckdb.wal", "out", ".duckdb-tmp")  # what scoping writes in a case
+
+
+def _own(root: Path, path: Path) -> bool:
+    """Is this one of scoping's own files (case.toml, the store, an output)? Never evidence."""
+    try:
+        first = Path(os.path.relpath(os.path.realpath(path), os.path.realpath(root))).parts[0]
+    except (ValueError, IndexError):
+        return False
+    return first in _OWN
+
+
 def expand(root: Path, patterns: tuple[str, ...], *, where: str, follow_symlinks: bool = False) -> list[Path]:
     """The files a source's globs name, sorted, so the order of globs never changes a result.
 
@@ -69,6 +81,11 @@ def expand(root: Path, patterns: tuple[str, ...], *, where: str, follow_symlinks
         if not matches:
             raise InputError(f"{where}: no file matches {pattern!r}",
                              hint="check the paths in case.toml; relative globs start at the case folder")
+        own = [m for m in matches if _own(root, m)]
+        if own:
+            raise ConfigError(f"{where}: {pattern!r} matches {display_path(root, own[0])}, a file scoping writes "
+                              f"(case.toml, the store, out/), not evidence",
+                              hint="keep the logs in a folder of their own (e.g. logs/) and name it in files")
         found.update(matches)
     return sorted(found, key=lambda m: display_path(root, m))
 

@@ -346,3 +346,24 @@ def test_a_renamed_source_takes_its_files_and_a_removed_one_is_named_before_scop
     removed = r"other.jsonl was ingested for \[sources.extra\], which case.toml no longer"
     with Case.open(folder) as case, pytest.raises(IntegrityError, match=removed):
         check_evidence_complete(case.runner, case.config)
+
+
+def test_a_glob_reaching_scoping_s_own_files_is_refused(tmp_path, capsys):
+    folder = make(tmp_path, files={"a.jsonl": rec() + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    text = (folder / "case.toml").read_text().replace('files = ["logs/*.jsonl"]', 'files = ["logs/*.jsonl", "*"]')
+    (folder / "case.toml").write_text(text)
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == ConfigError.exit_code and "a file scoping writes" in err
+
+
+def test_a_source_name_with_a_dot_is_checked_like_any_other(tmp_path, capsys):
+    toml = GATEWAY.replace("[sources.api]", '[sources."api.v2"]').replace("[sources.api.columns]",
+                                                                         '[sources."api.v2".columns]')
+    folder = make(tmp_path, toml=toml, files={"a.jsonl": rec() + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert query(folder, "SELECT event_key FROM events") == [("api.v2:r1",)]
+    folder2 = make(tmp_path / "typo", toml=toml.replace('ts = "when"', 'ts = "when"\ncolour = "x"'),
+                   files={"a.jsonl": rec() + b"\n"})
+    code, _, err = run(capsys, "ingest", str(folder2), "--quiet")
+    assert code == ConfigError.exit_code and "unknown key 'colour' in [sources.\"api.v2\".columns]" in err
