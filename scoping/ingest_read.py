@@ -65,7 +65,15 @@ def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
         raise InputError(f"{path}: the first line (the header) is missing or not UTF-8",
                          hint="set header = false and column_names = [...] if the file has no header")
     text = rows[0][0].rstrip("\r").lstrip("\ufeff")
-    header = next(csv.reader(io.StringIO(text), delimiter=src.delimiter, quotechar=src.quote or '"'))
+    if "\r" in text:
+        raise InputError(f"{path}: the first line holds a carriage return: the file's lines end with CR alone",
+                         hint="scoping splits lines on LF; convert a working copy of the file to LF line ends and "
+                              "keep the original as evidence")
+    try:
+        header = next(csv.reader(io.StringIO(text), delimiter=src.delimiter, quotechar=src.quote or '"'))
+    except (csv.Error, StopIteration) as exc:
+        raise InputError(f"{path}: the first line (the header) cannot be read as CSV ({exc})",
+                         hint="check delimiter and quote, or set header = false and column_names = [...]") from exc
     return [h.strip() for h in header]
 
 

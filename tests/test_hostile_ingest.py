@@ -367,3 +367,11 @@ def test_a_source_name_with_a_dot_is_checked_like_any_other(tmp_path, capsys):
                    files={"a.jsonl": rec() + b"\n"})
     code, _, err = run(capsys, "ingest", str(folder2), "--quiet")
     assert code == ConfigError.exit_code and "unknown key 'colour' in [sources.\"api.v2\".columns]" in err
+
+
+def test_a_csv_whose_lines_end_with_cr_alone_is_a_clean_error(tmp_path, capsys):
+    toml = ('[sources.w]\nformat = "csv"\nfiles = ["logs/*.csv"]\n[sources.w.columns]\nevent_key = "id"\n'
+            'ts = "t"\naccount_id = "u"\n')
+    folder = make(tmp_path, toml=toml, files={"mac.csv": b"id,t,u\r1,2025-11-10T18:00:00Z,drA\r"})
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == InputError.exit_code and "lines end with CR alone" in err
