@@ -122,6 +122,9 @@ def _store_and_register(runner: Runner, cfg: CaseConfig, pending: list[PendingFi
     if runner.execute("ingest_any_conflict", "SELECT count(*) FROM ingest_repeats WHERE kind = 'conflict'")[0][0]:
         runner.check("check_ingest_keys")
     runner.run("ingest_store")
+    if runner.execute("ingest_any_flag", "SELECT (SELECT count(*) FROM ingest_flag_stored) "
+                                         "+ (SELECT count(*) FROM ingest_unflag)")[0][0]:
+        runner.run("ingest_flag_conflicts")
     counts = {row[0]: row for row in runner.run("ingest_file_counts")}
     for f in pending:
         rep = f.report

@@ -375,3 +375,21 @@ def test_a_csv_whose_lines_end_with_cr_alone_is_a_clean_error(tmp_path, capsys):
     folder = make(tmp_path, toml=toml, files={"mac.csv": b"id,t,u\r1,2025-11-10T18:00:00Z,drA\r"})
     code, _, err = run(capsys, "ingest", str(folder), "--quiet")
     assert code == InputError.exit_code and "lines end with CR alone" in err
+
+
+def test_a_conflict_across_sources_survives_re_reading_one_side(tmp_path, capsys):
+    data = Path(__file__).parent / "data" / "balp"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "client.json").write_bytes((data / "AuditEvent-ex-auditBasicQueryGetClient.json").read_bytes())
+    (tmp_path / "b" / "server.json").write_bytes((data / "AuditEvent-ex-auditBasicQueryGetServer.json").read_bytes())
+    toml = '[sources.a]\nformat = "fhir"\nfiles = ["a/*"]\n[sources.b]\nformat = "fhir"\nfiles = ["b/*"]\n'
+    (tmp_path / "case.toml").write_text(toml)
+    assert run(capsys, "ingest", str(tmp_path), "--quiet")[0] == 0
+    before = query(tmp_path, "SELECT event_key, key_conflict FROM events ORDER BY event_key")
+    assert [flag for _, flag in before] == [True, True]
+    (tmp_path / "case.toml").write_text(toml + 'timezone = "UTC"\n')  # source b's definition changes
+    code, out, _ = run(capsys, "ingest", str(tmp_path), "--quiet")
+    assert code == 0 and "re-read: mapping changed" in out
+    assert query(tmp_path, "SELECT event_key, key_conflict FROM events ORDER BY event_key") == before
+    assert ledger(tmp_path) == {"a/client.json": (1, 1, 0, 0, 0), "b/server.json": (1, 0, 0, 1, 0)}

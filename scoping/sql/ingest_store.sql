@@ -1,9 +1,9 @@
 -- question: store this ingest's quarantined lines (with their reason), its events (one row per patient touched,
 --           conflicting versions under their own key), each account's hours per evidence file (address, client,
 --           counts), its duplicates (with the line each one repeats) and its conflicts (with the key's first
---           version), and flag the stored lines that became one of several versions of their key.
+--           version).
 -- params: none
--- reads: ingest_pending, ingest_kept, ingest_repeats, ingest_flag_stored, ingest_unflag
+-- reads: ingest_pending, ingest_kept, ingest_repeats
 -- writes: quarantine, events, account_hours, duplicates, conflicts
 -- order: events are appended in the order they were set aside (each batch by ts), so clustered by time,
 --        quarantine, duplicates and conflicts by file, then line.
@@ -46,13 +46,4 @@ FROM repeated ORDER BY file_seq, source_line;
 INSERT INTO conflicts BY NAME
 SELECT source_id, source_line, event_key, stored_key, first_source_id, first_source_line
 FROM ingest_repeats WHERE kind = 'conflict' AND NOT stored
-ORDER BY file_seq, source_line;
-
-UPDATE events SET key_conflict = true
-FROM ingest_flag_stored f
-WHERE events.source_id = f.source_id AND events.source_line = f.source_line AND NOT coalesce(events.key_conflict, false);
-
-UPDATE events SET key_conflict = false
-FROM ingest_unflag u
-WHERE events.source_id = u.source_id AND events.source_line = u.source_line AND events.key_conflict
-  AND NOT EXISTS (SELECT 1 FROM conflicts c WHERE c.first_source_id = u.source_id AND c.first_source_line = u.source_line)
+ORDER BY file_seq, source_line
