@@ -256,7 +256,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
     SELECT source_line, source_line_end, CASE WHEN reason IS NOT NULL THEN raw END AS raw,
       CASE WHEN reason IS NOT NULL THEN txt END AS txt, reason AS problem,
       key_value AS event_key,
-      CASE WHEN reason IS NULL THEN left(content_sha, 32) END AS content_digest,
+      CASE WHEN reason IS NULL THEN CAST('0x' || left(content_sha, 32) AS UHUGEINT) END AS content_digest,
       ts, ts_text AS ts_raw, ts_flag, account_id, session_id, src_ip, user_agent,
       CASE WHEN action_value IN {enums['a']} THEN action_value ELSE 'other' END AS action,
       coalesce(action_raw, action_value) AS action_raw,

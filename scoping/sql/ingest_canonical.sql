@@ -15,7 +15,9 @@ WITH leaves AS (
   GROUP BY v.event_key, v.digest
 ),
 final AS (
-  SELECT v.event_key, v.digest, left(sha256('canonical JSON' || chr(30) || coalesce(l.form, v.txt)), 32) AS canonical
+  SELECT v.event_key, CAST(v.digest AS UHUGEINT) AS digest,
+         CAST('0x' || left(sha256('canonical JSON' || chr(30) || coalesce(l.form, v.txt)), 32) AS UHUGEINT)
+           AS canonical
   FROM staging_versions v LEFT JOIN leaves l ON l.event_key = v.event_key AND l.digest = v.digest
 )
 SELECT * FROM final

@@ -12,7 +12,7 @@ WITH versions AS (
   GROUP BY event_key, digest
 ),
 final AS (
-  SELECT event_key, digest, source_id, source_line
+  SELECT event_key, CAST(digest AS VARCHAR) AS digest, source_id, source_line
   FROM versions
   WHERE event_key IN (SELECT event_key FROM versions GROUP BY event_key HAVING count(*) > 1)
 )
