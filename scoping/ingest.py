@@ -102,7 +102,10 @@ def _compare_json_versions(runner: Runner, cfg: CaseConfig, pending: list[Pendin
                 keys.append(key)
                 digests.append(digest)
                 texts.append(lines[line].decode("utf-8", "replace"))
-    table = pa.table({"event_key": keys, "digest": digests, "txt": texts})
+    if not keys:
+        return
+    table = pa.table({"event_key": pa.array(keys, pa.string()), "digest": pa.array(digests, pa.string()),
+                      "txt": pa.array(texts, pa.string())})
     with arrow_scan("staging_versions", table):
         runner.run("ingest_canonical")
 
