@@ -125,6 +125,15 @@ name = "New case"
 # [incident.indicators]
 # ips = ["203.0.113.7", "198.51.100.0/24"]
 # user_agents = ["python-requests/*"]
+#
+# An analyst's decision overrules the rules for one segment (or a whole session), with its justification:
+# the report, sessions.csv and the manifest carry it. Keys are in sessions.csv (segment_key, session_key).
+# [[incident.decisions]]
+# segment = "log:8f3a…/1f2e3d4c"
+# session = "log:8f3a…"                   # instead of segment: the whole session
+# verdict = "owner"                       # attacker | owner | undetermined
+# justification = "the holder confirmed this connection from the hospital's guest Wi-Fi (call of 14 Nov)"
+# by = "J. Martin, DPO"
 
 # ---------------------------------------------------------------------------------------------
 # Notification kits (`scoping notify`): what the letters say about the processor and the contacts.
@@ -135,4 +144,7 @@ name = "New case"
 # authority = "www.cnil.fr"
 # measures = "the accounts used were disabled and every password reset"
 # signature = "Dr …"
+# wording_dir = "wording"                 # the case's own wording_<lang>.toml / letter_<lang>.md (override key by key)
+# contact_columns = ["address", "email", "phone"]   # directory columns that reach a patient (default: all but
+#                                                   # patient_id and identity columns such as name, birth_date)
 '''

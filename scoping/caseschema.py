@@ -95,10 +95,18 @@ TABLES: dict[str, dict[str, str]] = {
         "baseline_days": "days before the first window that show an account's habits (default 90)",
         "containment": "when the breach was contained",
         "indicators": "addresses and clients known to be the attacker's",
+        "decisions": "an analyst's decisions on segments or sessions ([[incident.decisions]])",
     },
     "incident.indicators": {
         "ips": "addresses and CIDR ranges",
         "user_agents": "client glob patterns",
+    },
+    "incident.decisions[]": {
+        "segment": "the segment decided (segment_key of sessions.csv)",
+        "session": "or the whole session (session_key)",
+        "verdict": "attacker | owner | undetermined",
+        "justification": "why",
+        "by": "who decided",
     },
     "notify": {
         "processor": "who runs the service that was breached",
@@ -106,6 +114,8 @@ TABLES: dict[str, dict[str, str]] = {
         "authority": "the data protection authority",
         "measures": "what was done",
         "signature": "who signs the letters",
+        "wording_dir": "the case's own wording_<lang>.toml / letter_<lang>.md",
+        "contact_columns": "directory columns that reach a patient",
     },
 }
 
