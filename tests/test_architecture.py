@@ -14,7 +14,7 @@ LAYERS = [
     {"_version", "errors", "schema", "casefile", "caseschema"},
     {"queries", "config", "evidence", "export", "expressions"},
     {"store", "readers", "mapping", "mapping_fields", "incident", "manifest", "formats"},
-    {"reference", "ingest", "ingest_read", "ingest_plan", "dryrun"},
+    {"reference", "ingest", "ingest_read", "ingest_plan", "dryrun", "completeness"},
     {"scope", "discover"},
     {"figures", "report", "notify"},
     {"case"},

@@ -327,8 +327,8 @@ def test_a_file_changed_between_hashing_and_reading_is_refused(tmp_path, capsys,
 
 def test_a_renamed_source_takes_its_files_and_a_removed_one_is_named_before_scope(tmp_path, capsys):
     from scoping import Case
+    from scoping.completeness import check_evidence_complete
     from scoping.errors import IntegrityError
-    from scoping.evidence import check_evidence_complete
 
     folder = make(tmp_path, files={"a.jsonl": rec() + b"\n"})
     assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0

@@ -8,8 +8,8 @@ import pytest
 from ingest_helpers import GATEWAY, INCIDENT, make, query, rec, tree_digest
 
 from scoping import Case, cli
+from scoping.completeness import check_evidence_complete
 from scoping.errors import ConfigError, IntegrityError
-from scoping.evidence import check_evidence_complete
 
 RULES = GATEWAY.replace('action = "verb"\n', "") + """
 [[sources.api.rules]]
