@@ -6,7 +6,9 @@ once with `scoping synth` and cached in benchmarks/cache/. Every measurement run
 Cases run with memory_limit = 2GB. Results go to benchmarks/RESULTS.md and the screen.
 
 The store the scope, discover and report stages read is built by `ingest_all` (every source and reference
-table), measured once per size. From 1e8 events the per-source ingests, the polars/pandas comparison (its
+table), measured once per size. The `hostile` stage (BENCH_STAGES=hostile) ingests two hostile files at
+memory_limit = 512MB, whatever the size: a 64 KB gzip of 67 million newlines and a 1 MB gzip of one 1 GiB line
+(made once in benchmarks/cache/hostile/). From 1e8 events the per-source ingests, the polars/pandas comparison (its
 Parquet copy alone is gigabytes) and the report are left out unless BENCH_STAGES names them
 (BENCH_STAGES=scope,discover runs only those, at every size).
 """
@@ -31,10 +33,36 @@ STAGES = [("ingest_csv", "bare_csv"), ("ingest_jsonl", "bare_jsonl"), ("verify_e
           ("polars_scope", None), ("pandas_scope", None), ("discover", "bare_rollup"), ("report", None)]
 LARGE = 50_000_000  # from this size, only the stages the scale targets are about run by default
 LARGE_STAGES = {"bare_csv", "bare_jsonl", "verify_evidence", "scope", "discover"}
+HOSTILE = ("hostile_newline_bomb", "hostile_long_line")  # the `hostile` stage: measured once, not per size
+
+
+def _hostile_case(kind: str) -> Path:
+    """A case holding one hostile gzip file (written once): 67 M newlines, or one line of 1 GiB."""
+    import zlib
+
+    folder = CACHE / "hostile" / kind
+    (folder / "logs").mkdir(parents=True, exist_ok=True)
+    path = folder / "logs" / "hostile.jsonl.gz"
+    if not path.exists():
+        c = zlib.compressobj(9, zlib.DEFLATED, 31)
+        fill = b"\n" if kind == "hostile_newline_bomb" else b"x"
+        with path.open("wb") as fh:
+            for _ in range(64 if kind == "hostile_newline_bomb" else 1024):
+                fh.write(c.compress(fill * 2**20))
+            fh.write(c.compress(b"\n") + c.flush())
+    (folder / "case.toml").write_text('[case]\nmemory_limit = "512MB"\nthreads = 2\n\n[sources.hostile]\n'
+                                      'format = "jsonl"\nfiles = ["logs/*.jsonl.gz"]\nmax_quarantined_share = 1\n'
+                                      '[sources.hostile.columns]\nts = "when"\naccount_id = "who"\n')
+    return folder
+
+
+def _named() -> set[str]:
+    named = {x.strip() for x in os.environ.get("BENCH_STAGES", "").split(",") if x.strip()}
+    return named | set(HOSTILE) if "hostile" in named else named
 
 
 def _chosen(n: int) -> list[tuple[str, str | None]]:
-    named = {x.strip() for x in os.environ.get("BENCH_STAGES", "").split(",") if x.strip()}
+    named = _named()
     if named:
         return [(s, f) for s, f in STAGES if s in named]
     if n >= LARGE:  # the per-source ingests are replaced by ingest_all; their floors still run
@@ -100,7 +128,7 @@ def main() -> int:
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     CACHE.mkdir(exist_ok=True)
     rows, stores, failures = [], [], []
-    for n in _sizes():
+    for n in _sizes() if not _named() or _named() - set(HOSTILE) - {"hostile"} else []:
         print(f"world of ~{n:,.0f} events", flush=True)
         world = _world(n)
         ingest_case = _case(world, "ingest")
@@ -123,6 +151,12 @@ def main() -> int:
             print(f"  {stage:14} {m['seconds']:8.2f} s  floor {floor or '—':12} "
                   f"{(f['seconds'] if f else float('nan')):8.2f} s  floor/stage {ratio}  "
                   f"peak RSS {m['peak_rss_mb']:,.0f} MB", flush=True)
+    if not _named() or _named() & set(HOSTILE):
+        for stage in HOSTILE:
+            m = _measure(stage, _hostile_case(stage), 1)
+            rows.append((0, stage, m, None, None))
+            print(f"  {stage:20} {m['seconds']:8.2f} s  peak RSS {m['peak_rss_mb']:,.0f} MB  {m['lines']:,} lines "
+                  f"in {m['rows']:,} rows", flush=True)
     text = _results_md(rows, stores, runs, failures)
     (HERE / "RESULTS.md").write_text(text)
     print(text)
@@ -146,7 +180,7 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
            "|---:|---|---:|---|---:|---:|---:|---|"]
     for n, stage, m, floor, f in rows:
         notes = []
-        if "lines" in m:
+        if "lines" in m and "rows" not in m:
             notes.append(f"{m['lines']:,} lines, {m['lines'] / m['seconds']:,.0f} lines/s")
         if "equal_to_scoping" in m:
             notes.append(f"same list as scoping: {m['equal_to_scoping']}; compute only {m['compute_seconds']:.2f} s")
@@ -155,7 +189,10 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
         if "affected" in m:
             notes.append(f"{m['affected']:,} affected rows")
         ratio = f"{f['seconds'] / m['seconds']:.2f}" if f else ""
-        out.append(f"| {n:.0e} | {stage} | {m['seconds']:.2f} | {floor or ''} | "
+        if "rows" in m:
+            notes.append(f"{m['rows']:,} quarantine/duplicate rows for {m['lines']:,} lines; "
+                         f"{m['gzip_bytes']:,} bytes of gzip; memory_limit 512MB")
+        out.append(f"| {f'{n:.0e}' if n else '—'} | {stage} | {m['seconds']:.2f} | {floor or ''} | "
                    f"{f['seconds'] if f else '':} | {ratio} | {m['peak_rss_mb']:,.0f} | {'; '.join(notes)} |")
     out += ["", "| events | events stored | store MB | MB per million events |", "|---:|---:|---:|---:|"]
     out += [f"| {n:.0e} | {e:,} | {mb:,.0f} | {mb / (e / 1e6):,.0f} |" for n, e, mb in stores]

@@ -33,6 +33,7 @@ from . import report as _report
 from . import scope as _scope
 from .boundary import foreign_errors
 from .casefile import TEMPLATE
+from .completeness import check_evidence_complete
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .incident import Incident, parse_incident, parse_time
@@ -147,10 +148,12 @@ class Case:
             return drill.with_raw_lines(self.runner, self.root, rows) if raw else rows
 
     # -- the stages: they compute and return frozen results ------------------------------------
-    def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None) -> _ingest.IngestReport:
-        """Load evidence files and reference tables named in case.toml (all sources by default)."""
+    def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None,
+               force: bool = False) -> _ingest.IngestReport:
+        """Load evidence files and reference tables named in case.toml (all sources by default); a file whose
+        source definition changed since is read again (`force`: every file)."""
         with self._step("ingest"):
-            return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress)
+            return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress, force=force)
 
     def incident(self) -> Incident:
         """The incident defined in case.toml."""
@@ -189,7 +192,7 @@ class Case:
                 raise IntegrityError(f"the evidence changed since run {result.run_id} was scoped (files ingested, "
                                      f"re-read or superseded)", hint=again)
             if check_evidence:
-                _scope.check_evidence_unchanged(self.runner, self.root)
+                check_evidence_complete(self.runner, self.config)
             if run_id is None and self.config.incident and self.incident().digest() != result.run.incident_sha256:
                 raise ConfigError(f"the incident in case.toml changed since run {result.run_id} was scoped",
                                   hint=f"{again}, or publish that run as it was with --run {result.run_id}")

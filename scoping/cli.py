@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from ._version import __version__
-from .errors import InputError, ScopingError
+from .errors import ConfigError, InputError, ScopingError
 from .figures import local_time
 from .private import private_files
 from .result import ScopeResult
@@ -41,8 +41,16 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 
 def cmd_ingest(a: argparse.Namespace) -> int:
+    if a.dry_run:
+        from .dryrun import dry_run
+
+        case = _open(a.case)  # the store is not opened: a dry run creates and changes nothing
+        print(dry_run(case.config, sample=a.sample or 1000, sources=a.sources or None).summary())
+        return 0
+    if a.sample is not None:
+        raise ConfigError("--sample goes with --dry-run", hint="scoping ingest CASE --dry-run --sample 200")
     with _open(a.case) as case:
-        report = case.ingest(a.sources or None, progress=None if not a.quiet else False)
+        report = case.ingest(a.sources or None, progress=None if not a.quiet else False, force=a.force)
     print(report.summary())
     return 0
 
@@ -268,6 +276,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("case", metavar="CASE", help="the case folder")
         if name == "ingest":
             p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
+            p.add_argument("--force", action="store_true",
+                           help="read every file again, even those already ingested with the same mapping")
+            p.add_argument("--dry-run", action="store_true",
+                           help="apply the mapping to the first lines of each file and show what it makes of them "
+                                "(rule hits, unmapped values, quarantine reasons, mapped rows); writes nothing")
+            p.add_argument("--sample", type=int, default=None, metavar="N",
+                           help="with --dry-run: how many lines of each file (default 1000)")
         if name in ("ingest", "run"):
             p.add_argument("--quiet", action="store_true", help="no progress bar")
         if name in ("notify", "run", "demo"):

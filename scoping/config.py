@@ -1,12 +1,16 @@
 """Reading case.toml: sources, mappings and reference tables, validated with errors a user can act on.
 
 The incident part of case.toml is read by `scoping.incident`; this module keeps only what ingest
-needs. Every value is checked here, before any file is opened, so a typo stops the run with the
+needs. Every table and key is first checked against `scoping.caseschema` (an unknown key is an error naming
+the nearest known one), then every value here, before any file is opened, so a typo stops the run with the
 section and key at fault rather than half way through an ingest.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -14,7 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import caseschema
 from .errors import ConfigError
+from .expressions import check_expression
 from .schema import ACTIONS, CATEGORIES, MAPPABLE, OUTCOMES
 
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "fhir", "openemr")
@@ -53,6 +59,8 @@ class Source:
     null_values: tuple[str, ...] = ("",)
     api_log: str | None = None  # OpenEMR: the api_log export joined to the log on log_id
     expressions: tuple[tuple[str, str], ...] = ()  # canonical column = DuckDB expression over {field}s
+    follow_symlinks: bool = False  # matched files may be links leading outside the case folder
+    max_quarantined_share: float | None = None  # None: [case] max_quarantined_share
 
     def column(self, name: str) -> str | None:
         return dict(self.columns).get(name)
@@ -69,7 +77,7 @@ class Reference:
     file: str
     columns: tuple[tuple[str, str], ...] = ()
     delimiter: str = ","
-    timezone: str = "UTC"
+    timezone: str | None = None  # dates written without an offset are refused when None
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,12 @@ class CaseConfig:
     threads: int | None = None
     session_gap_minutes: int = 30
     raw: dict[str, Any] = field(default_factory=dict)
+    max_quarantined_share: float = 0.5
+    max_line_bytes: int = 16 * 1024 * 1024
+
+    def quarantine_limit(self, src: Source) -> float:
+        """The share of quarantined lines above which a file of `src` fails the ingest."""
+        return self.max_quarantined_share if src.max_quarantined_share is None else src.max_quarantined_share
 
     def source(self, name: str) -> Source:
         for s in self.sources:
@@ -167,24 +181,13 @@ def _check_canonical_value(col: str, val: str, where: str) -> None:
         raise ConfigError(f"{where}.{col} = {val!r} is not a known {col}", hint=f"use one of {', '.join(allowed)}")
 
 
-_FORBIDDEN = re.compile(r";|--|/\*|\b(select|from|insert|update|delete|attach|detach|copy|pragma|install|load|"
-                        r"call|create|drop|alter|set|export|import|checkpoint|vacuum|read_\w+|glob|getenv|"
-                        r"query|query_table)\b", re.IGNORECASE)
-FIELD_REF = re.compile(r"\{([^{}]+)\}")
-
-
-def check_expression(expr: str, where: str) -> None:
-    """An expression computes one value from the line's fields: it may not read files, query tables or change
-    the store. Fields are written {name}; everything else is DuckDB scalar SQL (lower, regexp_extract, …)."""
-    bare = FIELD_REF.sub("f", expr)
-    bad = _FORBIDDEN.search(bare)
-    if bad or "\x00" in expr:
-        raise ConfigError(f"{where}: {bad.group(0) if bad else 'NUL'!r} is not allowed in a mapping expression",
-                          hint="an expression is one scalar SQL expression over {fields}, e.g. "
-                               "lower(trim({login}))")
-    if not FIELD_REF.search(expr):
-        raise ConfigError(f"{where}: the expression uses no field",
-                          hint="name fields in braces, e.g. {login}; for a fixed value use [constants]")
+_COMMON_KEYS = {"format", "files", "timezone", "follow_symlinks", "max_quarantined_share"}
+_MAPPING_KEYS = {"columns", "constants", "expressions", "maps", "rules", "ts_format", "patient_separator",
+                 "null_values"}
+_CSV_KEYS = {"delimiter", "quote", "header", "column_names"}
+_FORMAT_KEYS = {"csv": _COMMON_KEYS | _MAPPING_KEYS | _CSV_KEYS, "tsv": _COMMON_KEYS | _MAPPING_KEYS | _CSV_KEYS,
+                "jsonl": _COMMON_KEYS | _MAPPING_KEYS, "parquet": _COMMON_KEYS | _MAPPING_KEYS,
+                "fhir": _COMMON_KEYS, "openemr": _COMMON_KEYS | {"api_log", "delimiter", "quote"}}
 
 
 def parse_source(name: str, t: dict[str, Any]) -> Source:
@@ -194,6 +197,11 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
     fmt = t.get("format")
     if fmt not in FORMATS:
         raise ConfigError(f"{where}.format = {fmt!r}", hint=f"use one of {', '.join(FORMATS)}")
+    unused = sorted(set(t) - _FORMAT_KEYS[fmt])
+    if unused:
+        raise ConfigError(f"{where}: format = \"{fmt}\" does not use {', '.join(unused)}",
+                          hint="fhir and openemr come with their own mapping; delimiter, quote, header and "
+                               "column_names are for csv and tsv")
     files = t.get("files")
     if isinstance(files, str):
         files = [files]
@@ -210,11 +218,16 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
         if col not in MAPPABLE:
             raise ConfigError(f"{where}.expressions: {col!r} is not a canonical column",
                               hint=f"use one of {', '.join(MAPPABLE)}")
-        if col in dict(t.get("columns", {})) or col in dict(constants):
-            raise ConfigError(f"{where}: {col!r} is given both as an expression and as a field or constant")
+        if col in dict(columns) or col in dict(constants):
+            raise ConfigError(f"{where}: {col!r} is given both as an expression and as a field or constant",
+                              hint="give it once: an expression may read that field, e.g. "
+                                   "ts = \"{date} || ' ' || {offset}\"")
         check_expression(expr, f"{where}.expressions.{col}")
     for col, val in constants:
         _check_canonical_value(col, val, f"{where}.constants")
+        if col in ("ts", "event_key"):
+            raise ConfigError(f"{where}.constants: {col} cannot be a constant (it differs on every line)",
+                              hint=f"name the field holding it under [sources.{name}.columns]")
     maps_raw = t.get("maps", {})
     if not isinstance(maps_raw, dict):
         raise ConfigError(f"{where}.maps must be a table of value maps")
@@ -257,10 +270,43 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
     api_log = _expect(t, "api_log", str, where, None)
     if api_log and fmt != "openemr":
         raise ConfigError(f"{where}.api_log is for format = \"openemr\" only")
+    if sep == "":
+        raise ConfigError(f"{where}.patient_separator is empty", hint="remove it, or give the separator, e.g. \";\"")
+    share = t.get("max_quarantined_share")
     return Source(name=name, format=fmt, files=tuple(files), columns=columns, constants=constants,
                   maps=tuple(maps), rules=rules, ts_format=ts_format, timezone=tz, delimiter=delimiter,
                   quote=quote, header=header, column_names=column_names, patient_separator=sep,
-                  null_values=nulls, api_log=api_log, expressions=expressions)
+                  null_values=nulls, api_log=api_log, expressions=expressions,
+                  follow_symlinks=_expect(t, "follow_symlinks", bool, where, False),
+                  max_quarantined_share=None if share is None else _share(share, f"{where}.max_quarantined_share"))
+
+
+def _share(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"{where} = {value!r} must be a share between 0 and 1",
+                          hint="0.5 fails a file when more than half of its lines are quarantined; 1 never does")
+    return float(value)
+
+
+def source_digest(src: Source, root: Path) -> str:
+    """SHA-256 of what the source's definition makes of its files: the parsed source as canonical JSON, without
+    the keys that only choose files or set a limit (files, follow_symlinks, max_quarantined_share), plus the
+    content of an OpenEMR api_log. A file ingested under another digest is re-read by the next ingest."""
+    definition = dataclasses.asdict(src)
+    for key in ("files", "follow_symlinks", "max_quarantined_share"):
+        definition.pop(key)
+    if src.api_log:
+        path = Path(src.api_log) if Path(src.api_log).is_absolute() else root / src.api_log
+        digest = None
+        if path.is_file():
+            h = hashlib.sha256()
+            with path.open("rb") as fh:
+                while block := fh.read(4 * 1024 * 1024):
+                    h.update(block)
+            digest = h.hexdigest()
+        definition["api_log_sha256"] = digest
+    text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def parse_reference(kind: str, t: dict[str, Any]) -> Reference:
@@ -275,9 +321,26 @@ def parse_reference(kind: str, t: dict[str, Any]) -> Reference:
         if col not in REFERENCE_COLUMNS[kind]:
             raise ConfigError(f"{where}.columns: {col!r} is not a column of {kind}",
                               hint=f"use {', '.join(REFERENCE_COLUMNS[kind])}")
-    tz = check_timezone(_expect(t, "timezone", str, where, "UTC"), f"{where}.timezone")
+    tz = _expect(t, "timezone", str, where, None)
+    if tz is not None:
+        check_timezone(tz, f"{where}.timezone")
     return Reference(kind=kind, file=file, columns=columns,
                      delimiter=_expect(t, "delimiter", str, where, ","), timezone=tz)
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)")
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30,
+          "TiB": 2**40}
+
+
+def _bytes(case: dict[str, Any], key: str, default: int) -> int:
+    value = case.get(key, default)
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    m = _SIZE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if not m or float(m.group(1)) * _UNITS[m.group(2)] < 1:
+        raise ConfigError(f"[case].{key} = {value!r} is not a size", hint='write it like "16MiB" or 16777216')
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
 
 
 def _setting(case: dict[str, Any], key: str) -> str | None:
@@ -297,12 +360,15 @@ def load(root: Path) -> CaseConfig:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path.name}: {exc}", hint="fix the TOML syntax at that line") from exc
+    caseschema.check(raw)
     case = raw.get("case", {})
     sources_raw = raw.get("sources", {})
-    if not isinstance(sources_raw, dict):
-        raise ConfigError("[sources] must be a table of named sources")
+    if not isinstance(sources_raw, dict) or not all(isinstance(t, dict) for t in sources_raw.values()):
+        raise ConfigError("[sources] must be a table of named sources", hint="write each as [sources.NAME]")
     sources = tuple(parse_source(n, t) for n, t in sorted(sources_raw.items()))
     refs_raw = raw.get("reference", {})
+    if not isinstance(refs_raw, dict) or not all(isinstance(t, dict) for t in refs_raw.values()):
+        raise ConfigError("[reference] must hold tables: [reference.accounts], [reference.patients], [reference.care]")
     refs = tuple(parse_reference(k, t) for k, t in sorted(refs_raw.items()))
     if not isinstance(case, dict):
         raise ConfigError("[case] must be a table")
@@ -315,4 +381,7 @@ def load(root: Path) -> CaseConfig:
     return CaseConfig(root=root, name=str(case.get("name", root.name)), sources=sources, references=refs,
                       incident=raw.get("incident", {}), memory_limit=_setting(case, "memory_limit"),
                       max_temp_directory_size=_setting(case, "max_temp_directory_size"),
-                      threads=int(threads) if threads else None, session_gap_minutes=gap, raw=raw)
+                      threads=int(threads) if threads else None, session_gap_minutes=gap, raw=raw,
+                      max_quarantined_share=_share(case.get("max_quarantined_share", 0.5),
+                                                   "[case].max_quarantined_share"),
+                      max_line_bytes=_bytes(case, "max_line_bytes", 16 * 1024 * 1024))

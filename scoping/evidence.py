@@ -1,4 +1,5 @@
-"""Evidence files: finding them from globs, hashing them, and opening them read-only."""
+"""Evidence files: finding them from globs and hashing them (`scoping.completeness` checks, before scope, that the
+store holds all of them exactly as they are on disk)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from .errors import InputError
+from .errors import ConfigError, InputError
 
 _BLOCK = 4 * 1024 * 1024
 
@@ -36,26 +37,59 @@ def stat_signature(path: Path) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
-def expand(root: Path, patterns: tuple[str, ...], *, where: str) -> list[Path]:
-    """The files a source's globs name, sorted, so the order of globs never changes a result."""
+def _inside(path: Path, root: Path) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(Path(os.path.realpath(root)))
+
+
+_OWN = ("case.toml", "case.duckdb", "case.duckdb.wal", "out", ".duckdb-tmp")  # what scoping writes in a case
+
+
+def _own(root: Path, path: Path) -> bool:
+    """Is this one of scoping's own files (case.toml, the store, an output)? Never evidence."""
+    try:
+        first = Path(os.path.relpath(os.path.realpath(path), os.path.realpath(root))).parts[0]
+    except (ValueError, IndexError):
+        return False
+    return first in _OWN
+
+
+def expand(root: Path, patterns: tuple[str, ...], *, where: str, follow_symlinks: bool = False) -> list[Path]:
+    """The files a source's globs name, sorted, so the order of globs never changes a result.
+
+    Every glob must match a file (a typo in one of two globs is not hidden by the other). A relative glob's match
+    that is a link (or lies under one) leading outside the case folder is refused unless the source says
+    follow_symlinks = true; an absolute glob is explicit and followed."""
     found: set[Path] = set()
     for pattern in patterns:
         p = Path(pattern)
         if p.is_absolute():
-            matches = sorted(Path(p.anchor).glob(str(p.relative_to(p.anchor))))
+            matches = [m for m in Path(p.anchor).glob(str(p.relative_to(p.anchor))) if m.is_file()]
         else:
-            matches = sorted(root.glob(pattern))
-        found.update(m for m in matches if m.is_file())
-    if not found:
-        raise InputError(f"{where}: no file matches {', '.join(patterns)}",
-                         hint="check the paths in case.toml; relative globs start at the case folder")
+            matches = [m for m in root.glob(pattern) if m.is_file()]
+            for m in matches:
+                logical = Path(os.path.abspath(m))
+                if not follow_symlinks and Path(os.path.realpath(m)) != logical and not _inside(m, root):
+                    raise ConfigError(f"{where}: {display_path(root, logical, resolve=False)} is a link to "
+                                      f"{os.path.realpath(m)}, outside the case folder",
+                                      hint="copy the file into the case folder, write its absolute path in files, "
+                                           "or set follow_symlinks = true for this source")
+        if not matches:
+            raise InputError(f"{where}: no file matches {pattern!r}",
+                             hint="check the paths in case.toml; relative globs start at the case folder")
+        own = [m for m in matches if _own(root, m)]
+        if own:
+            raise ConfigError(f"{where}: {pattern!r} matches {display_path(root, own[0])}, a file scoping writes "
+                              f"(case.toml, the store, out/), not evidence",
+                              hint="keep the logs in a folder of their own (e.g. logs/) and name it in files")
+        found.update(matches)
     return sorted(found, key=lambda m: display_path(root, m))
 
 
-def display_path(root: Path, path: Path) -> str:
+def display_path(root: Path, path: Path, *, resolve: bool = True) -> str:
     """The path as recorded: relative to the case folder when inside it."""
     try:
-        return os.path.relpath(path.resolve(), root.resolve()) if path.resolve().is_relative_to(
-            root.resolve()) else str(path.resolve())
-    except ValueError:
+        target = path.resolve() if resolve else Path(os.path.abspath(path))
+        base = root.resolve() if resolve else Path(os.path.abspath(root))
+        return os.path.relpath(target, base) if target.is_relative_to(base) else str(target)
+    except (ValueError, OSError):
         return str(path)

@@ -17,8 +17,22 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+
 from .config import Rule, Source
-from .readers import CHUNK_BYTES, Progress, ReadResult, lines_table, stream_lines, with_lines
+from .readers import (
+    BLOCK_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    PREFIX_BYTES,
+    SCHEMA,
+    Progress,
+    ReadResult,
+    lines_table,
+    stream_lines,
+    with_lines,
+)
+
+_HEAD_BYTES = 32 * BLOCK_BYTES
 
 OPENEMR_CATEGORIES = (
     ("Patient Demographics", "demographics"), ("Patient Insurance", "insurance_billing"),
@@ -74,10 +88,10 @@ def _is_document(path: Path) -> bool:
     """A FHIR JSON document (Bundle or one resource) rather than NDJSON: its first line is not a whole object,
     or it is a single line holding a Bundle."""
     with path.open("rb") as fh:
-        head = fh.read(CHUNK_BYTES)
+        head = fh.read(_HEAD_BYTES)
     if head.startswith(b"\x1f\x8b"):
         try:
-            head = zlib.decompressobj(wbits=31).decompress(head, CHUNK_BYTES)
+            head = zlib.decompressobj(wbits=31).decompress(head, _HEAD_BYTES)
         except zlib.error:
             return False
     first, _, rest = head.lstrip().partition(b"\n")
@@ -88,18 +102,56 @@ def _is_document(path: Path) -> bool:
     return isinstance(obj, dict) and obj.get("resourceType") == "Bundle" and not rest.strip()
 
 
-def read_fhir(path: Path, progress: Progress, *,
-              on_batch: Callable[[], None], batch_lines: int) -> ReadResult:
-    """Hand a FHIR file's records to `on_batch` as `staging_lines`: NDJSON line by line, a document entry by entry."""
-    if not _is_document(path):
-        return stream_lines(path, progress, on_batch=on_batch, batch_lines=batch_lines)
-    data = path.read_bytes()
-    if data.startswith(b"\x1f\x8b"):
+def _document(path: Path, limit: int) -> tuple[bytes, int | None, str | None]:
+    """The whole document (inflated if gzip), or its first bytes and its size when it is larger than `limit`;
+    plus why it ended early. Never more than `limit` bytes in memory."""
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+        if not data.startswith(b"\x1f\x8b"):
+            if len(data) <= limit:
+                return data, None, None
+            return data[:PREFIX_BYTES], path.stat().st_size, None
+        d = zlib.decompressobj(wbits=31)
+        kept: list[bytes] = []
+        size = 0
         try:
-            data = zlib.decompress(data, wbits=31)
+            while data:
+                while True:
+                    out = d.decompress(data, BLOCK_BYTES)
+                    size += len(out)
+                    if size <= limit:
+                        kept.append(out)
+                    elif sum(map(len, kept)) < PREFIX_BYTES:
+                        kept.append(out[:PREFIX_BYTES])
+                    data = d.unconsumed_tail
+                    if d.eof or (not data and len(out) < BLOCK_BYTES):
+                        break
+                if d.eof:
+                    break
+                data = fh.read(BLOCK_BYTES)
         except zlib.error as exc:
-            with_lines(lines_table(1, [data[:2048]]), on_batch)
-            return ReadResult(1, f"compressed stream is corrupt ({exc})")
+            return b"".join(kept)[:PREFIX_BYTES], None, f"compressed stream is corrupt ({exc})"
+        whole = b"".join(kept)
+        if size > limit:
+            return whole[:PREFIX_BYTES], size, None
+        return whole, None, None if d.eof else "the gzip stream ends before its end marker"
+
+
+def read_fhir(path: Path, progress: Progress, *, on_batch: Callable[[], None], batch_lines: int,
+              max_line_bytes: int = DEFAULT_MAX_LINE_BYTES, limit: int | None = None) -> ReadResult:
+    """Hand a FHIR file's records to `on_batch` as `staging_lines`: NDJSON line by line, a document entry by entry.
+
+    A document (a Bundle) is parsed whole, so it is bounded like a line: one larger than `max_line_bytes` is one
+    quarantined record (its first bytes and its size)."""
+    if not _is_document(path):
+        return stream_lines(path, progress, on_batch=on_batch, batch_lines=batch_lines,
+                            max_line_bytes=max_line_bytes, limit=limit)
+    data, oversize, damaged = _document(path, max_line_bytes)
+    if oversize is not None or damaged is not None:
+        table = pa.table([pa.array([1], pa.int64()), pa.nulls(1, pa.int64()), pa.array([data], pa.large_binary()),
+                          pa.array([oversize], pa.int64())], schema=SCHEMA)
+        with_lines(table, on_batch)
+        return ReadResult(1, damaged)
     try:
         doc = json.loads(data)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
@@ -110,6 +162,8 @@ def read_fhir(path: Path, progress: Progress, *,
                    for e in doc.get("entry") or []]
     else:
         records = [json.dumps(doc, ensure_ascii=False).encode()]
+    if limit is not None:
+        records = records[:limit]
     with_lines(lines_table(1, records), on_batch)
     progress.update(len(records), final=True)
     return ReadResult(len(records), None)

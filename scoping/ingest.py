@@ -1,256 +1,198 @@
 """Ingest: evidence files → canonical `events`, with every line accounted for.
 
-Each file is streamed a batch of lines at a time (Arrow data the queries read as `staging_lines`) and mapped
-by one compiled statement (`scoping.mapping`); every line, mapped or quarantined, is set aside in
-`ingest_pending`, so memory does not grow with the file. When every file is read, one pass finds the duplicates
-(`ingest_classify.sql`), the events are stored in the order they were set aside (each batch by time), the
-evidence files are registered with their line ledger and the ledger is checked. The whole ingest is one
-transaction: interrupted, the store is as it was before.
+The plan (`scoping.ingest_plan`) says which files to read: new ones, and those to read again because their
+source's definition changed (or `--force`), with the files whose judgements depend on them; their stored rows
+are removed first. Each file is streamed a batch of lines at a time and mapped by one compiled statement
+(`scoping.ingest_read`); every line, mapped or quarantined, is set aside in `ingest_pending`, so memory does not
+grow with the file. When every file is read, one pass tells duplicates (same key, same content) from conflicts
+(same key, other content: every version kept, flagged) (`ingest_occurrences.sql`, `ingest_classify.sql`), the
+events are stored in the order they were set aside (each batch by time), the evidence files are registered with
+their line ledger (read = loaded + duplicates + conflicts + quarantined) and the ledger is checked. The whole
+ingest is one transaction: interrupted or refused, the store is as it was before.
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
-from . import formats, mapping, queries, reference
+from . import ingest_plan, reference
 from .config import CaseConfig, Source
-from .errors import ConfigError, InputError
-from .evidence import display_path, expand, sha256_file, stat_signature
-from .readers import LINES, Progress, stream_lines
-from .store import Runner, map_duckdb_error
+from .errors import ConfigError, IntegrityError
+from .evidence import sha256_file
+from .ingest_read import FileReport, PendingFile, read_file
+from .readers import fetch_lines
+from .store import Runner, arrow_scan, map_duckdb_error
+
+__all__ = ["FileReport", "IngestReport", "Unmapped", "ensure_account_hours", "ingest", "unmapped_values"]
 
 
-@dataclass
-class FileReport:
+@dataclass(frozen=True)
+class Unmapped:
+    """A raw value the mapping left unclassified: `column` is 'action' (stayed `other`) or 'category' (stayed
+    `unknown`); `raw_value` is the events' action_raw; `with_patient` counts those naming a patient."""
+
     source: str
-    path: str
-    source_id: str
-    status: str
-    lines_read: int = 0
-    events_loaded: int = 0
-    accesses_loaded: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    dst_flagged: int = 0
+    column: str
+    raw_value: str | None
+    events: int
+    with_patient: int
 
 
 @dataclass
 class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
+    unmapped: list[Unmapped] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = [f"{'file':40} {'read':>10} {'events':>10} {'dupl.':>8} {'quar.':>8}  status"]
+        lines = [f"{'file':40} {'read':>10} {'events':>10} {'dupl.':>8} {'confl.':>7} {'quar.':>8}  status"]
         for f in self.files:
             lines.append(f"{f.path[-40:]:40} {f.lines_read:>10,} {f.events_loaded:>10,} {f.duplicates:>8,} "
-                         f"{f.quarantined:>8,}  {f.status}")
+                         f"{f.conflicts:>7,} {f.quarantined:>8,}  {f.status}")
         lines.extend(f"reference: {r}" for r in self.references)
+        if self.unmapped:
+            lines.append("unmapped raw values (events left `other` / `unknown`; add them to the mapping):")
+            lines.extend(f"  [sources.{u.source}] {u.column:8} {u.events:>8,} event{'s' if u.events != 1 else ' '}"
+                         f"{f' ({u.with_patient:,} naming a patient)' if u.with_patient else ''}: "
+                         f"{u.raw_value if u.raw_value is not None else '(no raw value)'}"
+                         for u in self.unmapped)
         return "\n".join(lines)
 
 
-def _staging(runner: Runner) -> None:
-    runner.execute("ingest_staging", """
-        CREATE OR REPLACE TABLE ingest_pending AS
-        SELECT * EXCLUDE (patient_id), NULL::VARCHAR[] AS patients, NULL::INTEGER AS file_seq,
-               NULL::VARCHAR AS problem, NULL::VARCHAR AS txt, NULL::BLOB AS raw
-        FROM events LIMIT 0;""")
-
-
-def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
-    if not src.header:
-        return list(src.column_names)
-    rows = runner.execute("ingest_header", "SELECT try(decode(raw)) FROM staging_lines WHERE source_line = 1")
-    if not rows or rows[0][0] is None:
-        raise InputError(f"{path}: the first line (the header) is missing or not UTF-8",
-                         hint="set header = false and column_names = [...] if the file has no header")
-    text = rows[0][0].rstrip("\r").lstrip("\ufeff")
-    header = next(csv.reader(io.StringIO(text), delimiter=src.delimiter, quotechar=src.quote or '"'))
-    return [h.strip() for h in header]
-
-
-BATCH_LINES = 250_000
-
-
-@dataclass
-class _PendingFile:
-    """An evidence file read in this ingest, registered once the duplicate check has run."""
-
-    report: FileReport
-    sha256: str
-    size: int
-    format: str
-    mapping_sha256: str
-    header_lines: int
-
-
-class _Batches:
-    """Maps one file's lines a batch at a time into ingest_pending, counting its lines and quarantined lines."""
-
-    def __init__(self, runner: Runner, src: Source, mapped_src: Source, source_id: str,
-                 shown: str, file: Path, file_seq: int) -> None:
-        self.runner, self.src, self.mapped_src = runner, src, mapped_src
-        self.source_id, self.shown, self.file, self.file_seq = source_id, shown, file, file_seq
-        self.header: list[str] | None = None
-        self.compiled: mapping.Compiled | None = None  # compiled once per file, run for every batch
-        self.sql_text: str = ""
-        self.params: dict[str, object] = {}
-        self.lines = 0
-        self.quarantined = 0
-
-    def process(self, *, input_sql: str = LINES) -> None:
-        """Map the batch visible as `input_sql` and append its rows to ingest_pending."""
-        r, src = self.runner, self.src
-        if src.format == "fhir":
-            self.sql_text, self.params = queries.get("format_fhir_auditevent").text, {"tz": src.timezone}
-        else:
-            if self.mapped_src.format in ("csv", "tsv") and self.header is None:
-                self.header = _read_header(r, self.mapped_src, self.shown)
-            if self.compiled is None:
-                self.compiled = mapping.compile_source(self.mapped_src, header=self.header, input_sql=input_sql)
-            self.sql_text, self.params = self.compiled.sql, dict(self.compiled.params)
-            if src.format == "parquet":
-                self.params["parquet_path"] = str(self.file)
-        first, last = (0, 2**62) if input_sql != LINES else r.execute("ingest_batch_range", """
-            SELECT coalesce(min(source_line), 0), coalesce(max(source_line), -1) FROM staging_lines""")[0]
-        if first > last:
-            return  # an empty batch (an empty file): nothing to map
-        insert = (f"INSERT INTO ingest_pending BY NAME\nSELECT *, $ingest_source_id AS source_id, "
-                  f"$ingest_file_seq AS file_seq\nFROM (\n{self.sql_text}\n)\nORDER BY ts, source_line")
-        try:
-            r.execute(f"mapping:{src.name}", insert,
-                      {**self.params, "ingest_source_id": self.source_id, "ingest_file_seq": self.file_seq})
-        except InputError as exc:
-            if src.format != "parquet":
-                raise
-            raise InputError(f"{self.shown}: not a readable Parquet file ({exc.message})") from exc
-        lines, quarantined, naive_line = r.run("ingest_batch_counts", file_seq=self.file_seq, first_line=first,
-                                               last_line=last)[0]
-        if naive_line is not None:
-            raise ConfigError(
-                f"[sources.{src.name}] {self.shown}, line {naive_line}: the timestamp has no UTC offset and the "
-                f"source names no time zone",
-                hint=f"add timezone = \"Europe/Paris\" (the zone the logging server used) to [sources.{src.name}]")
-        self.lines += lines
-        self.quarantined += quarantined
-
-    def note_truncation(self, last_line: int, reason: str) -> None:
-        """The unreadable rest of a damaged compressed file: one quarantine line after the last line read."""
-        self.runner.run("ingest_note_truncation", source_id=self.source_id, file_seq=self.file_seq,
-                        source_line=last_line + 1, reason=reason)
-        self.lines += 1
-        self.quarantined += 1
-
-
-def _read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, known: set[str],
-               progress: bool | None, file_seq: int) -> _PendingFile | FileReport:
-    """Read one evidence file into ingest_pending; an already ingested file is only reported."""
-    shown = display_path(cfg.root, file)
-    before = stat_signature(file)
-    sha, size = sha256_file(file)
-    source_id = sha[:16]
-    if sha in known:
-        return FileReport(src.name, shown, source_id, "already ingested (same SHA-256): nothing loaded")
-    known.add(sha)
-    mapped_src = formats.openemr_source(src) if src.format == "openemr" else src
-    is_csv = mapped_src.format in ("csv", "tsv")
-    batch = _Batches(runner, src, mapped_src, source_id, shown, file, file_seq)
-    header_lines = 0
-    truncated: str | None = None
-    if src.format == "parquet":
-        batch.process(input_sql="read_parquet($parquet_path, file_row_number = true)")
-    else:
-        bar = Progress(shown, enabled=progress)
-        read = formats.read_fhir if src.format == "fhir" else stream_lines
-        # a file of any size is mapped and set aside BATCH_LINES lines at a time
-        result = read(file, bar, on_batch=batch.process, batch_lines=BATCH_LINES)
-        truncated = result.truncated
-        header_lines = 1 if is_csv and mapped_src.header and result.lines else 0
-        if truncated:
-            batch.note_truncation(result.lines, truncated)
-    if src.format == "openemr" and src.api_log:
-        _join_openemr_api_log(runner, cfg, src, file_seq)
-    if stat_signature(file) != before:
-        raise InputError(f"{shown} changed while it was being read (size or modification time differ)",
-                         hint="ingest from a copy that nothing writes to (an acquisition copy)")
-    sql_text, params = batch.sql_text, batch.params
-    mapping_sha = hashlib.sha256((sql_text + json.dumps(params, sort_keys=True, default=str)).encode()).hexdigest()
-    runner.run("ingest_mapping_row", mapping_sha256=mapping_sha, source=src.name, sql=sql_text,
-               params=json.dumps(params, sort_keys=True, default=str))
-    status = "loaded" if not truncated else "loaded; file truncated"
-    report = FileReport(src.name, shown, source_id, status, lines_read=batch.lines, quarantined=batch.quarantined)
-    return _PendingFile(report, sha, size, src.format, mapping_sha, header_lines)
-
-
-def _store_and_register(runner: Runner, pending: list[_PendingFile], run_id: int) -> None:
-    """Find the duplicates, store the events, then register each file with its reconciled ledger."""
-    runner.run("ingest_classify")
-    runner.run("ingest_store")
-    counts = {row[0]: row for row in runner.run("ingest_file_counts")}
-    for f in pending:
-        rep = f.report
-        _, events, accesses, dups, dst, first_ts, last_ts = counts.get(rep.source_id,
-                                                                       (rep.source_id, 0, 0, 0, 0, None, None))
-        rep.events_loaded, rep.accesses_loaded, rep.duplicates, rep.dst_flagged = events, accesses, dups, dst
-        runner.run("ingest_evidence_row", source_id=rep.source_id, source=rep.source, kind="log", path=rep.path,
-                   sha256=f.sha256, bytes=f.size, format=f.format, mapping_sha256=f.mapping_sha256,
-                   header_lines=f.header_lines, lines_read=rep.lines_read, events_loaded=events,
-                   accesses_loaded=accesses, duplicates=dups, quarantined=rep.quarantined, dst_flagged=dst,
-                   first_ts=first_ts, last_ts=last_ts, status=rep.status, ingest_run=run_id)
-
-
 def ensure_account_hours(runner: Runner) -> None:
-    """Rebuild account_hours (one pass over events) for a store ingested before scoping kept them."""
+    """Rebuild account_hours (one pass over events) for a store written before scoping kept them per file."""
     if runner.run("account_hours_missing")[0][0]:
         runner.run("account_hours_rebuild")
 
 
-def _join_openemr_api_log(runner: Runner, cfg: CaseConfig, src: Source, file_seq: int) -> None:
-    path = cfg.root / src.api_log if src.api_log and not Path(src.api_log).is_absolute() else Path(src.api_log or "")
-    if not path.is_file():
-        raise InputError(f"[sources.{src.name}] api_log file {src.api_log} not found",
-                         hint="fix api_log in case.toml, or remove it if the export has no api_log")
-    runner.run("format_openemr_api_join", api_log_path=str(path), key_prefix=f"{src.name}:", file_seq=file_seq)
+def unmapped_values(runner: Runner, *, sources: list[str] | None = None, top: int = 10) -> list[Unmapped]:
+    """The raw values the mapping left unclassified, the `top` most frequent per source and column."""
+    rows = runner.run("ingest_unmapped", sources=sources or [], top=top)
+    return [Unmapped(str(s), str(c), v, int(e), int(p)) for s, c, v, e, p in rows]
 
 
-def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
-           progress: bool | None = None) -> IngestReport:
-    """Load the named sources (all by default) and the reference tables, in one transaction."""
-    chosen = [cfg.source(n) for n in sources] if sources else list(cfg.sources)
+def _compare_json_versions(runner: Runner, cfg: CaseConfig, pending: list[PendingFile]) -> None:
+    """JSON versions of one key whose minified records differ are compared on their text: records that differ
+    only in the order of their keys are one version. The few records concerned are read again from their files."""
+    rows = runner.run("ingest_json_versions")
+    if not rows:
+        return
+    paths = {f.report.source_id: (f.path, f.sha256) for f in pending}
+    wanted: dict[str, list[tuple[str, str, int]]] = {}
+    for key, digest, source_id, line in rows:
+        wanted.setdefault(source_id, []).append((key, digest, int(line)))
+    keys, digests, texts = [], [], []
+    for source_id, items in wanted.items():
+        if source_id not in paths:
+            rel, sha = runner.execute("ingest_version_file", "SELECT path, sha256 FROM evidence WHERE source_id = $s",
+                                      {"s": source_id})[0]
+            path = Path(rel) if Path(rel).is_absolute() else cfg.root / rel
+            if not path.is_file() or sha256_file(path)[0] != sha:
+                raise IntegrityError(f"{rel} is needed to compare records with the same key, but it is missing or "
+                                     f"changed since it was ingested",
+                                     hint="restore it from the acquisition copy, then ingest again")
+            paths[source_id] = (path, sha)
+        lines = fetch_lines(paths[source_id][0], {line for _, _, line in items})
+        for key, digest, line in items:
+            if line in lines:  # a record not found keeps its digest: compared as it is, never merged
+                keys.append(key)
+                digests.append(digest)
+                texts.append(lines[line].decode("utf-8", "replace"))
+    if not keys:
+        return
+    table = pa.table({"event_key": pa.array(keys, pa.string()), "digest": pa.array(digests, pa.string()),
+                      "txt": pa.array(texts, pa.string())})
+    with arrow_scan("staging_versions", table):
+        runner.run("ingest_canonical")
+
+
+def _store_and_register(runner: Runner, cfg: CaseConfig, pending: list[PendingFile], run_id: int) -> None:
+    """Tell duplicates from conflicts, store the events, then register each file with its reconciled ledger."""
+    runner.execute("ingest_files", "CREATE OR REPLACE TEMP TABLE ingest_files (file_seq INTEGER, source_id VARCHAR, "
+                                   "format VARCHAR)")
+    if pending:
+        files = pa.table({"file_seq": pa.array(range(1, len(pending) + 1), pa.int32()),
+                          "source_id": [f.report.source_id for f in pending], "format": [f.format for f in pending]})
+        with arrow_scan("staging_files", files):
+            runner.execute("ingest_files_fill", "INSERT INTO ingest_files SELECT * FROM staging_files")
+    runner.run("ingest_occurrences")
+    _compare_json_versions(runner, cfg, pending)
+    runner.run("ingest_classify")
+    if runner.execute("ingest_any_conflict", "SELECT count(*) FROM ingest_repeats WHERE kind = 'conflict'")[0][0]:
+        runner.check("check_ingest_keys")
+    runner.run("ingest_store")
+    if runner.execute("ingest_any_flag", "SELECT (SELECT count(*) FROM ingest_flag_stored) "
+                                         "+ (SELECT count(*) FROM ingest_unflag)")[0][0]:
+        runner.run("ingest_flag_conflicts")
+    counts = {row[0]: row for row in runner.run("ingest_file_counts")}
+    for f in pending:
+        rep = f.report
+        _, events, accesses, dups, conflicts, dst, first_ts, last_ts = counts.get(
+            rep.source_id, (rep.source_id, 0, 0, 0, 0, 0, None, None))
+        rep.events_loaded, rep.accesses_loaded, rep.duplicates = int(events), int(accesses), int(dups)
+        rep.conflicts, rep.dst_flagged = int(conflicts), int(dst)
+        runner.run("ingest_evidence_row", source_id=rep.source_id, source=rep.source, kind="log", path=rep.path,
+                   sha256=f.sha256, bytes=f.size, format=f.format, mapping_sha256=f.mapping_sha256,
+                   header_lines=f.header_lines, lines_read=rep.lines_read, events_loaded=rep.events_loaded,
+                   accesses_loaded=rep.accesses_loaded, duplicates=rep.duplicates, conflicts=rep.conflicts,
+                   quarantined=rep.quarantined, dst_flagged=rep.dst_flagged,
+                   first_ts=first_ts.isoformat() if first_ts else None,
+                   last_ts=last_ts.isoformat() if last_ts else None, status=rep.status, ingest_run=run_id,
+                   source_sha256=f.source_sha256)
+
+
+def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None, progress: bool | None = None,
+           force: bool = False, top_unmapped: int = 10) -> IngestReport:
+    """Load the named sources (all by default) and the reference tables, in one transaction.
+
+    Files already ingested are skipped, unless their source's definition changed since (they are read again, and
+    so are the files whose duplicates or conflicts point at them) or `force` is given (every file read again)."""
+    if not cfg.sources:
+        raise ConfigError("case.toml defines no [sources]: there is no evidence to ingest",
+                          hint="describe the log files under [sources.NAME] (see `scoping init`)")
+    chosen: list[Source] = [cfg.source(n) for n in sources] if sources else list(cfg.sources)
     report = IngestReport()
     con = runner.con
     con.execute("BEGIN TRANSACTION")
     try:
         runner.run("store_schema")
-        _staging(runner)
-        known = {r[0] for r in runner.execute("ingest_known", "SELECT sha256 FROM evidence")}
+        plan = ingest_plan.make(runner, cfg, chosen, force=force)
+        if plan.reread_ids:
+            runner.run("ingest_remove", source_ids=plan.reread_ids)
+        else:
+            runner.execute("ingest_no_unflag", "CREATE OR REPLACE TEMP TABLE ingest_unflag AS "
+                                               "SELECT NULL::VARCHAR AS source_id, NULL::BIGINT AS source_line LIMIT 0")
+        runner.run("ingest_staging")
         run_id = int(runner.execute("ingest_run_id",
                                     "SELECT coalesce(max(ingest_run), 0) + 1 FROM ingest_runs")[0][0])
-        pending: list[_PendingFile] = []
-        for src in chosen:
-            files = expand(cfg.root, src.files, where=f"[sources.{src.name}]")
-            for file in files:
-                read = _read_file(runner, cfg, src, file, known, progress, file_seq=len(pending) + 1)
-                if isinstance(read, _PendingFile):
-                    pending.append(read)
-                    report.files.append(read.report)
-                else:
-                    report.files.append(read)
-        _store_and_register(runner, pending, run_id)
+        pending: list[PendingFile] = []
+        for planned in plan.files:
+            if not planned.read:
+                report.files.append(FileReport(planned.source.name, planned.shown, planned.sha256[:16],
+                                               planned.status))
+                continue
+            read = read_file(runner, cfg, planned.source, planned.path, sha=planned.sha256, size=planned.size,
+                             status=planned.status, source_sha256=planned.source_sha256, progress=progress,
+                             file_seq=len(pending) + 1, signature=planned.signature)
+            pending.append(read)
+            report.files.append(read.report)
+        _store_and_register(runner, cfg, pending, run_id)
+        known = {r[0] for r in runner.execute("ingest_known", "SELECT sha256 FROM evidence")}
         report.references = reference.load_all(runner, cfg, known=known, run_id=run_id)
         runner.execute("ingest_drop_staging", """
-            DROP TABLE IF EXISTS ingest_pending; DROP TABLE IF EXISTS ingest_repeats;""")
+            DROP TABLE IF EXISTS ingest_pending; DROP TABLE IF EXISTS ingest_occurrences;
+            DROP TABLE IF EXISTS ingest_versions;""")
         runner.execute("ingest_run_row", "INSERT INTO ingest_runs VALUES ($r, now(), $f, $s)",
-                       {"r": run_id, "f": len(report.files),
-                        "s": sum(1 for f in report.files if f.status.startswith("already"))})
+                       {"r": run_id, "f": len(report.files), "s": sum(1 for f in report.files if not any(
+                           f is p.report for p in pending))})
+        ensure_account_hours(runner)
         runner.check("check_ingest_reconciles")
         runner.check("check_account_hours")
+        report.unmapped = unmapped_values(runner, sources=[s.name for s in chosen], top=top_unmapped)
         con.execute("COMMIT")
     except duckdb.Error as exc:  # raised outside the runner (the line reader): still a clean message
         con.execute("ROLLBACK")
@@ -259,4 +201,3 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
         con.execute("ROLLBACK")
         raise
     return report
-

@@ -16,6 +16,8 @@ from .queries import quote_ident
 from .store import Runner
 
 _DATE_COLUMNS = {"active_from", "active_until", "start", "end"}
+# a time of day followed by an offset: "2025-11-10T18:00:00+01:00", "2025-11-10 18:00Z" (a bare date has none)
+_OFFSET = r"[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?\s*(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
 _TARGET = {"start": "start_ts", "end": "end_ts"}
 
 
@@ -45,6 +47,7 @@ def _load(runner: Runner, cfg: CaseConfig, ref: Reference) -> tuple[Path, str]:
     mapping = dict(ref.columns)
     selects, checks = [], []
     params["ref_tz"] = ref.timezone
+    params["ref_offset"] = _OFFSET
     for col in REFERENCE_COLUMNS[ref.kind]:
         src = mapping.get(col, col if col in available else None)
         target = _TARGET.get(col, col)
@@ -60,8 +63,13 @@ def _load(runner: Runner, cfg: CaseConfig, ref: Reference) -> tuple[Path, str]:
                              hint=f"the file has {', '.join(available)}")
         text = f"nullif(trim(CAST({quote_ident(src)} AS VARCHAR)), '')"
         if col in _DATE_COLUMNS:
-            expr = (f"CASE WHEN regexp_matches({text}, '(Z|[+-][0-9]{{2}}:?[0-9]{{2}})$') "
-                    f"THEN try_cast({text} AS TIMESTAMPTZ) ELSE timezone($ref_tz, try_cast({text} AS TIMESTAMP)) END")
+            expr = (f"CASE WHEN regexp_matches({text}, $ref_offset) THEN try_cast({text} AS TIMESTAMPTZ) "
+                    f"WHEN $ref_tz IS NOT NULL THEN timezone($ref_tz, try_cast({text} AS TIMESTAMP)) END")
+            label = f"column {col}" + (f" ({src})" if src != col else "")
+            checks.append(f"WHEN {text} IS NOT NULL AND try_cast({text} AS TIMESTAMP) IS NOT NULL AND $ref_tz IS NULL "
+                          f"AND NOT regexp_matches({text}, $ref_offset) THEN "
+                          f"'{label}: ' || {text} || ' has no UTC offset and [reference.{ref.kind}] names no "
+                          f"timezone'")
             checks.append(f"WHEN {text} IS NOT NULL AND ({expr}) IS NULL THEN "
                           f"'{col}: not a date or time: ' || {text}")
         else:
@@ -81,7 +89,11 @@ def _load(runner: Runner, cfg: CaseConfig, ref: Reference) -> tuple[Path, str]:
                          "WHERE problem IS NOT NULL ORDER BY line LIMIT 5")
     if bad:
         listing = "; ".join(f"line {line}: {why}" for line, why in bad)
-        raise InputError(f"[reference.{ref.kind}] {shown}: {listing}", hint="fix these rows and ingest again")
+        zone = any("no UTC offset" in str(why) for _, why in bad)
+        raise InputError(f"[reference.{ref.kind}] {shown}: {listing}",
+                         hint=f"add timezone = \"Europe/Paris\" (the zone the dates are written in) to "
+                              f"[reference.{ref.kind}], or write the dates with their offset: scoping never guesses "
+                              f"a zone" if zone else "fix these rows and ingest again")
     target_cols = ", ".join(quote_ident(_TARGET.get(c, c)) for c in REFERENCE_COLUMNS[ref.kind])
     runner.execute(f"reference_replace:{ref.kind}",
                    f"DELETE FROM {ref.kind}; INSERT INTO {ref.kind} SELECT DISTINCT {target_cols} "  # noqa: S608
@@ -100,13 +112,17 @@ def load_all(runner: Runner, cfg: CaseConfig, *, known: set[str], run_id: int) -
                        "UPDATE evidence SET status = 'superseded by ' || left($sha, 16) WHERE kind = 'reference' "
                        "AND source = $source AND sha256 <> $sha AND status = 'reference table'",
                        {"sha": sha, "source": f"reference.{ref.kind}"})
+        runner.execute("reference_current",
+                       "UPDATE evidence SET status = 'reference table', path = $path WHERE kind = 'reference' "
+                       "AND source = $source AND sha256 = $sha AND (status <> 'reference table' OR path <> $path)",
+                       {"sha": sha, "source": f"reference.{ref.kind}", "path": shown})
         if sha not in known:
             known.add(sha)
             runner.run("ingest_evidence_row", source_id=sha[:16], source=f"reference.{ref.kind}",
                        kind="reference", path=shown, sha256=sha, bytes=size,
                        format=path.suffix.lstrip(".") or "csv", mapping_sha256=None, header_lines=1,
-                       lines_read=n, events_loaded=0, accesses_loaded=0, duplicates=0, quarantined=0,
+                       lines_read=n, events_loaded=0, accesses_loaded=0, duplicates=0, conflicts=0, quarantined=0,
                        dst_flagged=0, first_ts=None, last_ts=None, status="reference table",
-                       ingest_run=run_id)
+                       ingest_run=run_id, source_sha256=None)
         loaded.append(f"{ref.kind}: {n:,} rows from {shown}")
     return loaded

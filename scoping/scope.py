@@ -17,9 +17,9 @@ import polars as pl
 
 from . import naming, queries, runs
 from ._version import __version__
+from .completeness import check_evidence_complete
 from .config import CaseConfig
-from .errors import ConfigError, InputError, IntegrityError
-from .evidence import sha256_file
+from .errors import ConfigError, InputError
 from .incident import Incident, address_key, baseline_start
 from .ingest import ensure_account_hours
 from .result import RunRecord, ScopeResult
@@ -39,25 +39,6 @@ _rows = runs.plain_rows
 def require_events(runner: Runner) -> None:
     if not runner.execute("events_present", "SELECT EXISTS (SELECT 1 FROM events)")[0][0]:
         raise InputError("the case store holds no events", hint="run `scoping ingest CASE` first")
-
-
-def check_evidence_unchanged(runner: Runner, root: Path) -> int:
-    """Re-hash every evidence file registered in the store; any difference stops the run (forensic practice:
-    re-verify before every analysis). Returns the number of files checked."""
-    rows = runner.execute("evidence_registered", "SELECT path, sha256 FROM evidence "
-                          "WHERE NOT starts_with(status, 'superseded') ORDER BY path")
-    changed = []
-    for rel, recorded in rows:
-        path = Path(rel) if Path(rel).is_absolute() else root / rel
-        if not path.is_file():
-            changed.append(f"{rel} (missing)")
-        elif sha256_file(path)[0] != recorded:
-            changed.append(f"{rel} (SHA-256 differs from the one recorded at ingest)")
-    if changed:
-        raise IntegrityError("evidence changed since it was ingested: " + "; ".join(changed),
-                             hint="restore the original files from the acquisition copy; if the change is "
-                                  "legitimate, ingest into a new case")
-    return len(rows)
 
 
 def _baseline_split(start: datetime, window_start: datetime) -> tuple[datetime, datetime]:
@@ -187,7 +168,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
     r = runner
     require_events(r)
     if check_evidence:
-        check_evidence_unchanged(r, cfg.root)
+        check_evidence_complete(r, cfg)
     counted = incident.count_undetermined if count_undetermined is None else count_undetermined
     unknown = [row[0] for row in r.run("scope_unknown_accounts", accounts=list(incident.compromised_accounts))]
     if unknown:

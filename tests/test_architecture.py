@@ -12,10 +12,10 @@ PACKAGE = Path(scoping.__file__).parent
 # A module may import only modules of a lower (or its own) layer. Every import counts: at module level, inside a
 # function, or for type checking only; there is no exception list.
 LAYERS = [
-    {"_version", "errors", "schema", "casefile"},
-    {"queries", "config", "evidence", "private", "writers", "naming", "wording"},
-    {"store", "readers", "mapping", "incident", "formats", "manifest", "lists"},
-    {"reference", "ingest", "boundary", "publish", "drill"},
+    {"_version", "errors", "schema", "casefile", "caseschema"},
+    {"queries", "config", "evidence", "private", "writers", "naming", "wording", "expressions"},
+    {"store", "readers", "mapping", "mapping_fields", "incident", "formats", "manifest", "lists"},
+    {"reference", "ingest", "ingest_read", "ingest_plan", "dryrun", "completeness", "boundary", "publish", "drill"},
     {"result"},
     {"runs"},
     {"scope", "discover"},

@@ -128,12 +128,22 @@ def test_auditevent_example(tmp_path, name):
         assert ev["patient_link"][0].startswith("fhir:")
 
 
-def test_client_and_server_records_of_one_call_count_once(tmp_path):
+def test_client_and_server_records_of_one_call_are_two_versions_of_one_key(tmp_path):
+    """They share the call's X-Request-Id but say different things (the observer differs): a conflict, both kept
+    and flagged, never one silently dropped. The same record twice is a duplicate."""
     files = [DATA / "balp" / f"AuditEvent-ex-auditBasic{n}.json" for n in ("QueryGetClient", "QueryGetServer")]
     with fhir_case(tmp_path, files) as case:
         case.ingest(progress=False)
-        assert case.sql("SELECT count(DISTINCT event_key) AS n FROM events")["n"][0] == 1
-        assert case.sql("SELECT sum(duplicates) AS n FROM evidence")["n"][0] == 1
+        keys = case.sql("SELECT DISTINCT event_key, key_conflict FROM events ORDER BY event_key").rows()
+        assert len(keys) == 2 and all(flag for _, flag in keys)
+        assert keys[1][0].startswith(keys[0][0] + "#")
+        assert case.sql("SELECT sum(conflicts) AS c, sum(duplicates) AS d FROM evidence").row(0) == (1, 0)
+    again = tmp_path / "again"
+    again.mkdir()
+    with fhir_case(again, [files[0]]) as case:
+        (again / "logs" / "copy.json").write_text(json.dumps(json.loads(files[0].read_text()), indent=4))
+        case.ingest(progress=False)
+        assert case.sql("SELECT sum(duplicates) AS d, sum(conflicts) AS c FROM evidence").row(0) == (1, 0)
 
 
 def test_ndjson_gzip_and_bundle_give_the_same_events(tmp_path):
@@ -163,7 +173,8 @@ def test_not_an_auditevent_and_broken_documents_are_quarantined(tmp_path):
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "a.ndjson").write_text('{"resourceType": "Patient", "id": "x"}\n{"resourceType": "AuditEv\n')
     (tmp_path / "logs" / "b.json").write_text('{\n "resourceType": "Bundle",\n "entry": [\n')
-    (tmp_path / "case.toml").write_text('[sources.audit]\nformat = "fhir"\nfiles = ["logs/*"]\n')
+    (tmp_path / "case.toml").write_text('[sources.audit]\nformat = "fhir"\nfiles = ["logs/*"]\n'
+                                        'max_quarantined_share = 1\n')
     with Case.open(tmp_path) as case:
         case.ingest(progress=False)
         reasons = case.sql("SELECT reason FROM quarantine ORDER BY source_id, source_line")["reason"].to_list()
@@ -218,7 +229,9 @@ def test_openemr_requires_a_time_zone(tmp_path):
 
 def test_synthea_sample_loads_as_patients_and_care(tmp_path):
     shutil.copytree(DATA / "synthea", tmp_path / "synthea")
+    shutil.copy(DATA / "fhir-r4" / "AuditEvent-example-login.json", tmp_path / "audit.json")
     (tmp_path / "case.toml").write_text(
+        '[sources.audit]\nformat = "fhir"\nfiles = ["audit.json"]\n'
         '[reference.patients]\nfile = "synthea/patients.csv"\n[reference.patients.columns]\npatient_id = "Id"\n'
         'practice_id = "COUNTY"\n'
         '[reference.care]\nfile = "synthea/encounters.csv"\n[reference.care.columns]\npatient_id = "PATIENT"\n'

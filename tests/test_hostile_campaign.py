@@ -25,6 +25,7 @@ JSON_SOURCE = """
 [sources.api]
 format = "jsonl"
 files = ["logs/*"]
+max_quarantined_share = 1
 [sources.api.columns]
 ts = "when"
 account_id = "who"
@@ -65,7 +66,7 @@ def make(tmp: Path, *, toml: str = JSON_SOURCE + INCIDENT, files: dict[str, byte
         (tmp / "logs" / name).write_bytes(data)
     (tmp / "accounts.csv").write_text(ACCOUNTS)
     (tmp / "patients.csv").write_text(PATIENTS)
-    (tmp / "case.toml").write_text(toml + '\n[reference.accounts]\nfile = "accounts.csv"\n'
+    (tmp / "case.toml").write_text(toml + '\n[reference.accounts]\nfile = "accounts.csv"\ntimezone = "UTC"\n'
                                    '[reference.patients]\nfile = "patients.csv"\n')
     return tmp
 
@@ -117,11 +118,22 @@ def test_values_that_look_like_sql_reach_the_lists_verbatim(tmp_path, capsys):
 
 
 def test_a_100_megabyte_line_is_one_line(tmp_path, capsys):
+    """Longer than [case] max_line_bytes (16 MiB by default): one quarantined line, by its first 2 KB and length;
+    with a larger limit, one event."""
     big = b'{"when": "2025-11-10T18:00:00Z", "who": "a", "pad": "' + b"x" * 100_000_000 + b'"}\n'
     folder = make(tmp_path, files={"big.jsonl": big + _line() + b"\n"})
     code, _, _ = run(capsys, "ingest", str(folder), "--quiet")
     assert code == 0
-    assert events(folder) == 2
+    assert events(folder) == 1
+    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
+    reason, text = con.execute("SELECT reason, raw_text FROM quarantine").fetchone()
+    con.close()
+    assert reason == f"line longer than {16 * 2**20} bytes: {len(big) - 1} bytes"
+    assert len(text) == 2048 and text.startswith('{"when"')
+    other = make(tmp_path / "larger", toml='[case]\nmax_line_bytes = "200MB"\n' + JSON_SOURCE + INCIDENT,
+                 files={"big.jsonl": big + _line() + b"\n"})
+    assert run(capsys, "ingest", str(other), "--quiet")[0] == 0
+    assert events(other) == 2
 
 
 @pytest.mark.parametrize(("name", "toml", "fragment"), [
@@ -130,7 +142,7 @@ def test_a_100_megabyte_line_is_one_line(tmp_path, capsys):
     ("unknown format", JSON_SOURCE.replace('"jsonl"', '"xml"'), "format"),
     ("invalid regex", JSON_SOURCE + '[[sources.api.rules]]\nwhen = { who = "([" }\nset = { action = "view" }\n',
      "regular expression"),
-    ("unknown canonical column", JSON_SOURCE + 'colour = "x"\n', "canonical column"),
+    ("unknown canonical column", JSON_SOURCE + 'colour = "x"\n', "unknown key 'colour' in [sources.api.columns]"),
     ("NUL in a field name", JSON_SOURCE.replace('ts = "when"', 'ts = "wh\\u0000en"'), "NUL"),
     ("bad size", "[case]\nmemory_limit = \"lots\"\n" + JSON_SOURCE, "memory_limit"),
 ])
@@ -181,7 +193,7 @@ def test_bad_reference_table_is_a_clean_input_error(tmp_path, capsys, name, acco
 
 def test_a_file_that_vanishes_during_ingest(tmp_path, capsys, monkeypatch):
     folder = make(tmp_path, files={"a.jsonl": _line() + b"\n", "b.jsonl": _line(patient="P;2") + b"\n"})
-    import scoping.ingest as ingest_module
+    import scoping.ingest_plan as ingest_module
 
     real = ingest_module.sha256_file
 
@@ -199,7 +211,7 @@ def test_a_file_that_vanishes_during_ingest(tmp_path, capsys, monkeypatch):
 
 def test_a_file_that_changes_during_ingest(tmp_path, capsys, monkeypatch):
     folder = make(tmp_path, files={"a.jsonl": _line() + b"\n"})
-    import scoping.ingest as ingest_module
+    import scoping.ingest_read as ingest_module
 
     real = ingest_module.stream_lines
 

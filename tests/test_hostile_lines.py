@@ -32,18 +32,22 @@ def corrupt(good: bytes):
 def _check(tmp: Path, source: str, name: str, lines: list[bytes], header: bytes, gz: bool) -> None:
     body = header + b"\n".join(lines) + b"\n"
     data = gzip.compress(body) if gz else body
+    source = source.replace("\n[sources.", "\n[sources.", 1).replace('"]\n', '"]\nmax_quarantined_share = 1\n', 1)
     with make_case(tmp, source, {name: data}) as case:
         case.ingest(progress=False)
-        row = case.sql("SELECT lines_read, events_loaded, duplicates, quarantined FROM evidence "
+        row = case.sql("SELECT lines_read, events_loaded, duplicates, conflicts, quarantined FROM evidence "
                        "WHERE kind = 'log'").row(0)
-        stored = case.sql("SELECT (SELECT count(DISTINCT event_key) FROM events) AS e, "
-                          "(SELECT count(*) FROM quarantine) AS q, (SELECT count(*) FROM duplicates) AS d").row(0)
-    lines_read, loaded, dups, quarantined = row
+        stored = case.sql(
+            "SELECT (SELECT count(DISTINCT event_key) FROM events) AS e, "
+            "(SELECT coalesce(sum(coalesce(source_line_end, source_line) - source_line + 1), 0) FROM quarantine) AS q, "
+            "(SELECT coalesce(sum(coalesce(source_line_end, source_line) - source_line + 1), 0) FROM duplicates) AS d, "
+            "(SELECT count(*) FROM conflicts) AS c").row(0)
+    lines_read, loaded, dups, conflicts, quarantined = row
     # a body line with a newline inside is two lines; count what was physically written
     physical = body[len(header):].count(b"\n")
     assert lines_read == physical
-    assert loaded + dups + quarantined == lines_read
-    assert stored == (loaded, quarantined, dups)
+    assert loaded + dups + conflicts + quarantined == lines_read
+    assert stored == (loaded + conflicts, quarantined, dups, conflicts)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -125,10 +125,10 @@ def test_summary_carries_notification_fields(fresh_world):
 
 def test_ingesting_in_small_batches_changes_nothing(fresh_world, monkeypatch):
     """Files are read in batches of lines (bounded memory); duplicates across batches are still found."""
-    import scoping.ingest
+    import scoping.ingest_read
 
     folder = fresh_world(seed=11, scale=0.5)
-    monkeypatch.setattr(scoping.ingest, "BATCH_LINES", 997)
+    monkeypatch.setattr(scoping.ingest_read, "BATCH_LINES", 997)
     report, _ = run_case(folder)
     counts = {f["path"]: f for f in truth_counts(folder)["files"]}
     for f in report.files:

@@ -1,14 +1,16 @@
--- question: each account's hours (address, client, counts), rebuilt from the events table for a store
---           written before scoping kept them at ingest.
+-- question: each account's hours per evidence file (address, client, counts), rebuilt from the events table for
+--           a store written before scoping kept them at ingest, or kept them without their evidence file.
 -- params: none
 -- reads: events
 -- writes: account_hours
 -- order: none (a summary read by filters on hour and account)
--- assumptions: run only when account_hours is empty and events is not; one pass over the events, one
---   plain aggregation (it spills to disk under memory_limit; a distinct count of patients would not).
-INSERT INTO account_hours
+-- assumptions: run only when account_hours_missing says so; one pass over the events, one plain aggregation (it
+--   spills to disk under memory_limit; a distinct count of patients would not).
+DELETE FROM account_hours;
+
+INSERT INTO account_hours BY NAME
 SELECT account_id, date_trunc('hour', ts) AS hour, src_ip, user_agent, count(*) AS event_rows,
        count(patient_id) AS accesses,
-       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies
+       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies, source_id
 FROM events
 GROUP BY ALL

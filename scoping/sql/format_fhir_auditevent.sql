@@ -19,7 +19,9 @@
 --   that DCM 110112 Query is a search only with action E (or none) or a query entity; a server that
 --   writes 110112 with C, R, U or D on a plain resource (icanbwell's fhir-server does, for every access)
 --   is read by that letter. Client and server records of one call share an X-Request-Id entity: it is
---   the event key, so the second record counts as a duplicate.
+--   the event key, so the second record counts as a duplicate when it is the same record, a conflict (kept)
+--   when it says otherwise. The content compared is the record minified (an NDJSON line, or a Bundle entry),
+--   so the same resource read from a Bundle and from NDJSON is the same record.
 WITH decoded AS (
   SELECT source_line, raw,
     CASE WHEN ends_with(t, chr(13)) THEN t[:-2] ELSE t END AS txt
@@ -42,7 +44,7 @@ checked AS (
   FROM valid
 ),
 parts AS (
-  SELECT source_line, raw, txt, problem,
+  SELECT source_line, raw, txt, problem, CASE WHEN problem IS NULL THEN CAST(json(j) AS VARCHAR) END AS content,
     CASE WHEN problem IS NULL THEN CAST(coalesce(json_extract(j, '$.agent'), '[]') AS JSON[]) END AS agents,
     CASE WHEN problem IS NULL THEN CAST(coalesce(json_extract(j, '$.entity'), '[]') AS JSON[]) END AS entities,
     CASE WHEN problem IS NULL THEN list_concat(
@@ -183,9 +185,11 @@ final AS (
              THEN 'bad timestamp: ' || left(ts_text, 64)
            WHEN account_id IS NULL THEN 'missing account'
       END) AS problem,
+    CASE WHEN problem IS NULL THEN CAST('0x' || left(sha256(content), 32) AS UHUGEINT) END AS content_digest,
+    NULL::VARCHAR AS record_flags,
     CASE WHEN request_id IS NOT NULL THEN 'xrequest:' || request_id
          WHEN resource_id_of_event IS NOT NULL THEN 'fhir:' || resource_id_of_event
-         ELSE 'sha256:' || left(sha256(txt), 32) END AS event_key,
+         ELSE 'sha256:' || left(sha256(coalesce(content, txt)), 32) END AS event_key,
     CASE WHEN regexp_matches(ts_text, '(Z|[+-][0-9]{2}:[0-9]{2})$') THEN try_cast(ts_text AS TIMESTAMPTZ)
          ELSE timezone($tz, try_cast(ts_text AS TIMESTAMP)) END AS ts,
     ts_text AS ts_raw,

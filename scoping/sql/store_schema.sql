@@ -1,9 +1,12 @@
 -- question: what tables does a case store hold? (creates them when missing)
 -- params: none
 -- reads: nothing
--- writes: account_hours, accounts, care, duplicates, events, evidence, ingest_runs, mappings, patients, quarantine
+-- writes: account_hours, accounts, care, conflicts, duplicates, events, evidence, ingest_runs, mappings, patients,
+--         quarantine
 -- order: not applicable (DDL)
--- assumptions: every time is TIMESTAMPTZ in UTC; events are clustered by ts (each ingested batch sorted).
+-- assumptions: every time is TIMESTAMPTZ in UTC; events are clustered by ts (each ingested batch sorted). A store
+--   written by an earlier version gains the newer columns at the end (ALTER TABLE ... ADD COLUMN IF NOT EXISTS,
+--   NULL in its rows); the next ingest re-reads its files, whose recorded source_sha256 is then NULL.
 CREATE TABLE IF NOT EXISTS evidence (
   source_id       VARCHAR PRIMARY KEY,   -- first 16 hex digits of the file's SHA-256
   source          VARCHAR,               -- the [sources.NAME] or [reference.KIND] it was read for
@@ -14,7 +17,7 @@ CREATE TABLE IF NOT EXISTS evidence (
   format          VARCHAR,
   mapping_sha256  VARCHAR,
   header_lines    BIGINT,
-  lines_read      BIGINT,                -- data lines: loaded + duplicates + quarantined
+  lines_read      BIGINT,                -- data lines: loaded + duplicates + conflicts + quarantined
   events_loaded   BIGINT,
   accesses_loaded BIGINT,
   duplicates      BIGINT,
@@ -24,19 +27,35 @@ CREATE TABLE IF NOT EXISTS evidence (
   last_ts         TIMESTAMPTZ,
   status          VARCHAR,
   ingest_run      BIGINT,
-  ingested_at     TIMESTAMPTZ
+  ingested_at     TIMESTAMPTZ,
+  conflicts       BIGINT,                -- lines with the key of an earlier line and other content (kept)
+  source_sha256   VARCHAR                -- digest of the [sources.NAME] definition the file was read with
 );
+-- A quarantine or duplicates row stands for one line, or for a run of identical consecutive lines
+-- source_line..source_line_end (source_line_end NULL for a single line).
 CREATE TABLE IF NOT EXISTS quarantine (
-  source_id   VARCHAR,
-  source_line BIGINT,
-  raw_text    VARCHAR,
-  reason      VARCHAR
+  source_id       VARCHAR,
+  source_line     BIGINT,
+  raw_text        VARCHAR,
+  reason          VARCHAR,
+  source_line_end BIGINT
 );
 CREATE TABLE IF NOT EXISTS duplicates (
   source_id         VARCHAR,
   source_line       BIGINT,
   event_key         VARCHAR,
   first_source_id   VARCHAR,
+  first_source_line BIGINT,
+  source_line_end   BIGINT
+);
+-- A line whose key was already logged with other content: kept as an event under stored_key
+-- (event_key || '#' || 16 hex digits of its content digest); the first version keeps the key.
+CREATE TABLE IF NOT EXISTS conflicts (
+  source_id         VARCHAR,
+  source_line       BIGINT,
+  event_key         VARCHAR,   -- the key as logged
+  stored_key        VARCHAR,   -- the key of the event stored for this line
+  first_source_id   VARCHAR,   -- where the first version (the one that keeps the key) was read
   first_source_line BIGINT
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -57,7 +76,12 @@ CREATE TABLE IF NOT EXISTS events (
   resource_type VARCHAR,
   resource_id   VARCHAR,
   source_id     VARCHAR,
-  source_line   BIGINT
+  source_line   BIGINT,
+  src_ip_raw    VARCHAR,    -- the address as logged (src_ip is normalised: no port, IPv4-mapped IPv6 unwrapped)
+  record_flags  VARCHAR,    -- what was odd about the record (a repeated JSON key, ...)
+  key_conflict  BOOLEAN,    -- another line has this line's key with other content (see conflicts)
+  content_digest UHUGEINT   -- the first 128 bits of the SHA-256 of the normalised record: same key and same
+                            -- digest = duplicate (printf('%032x', content_digest) shows them as hex)
 );
 CREATE TABLE IF NOT EXISTS mappings (
   mapping_sha256 VARCHAR PRIMARY KEY,
@@ -85,7 +109,8 @@ CREATE TABLE IF NOT EXISTS account_hours (
   user_agent VARCHAR,
   event_rows BIGINT,
   accesses   BIGINT,
-  copies     BIGINT
+  copies     BIGINT,
+  source_id  VARCHAR   -- the evidence file the events came from (a re-read file's hours are replaced)
 );
 CREATE TABLE IF NOT EXISTS care (
   patient_id  VARCHAR,
@@ -101,3 +126,12 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
   files       BIGINT,
   skipped     BIGINT
 );
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS conflicts BIGINT;
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS source_sha256 VARCHAR;
+ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS source_line_end BIGINT;
+ALTER TABLE duplicates ADD COLUMN IF NOT EXISTS source_line_end BIGINT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS src_ip_raw VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS record_flags VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS key_conflict BOOLEAN;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS content_digest UHUGEINT;
+ALTER TABLE account_hours ADD COLUMN IF NOT EXISTS source_id VARCHAR;
