@@ -4,4 +4,4 @@
 -- reads: account_hours, events
 -- order: one row
 SELECT (NOT EXISTS (SELECT 1 FROM account_hours) AND EXISTS (SELECT 1 FROM events))
-       OR EXISTS (SELECT 1 FROM account_hours WHERE source_id IS NULL) AS missing
+       OR EXISTS (SELECT 1 FROM account_hours WHERE source_id IS NULL OR refused IS NULL) AS missing

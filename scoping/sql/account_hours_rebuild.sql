@@ -11,6 +11,7 @@ DELETE FROM account_hours;
 INSERT INTO account_hours BY NAME
 SELECT account_id, date_trunc('hour', ts) AS hour, src_ip, user_agent, count(*) AS event_rows,
        count(patient_id) AS accesses,
-       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies, source_id
+       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies, source_id,
+       count(*) FILTER (WHERE outcome = 'failure') AS refused
 FROM events
 GROUP BY ALL

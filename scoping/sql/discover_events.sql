@@ -8,7 +8,8 @@
 -- assumptions: the baseline is [baseline_start, period_start), the period [period_start, period_end), both
 --   starting on whole hours (discover.py rounds them), so the baseline is whole hours of account_hours and
 --   only the period's events are read. The baseline's patients per hour are its accesses per hour (an
---   upper bound of the distinct patients: a volume signal needs more, never less, than before).
+--   upper bound of the distinct patients: a volume signal needs more, never less, than before). Refused requests
+--   are no habit: the baseline's addresses and clients are those of requests not refused.
 CREATE OR REPLACE TEMP TABLE discover_events AS
 WITH own_by_practice AS (
   -- since when each patient is a practice's own: registered (always) or cared for (from the first contact)
@@ -44,10 +45,11 @@ final AS (
 SELECT * FROM final;
 
 CREATE OR REPLACE TEMP TABLE discover_baseline AS
-SELECT account_id, src_ip, user_agent, sum(event_rows) AS event_rows
+SELECT account_id, src_ip, user_agent, sum(event_rows - refused) AS event_rows
 FROM account_hours
 WHERE hour >= CAST($baseline_start AS TIMESTAMPTZ) AND hour < CAST($period_start AS TIMESTAMPTZ)
-GROUP BY ALL;
+GROUP BY ALL
+HAVING sum(event_rows - refused) > 0;
 
 CREATE OR REPLACE TEMP TABLE discover_habits AS
 WITH hourly AS (

@@ -27,8 +27,10 @@ FROM ingest_kept k;
 INSERT INTO account_hours BY NAME
 SELECT account_id, date_trunc('hour', ts) AS hour, src_ip, user_agent, count(*) AS event_rows,
        count(patient_id) AS accesses,
-       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies, source_id
-FROM (SELECT account_id, ts, src_ip, user_agent, action, source_id, unnest(patients) AS patient_id FROM ingest_kept)
+       count(patient_id) FILTER (WHERE action IN ('export', 'download', 'print')) AS copies, source_id,
+       count(*) FILTER (WHERE outcome = 'failure') AS refused
+FROM (SELECT account_id, ts, src_ip, user_agent, action, outcome, source_id, unnest(patients) AS patient_id
+      FROM ingest_kept)
 GROUP BY ALL;
 
 INSERT INTO duplicates BY NAME

@@ -1,6 +1,6 @@
 -- question: which addresses and clients did each compromised account use in its baseline (from the start of the
---           baseline to the first window), leaving out the segments being judged, without reading the baseline's
---           events?
+--           baseline to the first window), leaving out refused requests and the segments being judged, without
+--           reading the baseline's events?
 -- params: accounts, baseline_start, first_full_hour, read_start, window_start
 -- reads: account_hours, events, sessioned_events, incident_windows
 -- writes: scope_baseline
@@ -10,7 +10,9 @@
 --   zonemaps), and [read_start, window_start) from the events read (sessioned_events). The events of every segment
 --   that reaches into a window are not baseline, wherever they fall: a session begun five minutes before the window
 --   does not make its own address usual. Those of them older than read_start (a long session, appended by
---   scope_session_history) are taken away from the hourly counts of account_hours.
+--   scope_session_history) are taken away from the hourly counts of account_hours. A refused request is no habit
+--   of the holder's (a password sprayer's failed logins would make the sprayer's address usual): only requests
+--   that were not refused count.
 CREATE OR REPLACE TEMP TABLE scope_baseline AS
 WITH judged AS (
   SELECT DISTINCT e.segment_key
@@ -22,10 +24,11 @@ judged_early AS (
   SELECT account_id, date_trunc('hour', ts) AS hour, src_ip, user_agent, count(*) AS event_rows
   FROM sessioned_events
   WHERE ts < CAST($read_start AS TIMESTAMPTZ) AND segment_key IN (SELECT segment_key FROM judged)
+    AND outcome <> 'failure'
   GROUP BY ALL
 ),
 hours AS (
-  SELECT account_id, hour, src_ip, user_agent, sum(event_rows) AS event_rows FROM account_hours
+  SELECT account_id, hour, src_ip, user_agent, sum(event_rows - refused) AS event_rows FROM account_hours
   WHERE hour >= CAST($first_full_hour AS TIMESTAMPTZ) AND hour < CAST($read_start AS TIMESTAMPTZ)
     AND list_contains($accounts, account_id)
   GROUP BY ALL
@@ -40,14 +43,14 @@ from_hours AS (
 from_first_hour AS (
   SELECT e.account_id, e.src_ip, e.user_agent FROM events e
   WHERE e.ts >= CAST($baseline_start AS TIMESTAMPTZ) AND e.ts < CAST($first_full_hour AS TIMESTAMPTZ)
-    AND list_contains($accounts, e.account_id)
+    AND list_contains($accounts, e.account_id) AND e.outcome <> 'failure'
     AND NOT EXISTS (SELECT 1 FROM sessioned_events s WHERE s.event_key = e.event_key
                     AND s.segment_key IN (SELECT segment_key FROM judged))
 ),
 from_read AS (
   SELECT account_id, src_ip, user_agent FROM sessioned_events
   WHERE ts >= CAST($read_start AS TIMESTAMPTZ) AND ts < CAST($window_start AS TIMESTAMPTZ)
-    AND segment_key NOT IN (SELECT segment_key FROM judged)
+    AND segment_key NOT IN (SELECT segment_key FROM judged) AND outcome <> 'failure'
 ),
 final AS (
   SELECT DISTINCT account_id, src_ip, user_agent

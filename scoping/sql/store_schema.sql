@@ -100,8 +100,8 @@ CREATE TABLE IF NOT EXISTS patients (
   patient_id  VARCHAR,
   practice_id VARCHAR
 );
--- What each account did, hour by hour: which address and client, how many event rows, how many naming a
--- patient, how many of those were exports, downloads or prints. Kept at ingest so that scope reads an account's baseline here, not in the events table.
+-- What each account did, hour by hour: which address and client, how many event rows (how many refused), how
+-- many naming a patient, how many of those were exports, downloads or prints. Kept at ingest so that scope reads an account's baseline here, not in the events table.
 CREATE TABLE IF NOT EXISTS account_hours (
   account_id VARCHAR,
   hour       TIMESTAMPTZ,
@@ -110,7 +110,8 @@ CREATE TABLE IF NOT EXISTS account_hours (
   event_rows BIGINT,
   accesses   BIGINT,
   copies     BIGINT,
-  source_id  VARCHAR   -- the evidence file the events came from (a re-read file's hours are replaced)
+  source_id  VARCHAR,  -- the evidence file the events came from (a re-read file's hours are replaced)
+  refused    BIGINT    -- event rows whose outcome is failure (a refused request says nothing of the holder's habits)
 );
 CREATE TABLE IF NOT EXISTS care (
   patient_id  VARCHAR,
@@ -135,3 +136,4 @@ ALTER TABLE events ADD COLUMN IF NOT EXISTS record_flags VARCHAR;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS key_conflict BOOLEAN;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS content_digest UHUGEINT;
 ALTER TABLE account_hours ADD COLUMN IF NOT EXISTS source_id VARCHAR;
+ALTER TABLE account_hours ADD COLUMN IF NOT EXISTS refused BIGINT;
