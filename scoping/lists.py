@@ -38,6 +38,8 @@ def scope_files(frames: Mapping[str, pl.DataFrame], summary: Mapping[str, Any], 
         files[f"by_controller/{practice_files[practice]}.csv"] = data
     if pseudonymise_key:  # raw log values may name a patient in free text: a pseudonymised set shows none
         summary = {**summary, "unmapped_in_windows": [{k: v for k, v in r.items() if k != "action_raw"}
-                                                      for r in summary.get("unmapped_in_windows") or []]}
+                                                      for r in summary.get("unmapped_in_windows") or []],
+                   "unmapped_values": [{k: v for k, v in r.items() if k != "raw_value"}
+                                       for r in summary.get("unmapped_values") or []]}
     files["summary.json"] = json_bytes(dict(summary))
     return files

@@ -8,6 +8,7 @@ publishing is `ScopeResult.export()` (the lists), `notify` (the kits) and `repor
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from .completeness import check_evidence_complete
 from .config import CaseConfig
 from .errors import ConfigError, InputError
 from .incident import Incident, address_key, baseline_start
-from .ingest import ensure_account_hours
+from .ingest import ensure_account_hours, unmapped_values
 from .result import RunRecord, ScopeResult
 from .store import Runner
 
@@ -149,6 +150,7 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
                                                        count_undetermined=counted)),
         "unmapped_in_windows": _rows(r.frame("scope_unmapped")),
         "accounts_without_baseline": [row["account_id"] for row in _rows(r.frame("summary_no_baseline"))],
+        "unmapped_values": [dataclasses.asdict(u) for u in unmapped_values(r)],
         "log_gaps": _gap_ranges(frames["log_gaps"]),
         "data_quality": {
             "evidence_files": len(logs), "lines_read": total("lines_read"), "events_loaded": total("events_loaded"),
