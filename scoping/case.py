@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import duckdb
 import polars as pl
 
-from . import config, drill, manifest, notify, runs
+from . import config, drill, manifest, notify, runs, timesketch
 from . import discover as _discover
 from . import ingest as _ingest
 from . import report as _report
@@ -135,17 +135,35 @@ class Case:
                 raise ConfigError(f"query failed: {str(exc).splitlines()[0]}") from exc
         return df
 
-    def drill(self, *, patient: str | None = None, account: str | None = None, address: str | None = None,
-              session: str | None = None, since: str | None = None, until: str | None = None, raw: bool = False,
-              limit: int = 1000) -> pl.DataFrame:
+    def timeline(self, *, patient: str | None = None, account: str | None = None, address: str | None = None,
+                 session: str | None = None, since: str | None = None, until: str | None = None,
+                 raw: bool = False, run_id: str | None = None, limit: int = 1000) -> pl.DataFrame:
         """Every logged event behind a patient, an account, an address or a log session, oldest first, with the
-        evidence file and line it comes from; `raw=True` adds the line itself, read back from the evidence."""
-        with self._step("drill"):
+        evidence file and line it comes from, and the verdict of its segment in a recorded run (the latest by
+        default, when it rests on the evidence the store holds now); `raw=True` adds the line itself, read back
+        from the (re-hashed) evidence."""
+        with self._step("timeline"):
             tz = (self.config.incident or {}).get("timezone", "UTC")
             rows = drill.events(self.runner, patient=patient, account=account, address=address, session=session,
                                 since=parse_time(since, tz, "--from") if since else None,
                                 until=parse_time(until, tz, "--to") if until else None, limit=limit)
+            rows = rows.join(self._verdicts(run_id), on=["event_key", "account_id"], how="left")
             return drill.with_raw_lines(self.runner, self.root, rows) if raw else rows
+
+    def _verdicts(self, run_id: str | None) -> pl.DataFrame:
+        empty = pl.DataFrame(schema={"event_key": pl.String, "account_id": pl.String, "segment_key": pl.String,
+                                     "verdict": pl.String})
+        if runs.list_runs(self.runner, "scope").is_empty():
+            return empty
+        try:
+            result = _scope.load_run(self.runner, run_id)
+        except ConfigError:
+            if run_id:
+                raise
+            return empty  # the latest run was recorded by another version: no verdicts rather than wrong ones
+        if result.run.evidence_sha256 != runs.evidence_state(self.runner)[0]:
+            return empty  # verdicts of other evidence would mislead
+        return result.frames["event_segments"]
 
     # -- the stages: they compute and return frozen results ------------------------------------
     def ingest(self, sources: list[str] | None = None, *, progress: bool | None = None,
@@ -258,6 +276,20 @@ class Case:
                               depends={"discover": found.run_id if found else None})
             return self._publish_run(result, self._out(out), [section], [])
 
+    def export_timeline(self, result: ScopeResult, *, with_patients: bool = False,
+                        out: str | Path | None = None) -> Published:
+        """The compromised accounts' events of the windows, each with its segment's verdict, as Timesketch JSON lines
+        (`timeline/timesketch.jsonl`); patient ids only when asked for."""
+        with self._step("export the timeline"):
+            folder = self._out(out)
+            if with_patients and _pseudonymisation(folder):
+                raise ConfigError(f"{folder} is a pseudonymised output set: a timeline naming patients cannot go there",
+                                  hint="leave out --with-patients, or choose another output folder")
+            data = timesketch.timeline_lines(self.runner, result, with_patients=with_patients)
+            section = Section("timeline", "timeline", {"timeline/timesketch.jsonl": data}, run_id=result.run_id,
+                              run_kind="scope", options={"with_patients": with_patients})
+            return self._publish_run(result, folder, [section], [])
+
     def publish_discovery(self, found: _discover.DiscoveryResult, *,
                           out: str | Path | None = None) -> Published:
         """discovery.csv, discovery_sessions.csv and proposed_incident.toml."""
@@ -358,9 +390,12 @@ class Case:
                 found = _discover.load_discovery(self.runner, info["depends"]["discover"]) \
                     if (info.get("depends") or {}).get("discover") else None
                 expected.update(_report.report_files(again, discovery=found))
+            elif info.get("stage") == "timeline":
+                expected["timeline/timesketch.jsonl"] = timesketch.timeline_lines(
+                    self.runner, again, with_patients=bool((info.get("options") or {}).get("with_patients")))
             elif info.get("stage") == "discover":
                 v.notes.append("the discovery section is not recomputed (discovery ranks; it does not list patients)")
-        recomputed = {n for n, i in sections.items() if i.get("stage") in ("scope", "notify", "report")}
+        recomputed = {n for n, i in sections.items() if i.get("stage") in ("scope", "notify", "report", "timeline")}
         listed = {rel: e for rel, e in body.get("files", {}).items() if e.get("section") in recomputed}
         for rel in sorted(set(expected) | set(listed)):
             v.recomputed += 1

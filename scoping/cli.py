@@ -218,17 +218,25 @@ def cmd_discover(a: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(a: argparse.Namespace) -> int:
+def cmd_timeline(a: argparse.Namespace) -> int:
     with _open(a.case) as case:
-        rows = case.drill(patient=a.patient, account=a.account, address=a.address, session=a.session,
-                          since=a.since, until=a.until, raw=a.raw, limit=a.limit)
+        rows = case.timeline(patient=a.patient, account=a.account, address=a.address, session=a.session,
+                             since=a.since, until=a.until, raw=a.raw, run_id=a.run, limit=a.limit)
     for r in rows.iter_rows(named=True):
         print(f"{r['ts_utc']}  {visible(r['account_id'] or '-')}  {visible(r['src_ip'] or '-')}  {r['action']:>12} "
               f"{r['category']:<14} {visible(r['patient_id'] or '-')}  {r['outcome']:<7}  "
-              f"{visible(r['source_path'])}:{r['source_line']}")
+              f"{(r['verdict'] or '-'):<12}  {visible(r['source_path'])}:{r['source_line']}")
         if a.raw:
             print(f"    {visible(r['raw_line']) if r['raw_line'] is not None else '(not a line-based file)'}")
     print(f"{rows.height:,} event(s){' (limit reached: --limit)' if rows.height == a.limit else ''}")
+    return 0
+
+
+def cmd_export_timeline(a: argparse.Namespace) -> int:
+    with _open(a.case) as case:
+        result = case.run(a.run)
+        published = case.export_timeline(result, with_patients=a.with_patients, out=a.out)
+        print(f"timeline: {published.folder / 'timeline' / 'timesketch.jsonl'} (import it into Timesketch as JSONL)")
     return 0
 
 
@@ -259,8 +267,10 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
     "synth": (cmd_synth, "write a synthetic breach world with its ground truth and case.toml",
               "scoping synth worlds/small --scale 1 --seed 7"),
     "demo": (cmd_demo, "synth + run, then print where the report is", "scoping demo demo"),
-    "show": (cmd_show, "every logged event behind a patient, account, address or session, with its file and line",
-             "scoping show CASE --patient P0000042 --raw"),
+    "timeline": (cmd_timeline, "every logged event behind a patient, account, address or session, in time order, "
+                 "with its verdict, file and line", "scoping timeline CASE --patient P0000042 --raw"),
+    "export-timeline": (cmd_export_timeline, "the compromised accounts' events of the windows, with verdicts, as "
+                        "Timesketch JSON lines", "scoping export-timeline CASE"),
     "queries": (cmd_queries, "list every shipped SQL query with its question", "scoping queries --show scope_sessions"),
 }
 
@@ -272,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (_, help_text, example) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}")
-        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "runs", "verify", "show"):
+        if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "runs", "verify", "timeline",
+                    "export-timeline"):
             p.add_argument("case", metavar="CASE", help="the case folder")
         if name == "ingest":
             p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
@@ -289,10 +300,13 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--lang", default="fr", type=_language,
                            help="language of the letters: fr or en, or one a case's [notify] wording_dir adds "
                                 "(default fr)")
-        if name in ("notify", "report"):
+        if name == "export-timeline":
+            p.add_argument("--with-patients", action="store_true", help="name the patient of each access (off by "
+                           "default: a timeline tool is often shared more widely than the lists)")
+        if name in ("notify", "report", "export-timeline"):
             p.add_argument("--run", metavar="ID", help="publish this recorded run (default: the latest; "
                            "`scoping runs CASE` lists them)")
-        if name in ("notify", "report", "verify", "discover"):
+        if name in ("notify", "report", "verify", "discover", "export-timeline"):
             p.add_argument("--out", metavar="DIR", help="the output folder (default: CASE/out)")
         if name == "notify":
             p.add_argument("--practice", action="append", metavar="ID", help="only this practice (repeatable)")
@@ -322,7 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same world)")
             if name == "synth":
                 p.add_argument("--formats", default="csv,jsonl", help="log formats: csv, jsonl, fhir")
-        if name == "show":
+        if name == "timeline":
+            p.add_argument("--run", metavar="ID", help="the verdicts of this recorded run (default: the latest)")
             for flag, what in (("--patient", "a patient id"), ("--account", "an account id"),
                                ("--address", "a network address"), ("--session", "a log session id")):
                 p.add_argument(flag, help=what)

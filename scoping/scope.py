@@ -103,6 +103,7 @@ def _frames(r: Runner, incident: Incident) -> dict[str, pl.DataFrame]:
         "accesses": lambda: r.frame("export_accesses"),
         "segments": lambda: r.frame("export_segments"),
         "accounts": lambda: r.frame("export_accounts"),
+        "event_segments": lambda: r.frame("export_event_segments"),
         "segment_bars": lambda: r.frame("report_session_bars"),
         "first_reach": lambda: r.frame("report_first_reach"),
         "hourly": lambda: r.frame("report_hourly", **around, baseline_from=usual_from, tz=incident.timezone),

@@ -17,7 +17,7 @@ LAYERS = [
     {"store", "readers", "mapping", "mapping_fields", "incident", "formats", "manifest", "lists"},
     {"reference", "ingest", "ingest_read", "ingest_plan", "dryrun", "completeness", "boundary", "publish", "drill"},
     {"result"},
-    {"runs"},
+    {"runs", "timesketch"},
     {"scope", "discover"},
     {"phrasing", "kit_tables", "regulator"},
     {"figures", "notify"},
