@@ -45,3 +45,45 @@ def compare_with_truth(folder: Path) -> dict[str, int]:
 
 def truth_counts(folder: Path) -> dict:
     return json.loads((folder / "truth/counts.json").read_text())
+
+
+CSV_CASE = """
+[sources.app]
+format = "csv"
+files = ["log.csv"]
+ts_format = "%Y-%m-%d %H:%M:%S"
+timezone = "Europe/Paris"
+[sources.app.columns]
+event_key = "id"
+ts = "t"
+account_id = "u"
+action = "a"
+patient_id = "p"
+outcome = "r"
+[sources.app.maps.action]
+VIEW = "view"
+[sources.app.maps.outcome]
+OK = "success"
+DENIED = "failure"
+[reference.accounts]
+file = "accounts.csv"
+timezone = "Europe/Paris"
+[reference.patients]
+file = "patients.csv"
+[incident]
+name = "a small case"
+timezone = "Europe/Paris"
+windows = [["2025-11-10 00:00", "2025-11-11 00:00"]]
+compromised_accounts = ["drX"]
+"""
+
+
+def csv_case(folder: Path, *, log: str, patients: str,
+             accounts: str = "account_id,practice_id,active_until\ndrX,P9,2025-01-01\n") -> Path:
+    """A one-file case: a CSV log `id,t,u,a,p,r` (action VIEW, outcome OK or DENIED), the departed drX compromised
+    on 10 November 2025, the patients and accounts given."""
+    (folder / "log.csv").write_bytes(log.encode())
+    (folder / "accounts.csv").write_text(accounts)
+    (folder / "patients.csv").write_text(patients)
+    (folder / "case.toml").write_text(CSV_CASE)
+    return folder

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from helpers import csv_case
 
 from scoping import cli
 from scoping.errors import ConfigError, InputError, IntegrityError
@@ -361,42 +362,11 @@ UNKNOWN_PATIENT = "\n".join([
     "3,2025-11-10 19:02:00,drX,VIEW,P\x07\x1b[31m,DENIED",  # control characters, refused
     '4,2025-11-10 19:03:00,drX,VIEW,"=HYPERLINK(""x"")",OK',
 ]) + "\n"
-UNKNOWN_TOML = """
-[sources.app]
-format = "csv"
-files = ["log.csv"]
-ts_format = "%Y-%m-%d %H:%M:%S"
-timezone = "Europe/Paris"
-[sources.app.columns]
-event_key = "id"
-ts = "t"
-account_id = "u"
-action = "a"
-patient_id = "p"
-outcome = "r"
-[sources.app.maps.action]
-VIEW = "view"
-[sources.app.maps.outcome]
-OK = "success"
-DENIED = "failure"
-[reference.accounts]
-file = "accounts.csv"
-timezone = "Europe/Paris"
-[reference.patients]
-file = "patients.csv"
-[incident]
-name = "unknown patients"
-timezone = "Europe/Paris"
-windows = [["2025-11-10 00:00", "2025-11-11 00:00"]]
-compromised_accounts = ["drX"]
-"""
 
 
 def test_unknown_patient_ids_never_stop_the_lists_and_are_listed_apart(tmp_path, capsys):
-    (tmp_path / "log.csv").write_bytes(UNKNOWN_PATIENT.encode())
-    (tmp_path / "accounts.csv").write_text("account_id,practice_id\ndrX,PR9\n")
-    (tmp_path / "patients.csv").write_text("patient_id,practice_id\nP1,PR1\n")
-    (tmp_path / "case.toml").write_text(UNKNOWN_TOML)
+    csv_case(tmp_path, log=UNKNOWN_PATIENT, patients="patient_id,practice_id\nP1,PR1\n",
+             accounts="account_id,practice_id\ndrX,PR9\n")
     code, out, err = run(capsys, "run", str(tmp_path), "--quiet")
     assert code == 0, err
     assert "belong to no practice" in out

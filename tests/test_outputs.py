@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from helpers import csv_case
 
 from scoping import Case, cli
 from scoping.errors import ConfigError, IntegrityError
@@ -239,39 +240,9 @@ def test_figures_and_the_shareable_report_name_no_account_address_client_or_prac
 
 
 def test_colliding_practice_ids_get_distinct_files_in_both_folders(tmp_path, capsys):
-    log = ["id,t,u,a,p,r"] + [f"{i},2025-11-10 19:{i:02d}:00,drX,NOTE,{p},OK"
+    log = ["id,t,u,a,p,r"] + [f"{i},2025-11-10 19:{i:02d}:00,drX,VIEW,{p},OK"
                               for i, p in enumerate(["A", "B", "C", "D"], start=1)]
-    (tmp_path / "log.csv").write_text("\n".join(log) + "\n")
-    (tmp_path / "accounts.csv").write_text("account_id,practice_id,active_until\ndrX,P9,2025-01-01\n")
-    (tmp_path / "patients.csv").write_text("patient_id,practice_id\nA,-5\nB,'-5\nC,P001\nD,p001\n")
-    (tmp_path / "case.toml").write_text(textwrap.dedent("""
-        [sources.app]
-        format = "csv"
-        files = ["log.csv"]
-        ts_format = "%Y-%m-%d %H:%M:%S"
-        timezone = "Europe/Paris"
-        [sources.app.columns]
-        event_key = "id"
-        ts = "t"
-        account_id = "u"
-        action = "a"
-        patient_id = "p"
-        outcome = "r"
-        [sources.app.maps.action]
-        NOTE = "view"
-        [sources.app.maps.outcome]
-        OK = "success"
-        [reference.accounts]
-        file = "accounts.csv"
-        timezone = "Europe/Paris"
-        [reference.patients]
-        file = "patients.csv"
-        [incident]
-        name = "collisions"
-        timezone = "Europe/Paris"
-        windows = [["2025-11-10 00:00", "2025-11-11 00:00"]]
-        compromised_accounts = ["drX"]
-        """))
+    csv_case(tmp_path, log="\n".join(log) + "\n", patients="patient_id,practice_id\nA,-5\nB,'-5\nC,P001\nD,p001\n")
     assert run(capsys, "run", str(tmp_path), "--quiet")[0] == 0
     out = tmp_path / "out"
     names = manifest(out)["practice_files"]
