@@ -5,11 +5,11 @@ function and prints a short result; a ScopingError becomes a clean message and a
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from . import wording
 from ._version import __version__
 from .errors import ConfigError, InputError, ScopingError
 from .figures import local_time
@@ -27,9 +27,11 @@ def _open(path: str):  # type: ignore[no-untyped-def]
 
 
 def _language(value: str) -> str:
-    if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", value):
-        raise argparse.ArgumentTypeError(f"{value!r} is not a language code such as fr or en")
-    return value
+    """A language code in its normal form (pt_BR and pt-br are pt-BR), as the wording tables name it."""
+    try:
+        return wording.normal_lang(value)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a language code such as fr, en or pt-BR") from exc
 
 
 def cmd_init(a: argparse.Namespace) -> int:

@@ -7,6 +7,8 @@ values in the kit's language, local times with the zone in the column title). No
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -16,10 +18,17 @@ from .errors import ConfigError, InputError
 from .phrasing import instant
 from .wording import Wording
 
-# directory columns that say who a patient is, not how to reach them (the default contact columns are the others)
-IDENTITY_COLUMNS = frozenset({"patient_id", "name", "first_name", "last_name", "given_name", "family_name",
-                              "full_name", "nom", "prenom", "prénom", "birth_date", "date_of_birth",
-                              "date_naissance", "sex", "gender", "sexe"})
+# Words of a directory's column titles (accents, case and separators aside: "Téléphone portable", "E-mail",
+# "code_postal", "phoneNumber"): a column is a way to reach the patient when its title holds a contact word and
+# no identity word ("date de naissance", "civilité", "nom de naissance" say who a patient is, not where).
+CONTACT_WORDS = frozenset({
+    "address", "addresse", "adresse", "addr", "adr", "rue", "street", "voie", "city", "ville", "town", "commune",
+    "localite", "cedex", "cp", "zip", "zipcode", "postcode", "postal", "postale", "codepostal", "phone", "telephone",
+    "tel", "mobile", "portable", "cell", "cellphone", "gsm", "fax", "email", "mail", "courriel", "mel"})
+IDENTITY_WORDS = frozenset({
+    "name", "names", "nom", "noms", "prenom", "prenoms", "firstname", "lastname", "surname", "givenname",
+    "familyname", "fullname", "civilite", "civility", "title", "titre", "salutation", "sexe", "sex", "gender",
+    "genre", "birth", "birthdate", "birthday", "dob", "naissance", "ddn", "age", "nir", "ssn", "insee"})
 LETTER_COLUMNS = ("patient_id", "status", "exposure", "modified", "attribution", "first_access_utc",
                   "last_access_utc", "message")
 
@@ -62,10 +71,26 @@ class Directory:
     duplicates: frozenset[str]   # patient ids with several rows (the first is used)
 
 
+def _words(title: str) -> set[str]:
+    """The words of a column title, without accents, case, digits or separators (phoneNumber → phone, number)."""
+    plain = unicodedata.normalize("NFKD", re.sub(r"([a-z])([A-Z])", r"\1 \2", title))
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).lower()
+    return {w.rstrip("0123456789") for w in re.split(r"[^a-z0-9]+", plain) if w.rstrip("0123456789")}
+
+
+def recognised_contacts(columns: Sequence[str]) -> list[str]:
+    """The columns of a directory that say how to reach a patient (see CONTACT_WORDS)."""
+    return [c for c in columns if _words(c) & CONTACT_WORDS and not _words(c) & IDENTITY_WORDS]
+
+
 def prepare_directory(directory: pl.DataFrame, contact_columns: Sequence[str] | None) -> Directory:
+    """The directory ready to join: ids compared as ingest compares them (spaces around trimmed, empty is none),
+    contact columns named by case.toml ([notify] contact_columns) or recognised by their titles."""
     if "patient_id" not in directory.columns:
         raise InputError("the patient directory has no patient_id column", hint=f"its columns: {directory.columns}")
     d = directory.select(pl.all().cast(pl.String))
+    ids = pl.col("patient_id").str.strip_chars(" ")
+    d = d.with_columns(pl.when(ids != "").then(ids).alias("patient_id"))
     if contact_columns is not None:
         unknown = [c for c in contact_columns if c not in d.columns]
         if unknown:
@@ -73,7 +98,11 @@ def prepare_directory(directory: pl.DataFrame, contact_columns: Sequence[str] | 
                               f"{', '.join(unknown)}", hint=f"its columns: {', '.join(d.columns)}")
         contact = list(contact_columns)
     else:
-        contact = [c for c in d.columns if c.strip().lower() not in IDENTITY_COLUMNS]
+        contact = recognised_contacts([c for c in d.columns if c != "patient_id"])
+        if not contact:
+            raise ConfigError(f"no column of the patient directory is recognised as a way to reach a patient (an "
+                              f"address, a phone number, an e-mail): its columns are {', '.join(d.columns)}",
+                              hint='name them in case.toml: [notify] contact_columns = ["...", "..."]')
     # a directory column named like one of ours keeps its values under another name
     reserved = {*LETTER_COLUMNS, "in_directory", "has_contact"} - {"patient_id"}
     renames = {c: f"directory_{c}" for c in d.columns if c in reserved}
@@ -170,15 +199,17 @@ def human_letters(letters: pl.DataFrame, directory: Directory | None, words: Wor
 
 
 def human_detail(detail: pl.DataFrame, words: Wording, tz: str, *, dated: bool) -> tuple[pl.DataFrame, tuple[str, ...]]:
+    """The detail as a secretary reads it; the UTC time last, so that a sort is right even in the hour the clocks
+    go back, when a local time happens twice."""
     c = words.tables["columns"]
-    time = (local_datetime("ts_utc", tz) if dated else local_text("ts_utc", tz)).alias("time")
+    local = local_datetime if dated else local_text
     table = detail.select(
-        "patient_id", time, _label("action", words.labels("actions")),
+        "patient_id", local("ts_utc", tz).alias("time"), _label("action", words.labels("actions")),
         _label("category", words.labels("category_names")), "resource_type", "resource_id",
         _label("outcome", words.labels("outcomes")), "account", _label("attribution", words.labels("attribution")),
-        "event_key")
+        "event_key", local("ts_utc", "UTC").alias("time_utc"))
     titles = (c["patient"], words.text("columns", "time", zone=tz), c["action"], c["category"], c["resource_type"],
-              c["resource_id"], c["outcome"], c["account"], c["attribution"], c["event_key"])
+              c["resource_id"], c["outcome"], c["account"], c["attribution"], c["event_key"], c["time_utc"])
     return table, tuple(str(t) for t in titles)
 
 

@@ -27,12 +27,13 @@ import polars as pl
 from . import kit_tables as kt
 from . import regulator, wording
 from .errors import ConfigError, InputError
-from .phrasing import Phrasing, instant, patient_facts
+from .phrasing import Facts, Phrasing, instant, patient_facts
 from .result import ScopeResult
 from .writers import Sheet, csv_bytes, json_bytes, xlsx_bytes
 
 TEXT_SETTINGS = ("processor", "contact", "authority", "measures", "signature")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
+_ATTACKER = Facts(refused_by_attacker=True)  # a patient the accesses do not hold: worded as before the split
 
 
 def read_directory(path: Path) -> pl.DataFrame:
@@ -75,16 +76,23 @@ def load_wording(lang: str, settings: Mapping[str, Any], root: Path | None) -> w
     return wording.load(lang, case_dir=path, shown_dir=str(folder))
 
 
-def _messages(result: ScopeResult, phr: Phrasing, patients: pl.Series, attempted: pl.DataFrame) -> pl.DataFrame:
-    """One text per patient (the same in each of its practices' kits), from its pairs grouped with polars."""
-    wanted = patients.implode()
-    facts = patient_facts(result.pairs.filter(pl.col("patient_id").is_in(wanted)),
-                          result.accesses.filter(pl.col("patient_id").is_in(wanted)))
-    rows = [(p, phr.letter(f)) for p, f in facts.items()]
-    tried = (attempted.unique("patient_id").filter(~pl.col("patient_id").is_in(list(facts)))
-             .select("patient_id", instant("first_attempt_utc").alias("a"), instant("last_attempt_utc").alias("b")))
-    rows += [(p, phr.attempted(a, b)) for p, a, b in tried.iter_rows()]
-    return pl.DataFrame(rows, schema={"patient_id": pl.String, "message": pl.String}, orient="row")
+def _messages(result: ScopeResult, phr: Phrasing, wanted: pl.DataFrame, attempted: pl.DataFrame) -> pl.DataFrame:
+    """One text per patient and practice (`wanted`: patient_id, practice_id), from its pairs and accesses grouped
+    with polars; the same in each of a patient's kits but for the account of an undetermined access, which is of
+    one practice (its letter names the patient's practitioner) and not of the other (the account's holder)."""
+    ids = wanted["patient_id"].unique().implode()
+    facts = patient_facts(result.pairs.filter(pl.col("patient_id").is_in(ids)),
+                          result.accesses.filter(pl.col("patient_id").is_in(ids)), result.accounts)
+    reached = {p for p, f in facts.items() if f.attacker or f.undetermined}
+    rows = [(p, practice, phr.letter(facts[p], practice=practice))
+            for p, practice in wanted.unique().sort("patient_id", "practice_id").iter_rows() if p in reached]
+    tried = (attempted.filter(~pl.col("patient_id").is_in(list(reached))).unique(["patient_id", "practice_id"])
+             .select("patient_id", "practice_id", instant("first_attempt_utc").alias("a"),
+                     instant("last_attempt_utc").alias("b")))
+    rows += [(p, practice, phr.attempted(a, b, by_attacker=facts.get(p, _ATTACKER).refused_by_attacker))
+             for p, practice, a, b in tried.iter_rows()]
+    return pl.DataFrame(rows, schema={"patient_id": pl.String, "practice_id": pl.String, "message": pl.String},
+                        orient="row")
 
 
 def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
@@ -106,21 +114,23 @@ def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | N
         chosen = [p for p in chosen if p in practices]
     affected = affected.filter(pl.col("practice_id").is_in(chosen))
     attempted = attempted.filter(pl.col("practice_id").is_in(chosen))
-    messages = _messages(result, phr, pl.concat([affected["patient_id"], attempted["patient_id"]]).unique(),
-                         attempted)
+    wanted = pl.concat([affected.select("patient_id", "practice_id"), attempted.select("patient_id", "practice_id")])
+    messages = _messages(result, phr, wanted, attempted)
     contacts = kt.prepare_directory(directory, cfg.get("contact_columns")) if directory is not None else None
     parts = {name: {p: f for (p,), f in frame.partition_by("practice_id", as_dict=True).items()}
              for name, frame in (("affected", affected), ("attempted", attempted),
                                  ("pairs", result.pairs.filter(pl.col("practice_id").is_in(chosen))),
                                  ("accesses", result.accesses.filter(pl.col("practice_id").is_in(chosen))))}
     kits: dict[str, dict[str, bytes]] = {}
+    texts = {p: f.drop("practice_id") for (p,), f in messages.partition_by("practice_id", as_dict=True).items()}
     for practice in chosen:
         def part(name: str, practice: str = practice) -> pl.DataFrame:
             empty: pl.DataFrame = result.frames[name].clear()
             return parts[name].get(practice, empty)
         name = result.practice_files[practice]
         kits[name] = _kit(result, practice, f"notify/{lang}/{name}", phr=phr, cfg=cfg, contacts=contacts,
-                          include_attempted=include_attempted, messages=messages, affected=part("affected"),
+                          include_attempted=include_attempted, affected=part("affected"),
+                          messages=texts.get(practice, messages.clear().drop("practice_id")),
                           attempted=part("attempted"), pairs=part("pairs"), accesses=part("accesses"))
     return kits
 
@@ -162,11 +172,12 @@ def _tables(letters: pl.DataFrame, detail: pl.DataFrame, attempted: pl.DataFrame
     human_text, _ = kt.human_letters(letters, contacts, words, tz, dated=False)
     detail_dated, detail_titles = kt.human_detail(detail, words, tz, dated=True)
     detail_text, _ = kt.human_detail(detail, words, tz, dated=False)
-    sheets = [Sheet(str(names["patients"]), human, human_titles, ("first_access", "last_access"), DATETIME_FORMAT),
-              Sheet(str(names["detail"]), detail_dated, detail_titles, ("time",), DATETIME_FORMAT)]
+    lines = contacts.columns if contacts is not None else ()  # a postal address keeps its line breaks
+    sheets = [Sheet(str(names["patients"]), human, human_titles, DATETIME_FORMAT, lines),
+              Sheet(str(names["detail"]), detail_dated, detail_titles, DATETIME_FORMAT)]
     if attempted.height:
         table, titles = kt.human_attempted(attempted, messages, words, tz)
-        sheets.append(Sheet(str(names["attempted"]), table, titles, ("first", "last"), DATETIME_FORMAT))
+        sheets.append(Sheet(str(names["attempted"]), table, titles, DATETIME_FORMAT))
     files: dict[str, bytes] = {}
     if missing is not None:
         table, titles = kt.human_missing(missing, words)
@@ -176,8 +187,8 @@ def _tables(letters: pl.DataFrame, detail: pl.DataFrame, attempted: pl.DataFrame
         "patient_id", pl.lit("attempted").alias("status"), "first_attempt_utc", "last_attempt_utc", "n_attempts",
         "message").sort("patient_id")
     return files | {
-        "letters.csv": csv_bytes(letters),
-        "letters_excel.csv": csv_bytes(human_text, separator=";", bom=True, header=human_titles),
+        "letters.csv": csv_bytes(letters, multiline=lines),
+        "letters_excel.csv": csv_bytes(human_text, separator=";", bom=True, header=human_titles, multiline=lines),
         "letters.xlsx": xlsx_bytes(sheets),
         "detail.csv": csv_bytes(detail),
         "detail_excel.csv": csv_bytes(detail_text, separator=";", bom=True, header=detail_titles),
@@ -188,8 +199,8 @@ def _tables(letters: pl.DataFrame, detail: pl.DataFrame, attempted: pl.DataFrame
 def _example(result: ScopeResult, first: dict[str, Any], phr: Phrasing, cfg: Mapping[str, Any]) -> str:
     words = phr.words
     todo = words.text("values", "to_complete")
-    windows = result.summary["incident"]["windows_utc"]
-    start, end = (regulator.utc(windows[0][0]), regulator.utc(windows[-1][1]))
+    windows = result.summary["incident"]["windows_utc"]  # each one a period of its own, never the gap between
+    period = phr.join([phr.when(regulator.utc(a), regulator.utc(b)) for a, b in windows])
     texts = {k: str(cfg.get(k) or todo) for k in TEXT_SETTINGS}
     return words.letter.format(practice_name=todo, today=todo, patient_name=first.get("name") or first["patient_id"],
-                               sentence=first["message"], breach_period=phr.when(start, end), **texts)
+                               sentence=first["message"], breach_period=period, **texts)

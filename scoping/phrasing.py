@@ -1,8 +1,11 @@
-"""What a letter says about one patient, built from the pairs (which action touched which category), never from
-the unions of actions and categories.
+"""What a letter says about one patient, built from the pairs (which action touched which category) and the
+accesses (when, and by which kind of segment), never from the unions of actions and categories.
 
-`patient_facts` groups the pairs and refused accesses per patient with polars; `Phrasing.letter` turns one
-patient's facts into sentences from the wording tables, in this order:
+`patient_facts` groups each patient's accesses per kind of segment with polars; `Phrasing.letter` turns one
+patient's facts into sentences from the wording tables. A letter tells first what the person who had no right did
+(attacker segments), then what someone we could not identify did (undetermined segments, counted as a precaution);
+a sentence that does not name who did it (what the record showed, copies, changes) only ever follows one that
+names the same person. Clause by clause:
 
 - **listed**: the name was shown in search results or a list (actions `search`/`list`, or a list of patients
   viewed: the pairs whose exposure is `listed`);
@@ -10,18 +13,24 @@ patient's facts into sentences from the wording tables, in this order:
   patients), and **seen**: the categories a viewing action touched (opened pairs of actions that change nothing);
 - **copied**: `verb: categories; verb: categories`, a category under a verb only if that verb touched it (a
   patient only in an exported list is told just that, never that the record was opened);
-- **modified**: each kind of item added, changed or deleted, and when;
+- **modified**: each kind of item added, changed or deleted, and when; a change to a list of patients that names
+  the patient (a recall list edited) is told as such, never as a change to the record;
+- **also**: what someone we could not identify did to a record the person who had no right had opened (when, what
+  else it showed, copies, changes);
 - **refused**: an access that was blocked; **not opened** when the record was never reached;
-- **undetermined**: when a clause rests only on segments that could not be attributed with certainty (counted
-  as a precaution), the clause names "someone we could not identify" and the letter says why it is sent.
+- **undetermined**: the letter says why it is sent: we cannot be sure it was not the patient's practitioner or
+  staff (every account behind those accesses is of the practice writing), else not the holder of the account used.
 
-Times are written in the incident's time zone, to the minute.
+Times are written in the incident's time zone, to the minute; a local time that happens twice (the hour the
+clocks go back) says which of the two it is.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date as Day
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,7 +52,6 @@ def instant(column: str) -> pl.Expr:
 class Span:
     first: datetime
     last: datetime
-    attacker: bool  # at least one access of an attacker segment (else only undetermined ones)
 
 
 @dataclass(frozen=True)
@@ -55,95 +63,106 @@ class Change:
 
 
 @dataclass(frozen=True)
-class Facts:
-    """What the logs show about one patient, clause by clause."""
+class Acts:
+    """What one kind of segment (attacker or undetermined) did to one patient's record, clause by clause."""
 
+    span: Span  # every reached access of that kind
     listed: Span | None = None
     list_actions: tuple[str, ...] = ()
     record: Span | None = None
     seen: tuple[str, ...] = ()
     copied: Span | None = None
-    copies: dict[str, tuple[str, ...]] = field(default_factory=dict)  # copy verb → categories it touched
+    copies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # copy verb → categories it touched
     changes: tuple[Change, ...] = ()
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the logs show about one patient: what each kind of segment did, and the blocked accesses."""
+
+    attacker: Acts | None = None
+    undetermined: Acts | None = None
     refused: Span | None = None
-    also: Span | None = None  # undetermined accesses within clauses an attacker segment also reached
+    refused_by_attacker: bool = False
+    doubt: frozenset[str] = frozenset()  # practices of the accounts behind undetermined accesses ("" unknown)
 
 
 def sorted_categories(codes: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(codes), key=lambda c: (_ORDER.get(c, len(_ORDER)), c)))
 
 
-_CLAUSES = ("listed", "record", "copied")
+def _span(d: Mapping[str, Any], name: str) -> Span | None:
+    return Span(d[f"{name}_min"], d[f"{name}_max"]) if d[f"{name}_min"] is not None else None
 
 
-def _when_and_who(pairs: pl.DataFrame, accesses: pl.DataFrame) -> pl.DataFrame:
-    """Per patient, the first and last access of each clause, apart for attacker and undetermined segments. Each
-    reached access takes the exposure of its pair (the same for every access of a pair)."""
-    exposure = pairs.select("patient_id", "action", "category", "exposure")
+def _acts(d: Mapping[str, Any] | None) -> Acts | None:
+    """One kind of segment's acts from its aggregated row (lists already in the letter's order)."""
+    if d is None:
+        return None
+    copies = {c["action"]: tuple(c["categories"]) for c in d["copies"] or ()}
+    changes = tuple(Change(c["action"], c["category"], int(c["n"]), Span(c["first"], c["last"]))
+                    for c in d["changes"] or ())
+    return Acts(span=Span(d["t_min"], d["t_max"]), listed=_span(d, "listed"), list_actions=tuple(d["list_actions"]),
+                record=_span(d, "record"), seen=tuple(d["seen"]), copied=_span(d, "copied"),
+                copies={v: copies[v] for v in COPIED if v in copies}, changes=changes)
+
+
+def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.DataFrame) -> dict[str, Facts]:
+    """Facts of every patient of the accesses (the same under each of its practices), grouped with polars: each
+    reached access takes the exposure of its pair (which action touched which category), and is told under the
+    kind of segment that made it; `accounts` gives the practice of each account."""
+    exposure = pairs.unique(["patient_id", "action", "category"]).select("patient_id", "action", "category",
+                                                                         "exposure")
+    owners = accounts.select("account_id", pl.col("practice_id").cast(pl.String).alias("account_practice"))
     a = (accesses.filter(pl.col("patient_id").is_not_null()).unique(["patient_id", "event_key"])
-         .with_columns(instant("ts_utc").alias("t"), (pl.col("verdict") == "attacker").alias("attacker")))
-    reached = a.filter(pl.col("reached")).join(exposure, on=["patient_id", "action", "category"], how="inner")
+         .with_columns(instant("ts_utc").alias("t"), (pl.col("verdict") == "attacker").alias("attacker"))
+         .join(owners, on="account_id", how="left"))
+    rank = pl.col("category").replace_strict(_ORDER, default=len(_ORDER), return_dtype=pl.Int32)
+    reached = (a.filter(pl.col("reached")).join(exposure, on=["patient_id", "action", "category"], how="inner")
+               .sort(rank, "category", "action", "t"))  # every list below comes in the letter's order
     copy = pl.col("exposure") == "copied"
-    clause = {"listed": pl.col("exposure") == "listed", "copied": copy,
-              "record": (pl.col("exposure") == "opened") | (copy & (pl.col("category") != LIST_CATEGORY))}
-    spans = [getattr(pl.col("t").filter(cond & (pl.col("attacker") == attacker)), f)().alias(f"{name}_{who}_{f}")
-             for name, cond in clause.items() for who, attacker in (("attacker", True), ("undetermined", False))
-             for f in ("min", "max")]
-    refused = a.filter(~pl.col("reached")).group_by("patient_id").agg(
-        pl.col("t").min().alias("refused_min"), pl.col("t").max().alias("refused_max"),
-        pl.col("attacker").any().alias("refused_attacker"))
-    return reached.group_by("patient_id").agg(spans).join(refused, on="patient_id", how="full", coalesce=True)
-
-
-def _spans(row: dict[str, Any]) -> tuple[dict[str, Span | None], Span | None]:
-    """Each clause's span (the attacker's accesses when there are some, else the undetermined ones), and the
-    undetermined accesses left out of clauses the attacker also reached."""
-    out: dict[str, Span | None] = {}
-    also: list[datetime] = []
-    for name in _CLAUSES:
-        att, und = row.get(f"{name}_attacker_min"), row.get(f"{name}_undetermined_min")
-        if att is not None:
-            out[name] = Span(att, row[f"{name}_attacker_max"], True)
-            if und is not None:
-                also += [und, row[f"{name}_undetermined_max"]]
-        else:
-            out[name] = Span(und, row[f"{name}_undetermined_max"], False) if und is not None else None
-    refused = row.get("refused_min")
-    out["refused"] = Span(refused, row["refused_max"], bool(row["refused_attacker"])) if refused else None
-    return out, (Span(min(also), max(also), False) if also else None)
-
-
-def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame) -> dict[str, Facts]:
-    """Facts of every patient of the pairs (the same under each of its practices), grouped with polars: what was
-    touched comes from the pairs, when and by which kind of segment from the accesses."""
-    p = pairs.unique(["patient_id", "action", "category"]).with_columns(
-        instant("first_access_utc").alias("first"), instant("last_access_utc").alias("last"),
-        (pl.col("attribution") == "attacker").alias("attacker"))
     listed = pl.col("exposure") == "listed"
-    copy = pl.col("exposure") == "copied"
+    record = (pl.col("exposure") == "opened") | (copy & (pl.col("category") != LIST_CATEGORY))
     seen = (pl.col("exposure") == "opened") & ~pl.col("action").is_in(list(MODIFYING))
-    what = p.group_by("patient_id").agg(
+    t = pl.col("t")
+    changes = (reached.filter(pl.col("modifies")).group_by("patient_id", "attacker", "action", "category")
+               .agg(pl.len().alias("n"), t.min().alias("first"), t.max().alias("last"))
+               .sort("first", "action", "category")
+               .group_by("patient_id", "attacker").agg(pl.struct("action", "category", "n", "first", "last")
+                                                       .alias("changes")))
+    copies = (reached.filter(copy).group_by("patient_id", "attacker", "action", maintain_order=True)
+              .agg(pl.col("category").unique(maintain_order=True).alias("categories"))
+              .group_by("patient_id", "attacker").agg(pl.struct("action", "categories").alias("copies")))
+    acts = reached.group_by("patient_id", "attacker").agg(
+        t.min().alias("t_min"), t.max().alias("t_max"),
+        *[getattr(t.filter(cond), f)().alias(f"{name}_{f}") for name, cond in
+          (("listed", listed), ("record", record), ("copied", copy)) for f in ("min", "max")],
         pl.col("action").filter(listed).unique().sort().alias("list_actions"),
-        pl.col("category").filter(seen).alias("seen"),
-        pl.struct("action", "category").filter(copy).alias("copies"),
-        pl.struct("action", "category", "n_accesses", "first", "last", "attacker")
-        .filter(pl.col("modifies")).alias("changes"))
-    grouped = what.join(_when_and_who(p, accesses), on="patient_id", how="left").sort("patient_id")
+        pl.col("category").filter(seen).unique(maintain_order=True).alias("seen"),
+        pl.col("account_practice").filter(~pl.col("attacker")).fill_null("").unique().alias("doubt"),
+    ).join(changes, on=["patient_id", "attacker"], how="left").join(copies, on=["patient_id", "attacker"], how="left")
+    fields = pl.exclude("patient_id", "attacker", "doubt")
+    refused = a.filter(~pl.col("reached")).group_by("patient_id").agg(
+        t.min().alias("refused_min"), t.max().alias("refused_max"), pl.col("attacker").any().alias("by_attacker"))
+    grouped = (a.select("patient_id").unique()
+               .join(acts.filter(pl.col("attacker")).select("patient_id", pl.struct(fields).alias("att")),
+                     on="patient_id", how="left")
+               .join(acts.filter(~pl.col("attacker")).select("patient_id", pl.struct(fields).alias("und"), "doubt"),
+                     on="patient_id", how="left")
+               .join(refused, on="patient_id", how="left").sort("patient_id"))
     facts: dict[str, Facts] = {}
-    for row in grouped.iter_rows(named=True):  # one iteration per patient: the sentences of its letter
-        copies: dict[str, list[str]] = {}
-        for c in row["copies"]:
-            copies.setdefault(c["action"], []).append(c["category"])
-        changes = sorted((Change(c["action"], c["category"], int(c["n_accesses"]),
-                                 Span(c["first"], c["last"], bool(c["attacker"]))) for c in row["changes"]),
-                         key=lambda c: (c.span.first, c.action, c.category))
-        spans, also = _spans(row)
+    for row in grouped.iter_rows(named=True):  # one iteration per patient: the facts its letter tells
         facts[row["patient_id"]] = Facts(
-            listed=spans["listed"], list_actions=tuple(row["list_actions"]), record=spans["record"],
-            seen=sorted_categories(row["seen"]), copied=spans["copied"],
-            copies={v: sorted_categories(copies[v]) for v in COPIED if v in copies},
-            changes=tuple(changes), refused=spans["refused"], also=also)
+            attacker=_acts(row["att"]), undetermined=_acts(row["und"]), refused=_span(row, "refused"),
+            refused_by_attacker=bool(row["by_attacker"]), doubt=frozenset(row["doubt"] or ()))
     return facts
+
+
+def _offset(delta: timedelta | None) -> str:
+    """+1, -3, +5:30: an offset from UTC as a clock would show it."""
+    minutes = int((delta or timedelta()).total_seconds() // 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return ("-" if minutes < 0 else "+") + str(hours) + (f":{rest:02d}" if rest else "")
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,8 @@ class Phrasing:
 
     words: Wording
     tz: str
+    _stamps: dict[datetime, tuple[Day, str, str]] = field(default_factory=dict, init=False, repr=False,
+                                                             compare=False)
 
     @property
     def zone(self) -> str:
@@ -169,21 +190,42 @@ class Phrasing:
         return self._text("time", "date", day=day, month=months[t.month - 1], year=t.year)
 
     def clock(self, t: datetime) -> str:
-        return self._text("time", "clock", hour=t.hour, minute=t.minute, second=t.second)
+        """A local time to the minute; one that happens twice (the hour the clocks go back) says which it is."""
+        text = self._text("time", "clock", hour=t.hour, minute=t.minute, second=t.second)
+        if t.tzinfo is None:
+            return text
+        naive, zone = t.replace(tzinfo=None), ZoneInfo(self.tz)
+        offsets = {naive.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
+        if len(offsets) < 2:
+            return text
+        offset = t.utcoffset()
+        season = "summer_time" if offset == max(o for o in offsets if o is not None) else "winter_time"
+        return self._text("time", "ambiguous", clock=text, season=self._text("time", season), offset=_offset(offset))
+
+    def _stamp(self, t: datetime) -> tuple[Day, str, str]:
+        """An instant's local day, date in words and clock (kept: the letters of a kit share their times)."""
+        key = t.replace(microsecond=0)
+        found = self._stamps.get(key)
+        if found is None:
+            a = self.local(key)
+            found = self._stamps[key] = (a.date(), self.date(a), self.clock(a))
+        return found
 
     def moment(self, t: datetime) -> str:
-        a = self.local(t)
-        return self._text("time", "one_moment", date=self.date(a), start=self.clock(a), zone=self.zone)
+        _, day, clock = self._stamp(t)
+        return self._text("time", "one_moment", date=day, start=clock, zone=self.zone)
 
     def when(self, first: datetime, last: datetime) -> str:
-        a, b = self.local(first), self.local(last)
-        if a.date() != b.date():
-            return self._text("time", "two_days", date=self.date(a), start=self.clock(a), end_date=self.date(b),
-                              end=self.clock(b), zone=self.zone)
-        if self.clock(a) == self.clock(b):
+        (a, day_a, clock_a), (b, day_b, clock_b) = self._stamp(first), self._stamp(last)
+        if a != b:
+            return self._text("time", "two_days", date=day_a, start=clock_a, end_date=day_b, end=clock_b,
+                              zone=self.zone)
+        if clock_a == clock_b:
             return self.moment(first)
-        return self._text("time", "same_day", date=self.date(a), start=self.clock(a), end=self.clock(b),
-                          zone=self.zone)
+        return self._text("time", "same_day", date=day_a, start=clock_a, end=clock_b, zone=self.zone)
+
+    def span(self, s: Span) -> str:
+        return self.when(s.first, s.last)
 
     def join(self, items: list[str]) -> str:
         g = self.words.tables["grammar"]
@@ -197,48 +239,78 @@ class Phrasing:
     def categories(self, codes: tuple[str, ...], table: str = "categories") -> str:
         return self.join([self.words.label(table, c) for c in codes])
 
-    def _who(self, span: Span) -> str:
-        return self.words.label("who", "attacker" if span.attacker else "undetermined")
-
-    def letter(self, f: Facts) -> str:
-        """The sentences that say what happened to one patient's record."""
+    def letter(self, f: Facts, *, practice: str | None = None) -> str:
+        """The sentences that say what happened to one patient's record, in the letter of `practice`."""
         parts: list[str] = []
-        spans = [s for s in (f.listed, f.record, f.copied, f.also, *(c.span for c in f.changes)) if s]
-        if f.listed:
-            kinds = ["search" if a == "search" else "list" for a in f.list_actions]
-            lists = self.join([self.words.label("lists", k) for k in dict.fromkeys(sorted(kinds, reverse=True))])
-            parts.append(self._text("letter", "listed", when=self.when(f.listed.first, f.listed.last),
-                                    who=self._who(f.listed), lists=lists))
-        opened_when = None
-        if f.record:
-            opened_when = self.when(f.record.first, f.record.last)
-            parts.append(self._text("letter", "opened", when=opened_when, who=self._who(f.record)))
-            if f.seen:
-                parts.append(self._text("letter", "seen", categories=self.categories(f.seen)))
-        if f.copied and f.copies:
-            sep = str(self.words.tables["grammar"]["item_separator"])
-            copies = sep.join(self._text("letter", "copy", verb=self.words.label("copy_verbs", verb),
-                                         categories=self.categories(cats)) for verb, cats in f.copies.items())
-            when = self.when(f.copied.first, f.copied.last)
-            if f.record:
-                same = when == opened_when
-                parts.append(self._text("letter", "copied", copies=copies,
-                                        when=self._text("time", "same_time") if same else when))
-            else:
-                parts.append(self._text("letter", "copied_alone", when=when, who=self._who(f.copied), copies=copies))
-        if f.also:
-            parts.append(self._text("letter", "also_undetermined", when=self.when(f.also.first, f.also.last),
-                                    who=self._who(f.also)))
-        if f.changes:
-            sep = str(self.words.tables["grammar"]["item_separator"])
-            parts.append(self._text("letter", "modified", changes=sep.join(self._change(c) for c in f.changes)))
+        att, und = f.attacker, f.undetermined
+        if att is not None:
+            parts += self._told(att, "attacker")
+        if und is not None:
+            parts += self._also(und, att) if att is not None and att.record else self._told(und, "undetermined")
         if f.refused:
-            parts.append(self._text("letter", "refused", when=self.when(f.refused.first, f.refused.last)))
-        if not f.record:
+            parts.append(self._text("letter", "refused", when=self.span(f.refused)))
+        if not any(a.record for a in (att, und) if a is not None):
             parts.append(self._text("letter", "not_opened"))
-        if any(not s.attacker for s in spans):
-            parts.append(self._text("letter", "undetermined"))
+        if und is not None:
+            own = practice is not None and f.doubt == {practice}
+            parts.append(self._text("letter", "undetermined" if own else "undetermined_other"))
         return " ".join(parts)
+
+    def _copies(self, copies: Mapping[str, tuple[str, ...]]) -> str:
+        sep = str(self.words.tables["grammar"]["item_separator"])
+        return sep.join(self._text("letter", "copy", verb=self.words.label("copy_verbs", verb),
+                                   categories=self.categories(cats)) for verb, cats in copies.items())
+
+    def _changes(self, changes: tuple[Change, ...]) -> str:
+        return str(self.words.tables["grammar"]["item_separator"]).join(self._change(c) for c in changes)
+
+    def _told(self, a: Acts, kind: str) -> list[str]:
+        """What one kind of segment did, each sentence naming it or following one that does."""
+        who = self.words.label("who", kind)
+        parts: list[str] = []
+        if a.listed:
+            kinds = ["search" if x == "search" else "list" for x in a.list_actions]
+            lists = self.join([self.words.label("lists", k) for k in dict.fromkeys(sorted(kinds, reverse=True))])
+            parts.append(self._text("letter", "listed", when=self.span(a.listed), who=who, lists=lists))
+        opened = None
+        if a.record:
+            opened = self.span(a.record)
+            parts.append(self._text("letter", "opened", when=opened, who=who))
+            if a.seen:
+                parts.append(self._text("letter", "seen", categories=self.categories(a.seen)))
+        if a.copied and a.copies:
+            when = self.span(a.copied)
+            if opened is not None:
+                parts.append(self._text("letter", "copied", copies=self._copies(a.copies),
+                                        when=self._text("time", "same_time") if when == opened else when))
+            else:
+                parts.append(self._text("letter", "copied_alone", when=when, who=who, copies=self._copies(a.copies)))
+        parts += self._modified(a.changes, "modified")
+        return parts
+
+    def _modified(self, changes: tuple[Change, ...], key: str) -> list[str]:
+        """Changes to the record (`key`: modified, also_modified), then changes to a list of patients that names
+        the patient (a recall list edited, a bulk reassignment): those never say the record itself was changed."""
+        record = tuple(c for c in changes if c.category != LIST_CATEGORY)
+        lists = tuple(c for c in changes if c.category == LIST_CATEGORY)
+        parts = [self._text("letter", key, changes=self._changes(record))] if record else []
+        if lists:
+            parts.append(self._text("letter", "list_modified", changes=self._changes(lists)))
+        return parts
+
+    def _also(self, und: Acts, att: Acts) -> list[str]:
+        """What someone we could not identify did to a record the person who had no right also opened."""
+        when = self.span(und.span)
+        parts = [self._text("letter", "also_undetermined", when=when, who=self.words.label("who", "undetermined"))]
+        new = tuple(c for c in und.seen if c not in att.seen)
+        if new:
+            parts.append(self._text("letter", "also_seen", categories=self.categories(new)))
+        if und.copied and und.copies:
+            copied = self.span(und.copied)
+            parts.append(self._text("letter", "also_copied", copies=self._copies(und.copies),
+                                    when=self._text("time", "same_time") if copied == when else copied))
+        parts += self._modified(und.changes, "also_modified")
+        return parts
 
     def _change(self, c: Change) -> str:
         verb = self.words.label("change_verbs", c.action)
@@ -248,5 +320,7 @@ class Phrasing:
         return self._text("letter", "change_many", verb=verb, item=item, count=self.number(c.count),
                           when=self.when(c.span.first, c.span.last))
 
-    def attempted(self, first: datetime, last: datetime) -> str:
-        return self._text("letter", "attempted", when=self.when(first, last))
+    def attempted(self, first: datetime, last: datetime, *, by_attacker: bool = True) -> str:
+        """A patient only attempted: by the person who had no right, or only by someone we could not identify."""
+        key = "attempted" if by_attacker else "attempted_undetermined"
+        return self._text("letter", key, when=self.when(first, last))

@@ -3,11 +3,14 @@
 Every sentence, label, column title and value a kit shows comes from `templates/wording_<lang>.toml` and
 `templates/letter_<lang>.md`; no wording stays in Python. A case can supply its own tables (`[notify] wording_dir`
 in case.toml): its `wording_<lang>.toml` overrides the shipped one key by key, its `letter_<lang>.md` replaces the
-letter, and a language scoping does not ship can be added by giving both, complete.
+letter, and a language scoping does not ship can be added by giving both, complete. A language code has one
+normal form (`pt-BR`, see `normal_lang`): `pt_BR` or `pt-br` is read as `pt-BR`, and the case's files may be named
+either way (`wording_pt_BR.toml` or `wording_pt-BR.toml`).
 
 `SPEC` below is the contract: which tables exist, which keys each holds and which {placeholders} each sentence may
-use. A typo (an unknown table or key, a missing key, a placeholder the sentence cannot have, a brace left open)
-is a `ConfigError` naming the file, the table and the key, with the nearest right name when there is one.
+use. A typo (an unknown table or key, a missing key, a placeholder the sentence cannot have, a brace left open, a
+conversion or format a value cannot take, a file that is not UTF-8) is a `ConfigError` naming the file, the table
+and the key, with the nearest right name when there is one; a letter template is checked the same way.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ from .errors import ConfigError
 from .schema import ACTIONS, CATEGORIES, COPIED, EXPOSURES, MODIFYING, OUTCOMES
 
 SHIPPED = ("en", "fr")
-_LANG = re.compile(r"^[a-z]{2,3}([_-][A-Za-z0-9]{2,8})?$")
-_NUMBERS = ("year", "hour", "minute", "second")  # the placeholders filled with numbers (a day may be "1er")
+# a language code: fr, en, pt-BR; written pt_BR or pt-br too, always read in its normal form pt-BR
+_LANG = re.compile(r"^([A-Za-z]{2,3})(?:[_-]([A-Za-z]{2,4}))?$")
+_NUMBERS = ("year", "hour", "minute", "second", "no")  # the placeholders filled with numbers (a day may be "1er")
+_CONVERSIONS = ("s", "r", "a")
 
 
 def _keys(names: tuple[str, ...], *placeholders: str) -> dict[str, tuple[str, ...]]:
@@ -41,14 +46,17 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "date": ("day", "month", "year"), "first_day": (), "clock": ("hour", "minute", "second"),
         "months": (), "one_moment": ("date", "start", "zone"), "same_day": ("date", "start", "end", "zone"),
         "two_days": ("date", "start", "end_date", "end", "zone"), "same_time": (),
+        "ambiguous": ("clock", "season", "offset"), "summer_time": (), "winter_time": (),
     },
     "grammar": {"list_separator": (), "last_separator": (), "item_separator": (), "thousands": ()},
     "letter": {
         "listed": ("when", "who", "lists"), "opened": ("when", "who"), "seen": ("categories",),
         "copied": ("when", "copies"), "copied_alone": ("when", "who", "copies"), "copy": ("verb", "categories"),
-        "also_undetermined": ("when", "who"),
-        "modified": ("changes",), "change": ("verb", "item", "when"), "change_many": ("verb", "item", "count", "when"),
-        "not_opened": (), "refused": ("when",), "undetermined": (), "attempted": ("when",),
+        "also_undetermined": ("when", "who"), "also_seen": ("categories",), "also_copied": ("when", "copies"),
+        "modified": ("changes",), "also_modified": ("changes",), "list_modified": ("changes",),
+        "change": ("verb", "item", "when"),
+        "change_many": ("verb", "item", "count", "when"), "not_opened": (), "refused": ("when",),
+        "undetermined": (), "undetermined_other": (), "attempted": ("when",), "attempted_undetermined": ("when",),
     },
     "who": _keys(("attacker", "undetermined")),
     "lists": _keys(("search", "list")),
@@ -137,27 +145,48 @@ def _near(word: str, choices: Any) -> str:
     return f"did you mean {found[0]!r}?" if found else f"the names it may hold: {', '.join(sorted(choices))}"
 
 
-def _fields(text: str, shown: str, where: str) -> list[tuple[str, str]]:
+def _fields(text: str, at: str) -> list[tuple[str, str, str | None]]:
+    """Every placeholder of a text as (name, format spec, conversion), those nested in a format spec included."""
     try:
-        return [(name, spec or "") for _, name, spec, _ in string.Formatter().parse(text) if name is not None]
+        found = [(name, spec or "", conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
     except ValueError as exc:
-        raise ConfigError(f"wording table {shown}: {where} has a brace that does not close: {exc}",
+        raise ConfigError(f"{at} has a brace that does not close: {exc}",
                           hint="write {{ and }} for a literal brace") from exc
+    return found + [inner for _, spec, _ in found if "{" in spec for inner in _fields(spec, at)]
+
+
+def _check_format(text: str, sample: Mapping[str, Any], at: str) -> None:
+    """Every placeholder of `text` (at: the file and key, for the message) is one `sample` names, written {name},
+    {name:spec} or {name!s}, and the text can be filled in with values like the real ones: a conversion or format
+    that does not fit is caught here, never in the middle of a kit."""
+    for name, spec, conv in _fields(text, at):
+        shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+        if name not in sample:
+            raise ConfigError(f"{at} uses the placeholder {{{name}}}, which that text does not have",
+                              hint=_near(name, sample) if sample else "this text takes no placeholder")
+        problem = None
+        if conv is not None and conv not in _CONVERSIONS:
+            problem = f"unknown conversion !{conv}"
+        elif "{" in spec:
+            problem = "a placeholder inside a format"
+        else:
+            try:
+                format(sample[name], spec)
+            except (ValueError, TypeError) as exc:
+                problem = str(exc)
+        if problem:
+            raise ConfigError(f"{at} cannot be filled in: the placeholder {shown} ({problem})",
+                              hint=f"write {{{name}}}; numbers of the clock may carry a format: {{minute:02d}}")
+    try:
+        text.format(**sample)
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as exc:
+        raise ConfigError(f"{at} cannot be filled in: {exc}",
+                          hint="placeholders are written {name}, numbers of the clock may carry a format: "
+                               "{minute:02d}") from exc
 
 
 def _check_text(text: str, allowed: tuple[str, ...], shown: str, where: str) -> None:
-    for name, _ in _fields(text, shown, where):
-        if name not in allowed:
-            hint = _near(name, allowed) if allowed else "this text takes no placeholder"
-            raise ConfigError(f"wording table {shown}: {where} uses the placeholder {{{name}}}, which that text "
-                              f"does not have", hint=hint)
-    sample = {n: (7 if n in _NUMBERS else "x") for n in allowed}
-    try:
-        text.format(**sample)
-    except (ValueError, KeyError, IndexError) as exc:
-        raise ConfigError(f"wording table {shown}: {where} cannot be filled in: {exc}",
-                          hint="placeholders are written {name}, numbers of the clock may carry a format: "
-                               "{minute:02d}") from exc
+    _check_format(text, {n: (7 if n in _NUMBERS else "x") for n in allowed}, f"wording table {shown}: {where}")
 
 
 def _check(data: dict[str, Any], shown: str, *, complete: bool) -> None:
@@ -188,36 +217,70 @@ def _check(data: dict[str, Any], shown: str, *, complete: bool) -> None:
 
 
 def check_letter(text: str, shown: str) -> None:
-    for name, _ in _fields(text, shown, "the letter"):
-        if name not in LETTER_FIELDS:
-            raise ConfigError(f"letter template {shown} uses the placeholder {{{name}}}, which letters do not have",
-                              hint=_near(name, LETTER_FIELDS))
+    """A letter's placeholders, their conversions and formats: a case's own letter fails here, never mid-kit."""
+    _check_format(text, dict.fromkeys(LETTER_FIELDS, "x"), f"letter template {shown}")
 
 
 def _shipped(name: str) -> Any:
     return resources.files("scoping") / "templates" / name
 
 
+def normal_lang(code: str) -> str:
+    """A language code in its one normal form: `pt_BR`, `pt-br` and `pt-BR` are all `pt-BR`; `FR` is `fr`."""
+    m = _LANG.match(code)
+    if not m:
+        raise ConfigError(f"{code!r} is not a language code",
+                          hint="use a code such as fr, en or pt-BR (pt_BR is read as pt-BR)")
+    lang, sub = m.group(1).lower(), m.group(2)
+    if sub is None:
+        return lang
+    return f"{lang}-{sub.upper() if len(sub) == 2 else sub.title() if len(sub) == 4 else sub.lower()}"
+
+
+def _own_files(case_dir: Path | None, kind: str, suffix: str) -> dict[str, Path]:
+    """The case's files of one kind (`wording`, `letter`) by normal language code, named either way (pt_BR or
+    pt-BR); two files for one language are an error."""
+    found: dict[str, Path] = {}
+    if case_dir is None or not case_dir.is_dir():
+        return found
+    for path in sorted(case_dir.glob(f"{kind}_*{suffix}")):
+        code = path.name[len(kind) + 1:-len(suffix)]
+        if not _LANG.match(code):
+            continue
+        lang = normal_lang(code)
+        if lang in found:
+            raise ConfigError(f"two {kind} files for language {lang}: {found[lang].name} and {path.name}",
+                              hint="keep one of them")
+        found[lang] = path
+    return found
+
+
 def languages(case_dir: Path | None = None) -> tuple[str, ...]:
-    """The languages a kit can be written in: the shipped ones and those the case adds."""
-    found = set(SHIPPED)
-    if case_dir is not None and case_dir.is_dir():
-        found |= {p.stem.removeprefix("wording_") for p in case_dir.glob("wording_*.toml")}
-    return tuple(sorted(found))
+    """The languages a kit can be written in (normal codes): the shipped ones and those the case adds."""
+    return tuple(sorted(set(SHIPPED) | set(_own_files(case_dir, "wording", ".toml"))))
+
+
+def _read_letter(path: Path | Any, shown: str) -> str:
+    try:
+        text: str = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"letter template {shown} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+                          f"{exc.start})", hint="save it as UTF-8 (a choice of every editor's Save As)") from exc
+    except OSError as exc:
+        raise ConfigError(f"letter template {shown} cannot be read: {exc}") from exc
+    return text
 
 
 def load(lang: str, *, case_dir: Path | None = None, shown_dir: str = "wording") -> Wording:
-    """The wording of `lang`: the shipped tables, overridden key by key by the case's own (in `case_dir`)."""
-    if not _LANG.match(lang):
-        raise ConfigError(f"{lang!r} is not a language code", hint="use a code such as fr or en")
+    """The wording of `lang` (any spelling of its code, see `normal_lang`): the shipped tables, overridden key by
+    key by the case's own (in `case_dir`, files named wording_pt-BR.toml or wording_pt_BR.toml)."""
+    lang = normal_lang(lang)
     if case_dir is not None and not case_dir.is_dir():
         raise ConfigError(f"the wording folder {shown_dir} named in case.toml [notify] wording_dir does not exist",
                           hint="create it (with wording_<lang>.toml and letter_<lang>.md) or remove the key")
-    own = case_dir / f"wording_{lang}.toml" if case_dir is not None else None
-    own_letter = case_dir / f"letter_{lang}.md" if case_dir is not None else None
-    has_own = own is not None and own.is_file()
-    has_letter = own_letter is not None and own_letter.is_file()
-    if lang not in SHIPPED and not has_own:
+    own = _own_files(case_dir, "wording", ".toml").get(lang)
+    own_letter = _own_files(case_dir, "letter", ".md").get(lang)
+    if lang not in SHIPPED and own is None:
         raise ConfigError(f"no wording for language {lang!r}",
                           hint=f"use one of {', '.join(languages(case_dir))}, or add wording_{lang}.toml and "
                                f"letter_{lang}.md to the case's wording folder")
@@ -226,17 +289,18 @@ def load(lang: str, *, case_dir: Path | None = None, shown_dir: str = "wording")
         shipped = _read(_shipped(f"wording_{lang}.toml"), f"scoping/templates/wording_{lang}.toml")
         _check(shipped, f"scoping/templates/wording_{lang}.toml", complete=True)
         tables = {t: dict(v) for t, v in shipped.items()}
-    if own is not None and has_own:
-        shown = f"{shown_dir}/wording_{lang}.toml"
+    if own is not None:
+        shown = f"{shown_dir}/{own.name}"
         data = _read(own, shown)
         _check(data, shown, complete=lang not in SHIPPED)
         for table, entries in data.items():
             tables.setdefault(table, {}).update(entries)
-    if own_letter is not None and has_letter:
-        letter, shown_letter = own_letter.read_text(encoding="utf-8"), f"{shown_dir}/letter_{lang}.md"
+    if own_letter is not None:
+        shown_letter = f"{shown_dir}/{own_letter.name}"
+        letter = _read_letter(own_letter, shown_letter)
     elif lang in SHIPPED:
-        letter = _shipped(f"letter_{lang}.md").read_text(encoding="utf-8")
         shown_letter = f"scoping/templates/letter_{lang}.md"
+        letter = _read_letter(_shipped(f"letter_{lang}.md"), shown_letter)
     else:
         raise ConfigError(f"no letter for language {lang!r}", hint=f"add letter_{lang}.md to {shown_dir}")
     check_letter(letter, shown_letter)

@@ -73,14 +73,14 @@ EXPECTED_FR = {
     # an undetermined segment, counted
     "U": "Votre dossier médical a été ouvert le 10 novembre 2025 à 20 h 00 (heure de Paris) par une personne que "
          "nous n'avons pas pu identifier avec certitude. Il affichait : les notes de consultation. Nous ne pouvons "
-         "pas être certains qu'il ne s'agissait pas de votre praticien lui-même : nous vous en informons par "
-         "précaution.",
+         "pas être certains qu'il ne s'agissait pas de votre praticien ou d'un membre du personnel de votre "
+         "cabinet : nous vous en informons par précaution.",
     # opened by the attacker, then again by an undetermined segment: each told apart
     "V": "Votre dossier médical a été ouvert le 10 novembre 2025 à 19 h 40 (heure de Paris) par une personne qui "
          "n'avait pas le droit d'y accéder. Il affichait : les notes de consultation. D'autres accès à votre dossier "
          "ont eu lieu le 10 novembre 2025 à 20 h 01 (heure de Paris), par une personne que nous n'avons pas pu "
          "identifier avec certitude. Nous ne pouvons pas être certains qu'il ne s'agissait pas de votre praticien "
-         "lui-même : nous vous en informons par précaution.",
+         "ou d'un membre du personnel de votre cabinet : nous vous en informons par précaution.",
     "G": "Votre dossier médical a été ouvert le 26 octobre 2025 entre 1 h 30 et 12 h 00 (heure de Paris) par une "
          "personne qui n'avait pas le droit d'y accéder. Il affichait : les notes de consultation.",
 }
@@ -119,12 +119,12 @@ EXPECTED_EN = {
          "person who had no right to see it. An attempt to reach your record on 10 November 2025 at 19:58 (Paris "
          "time) was blocked. Your record itself was not opened.",
     "U": "Your medical record was opened on 10 November 2025 at 20:00 (Paris time) by someone we could not "
-         "identify with certainty. It showed: consultation notes. We cannot be sure that this was not your own "
-         "practitioner: we are telling you as a precaution.",
+         "identify with certainty. It showed: consultation notes. We cannot be sure that this was not your "
+         "practitioner or a member of your practice's staff: we are telling you as a precaution.",
     "V": "Your medical record was opened on 10 November 2025 at 19:40 (Paris time) by a person who had no right to "
          "see it. It showed: consultation notes. Other accesses to your record took place on 10 November 2025 at "
          "20:01 (Paris time), by someone we could not identify with certainty. We cannot be sure that this was not "
-         "your own practitioner: we are telling you as a precaution.",
+         "your practitioner or a member of your practice's staff: we are telling you as a precaution.",
     "G": "Your medical record was opened on 26 October 2025 between 01:30 and 12:00 (Paris time) by a person who "
          "had no right to see it. It showed: consultation notes.",
 }
@@ -229,7 +229,8 @@ def test_detail_file_has_one_row_per_counted_access_with_account_labels(scoped):
     human = _rows(root / "P1" / "detail_excel.csv", ";")
     assert list(human[0]) == ["patient", "heure (Europe/Paris)", "action", "données", "type d'élément",
                               "identifiant de l'élément", "résultat", "compte", "attribution",
-                              "référence dans le journal"]
+                              "référence dans le journal", "heure UTC"]
+    assert human[0]["heure UTC"] == "2025-11-10 18:00:00"
     assert {(r["action"], r["résultat"]) for r in human if r["patient"] == "R"} == {
         ("recherche", "réussi"), ("consultation", "refusé")}
     p2 = _rows(root / "P2" / "detail.csv")
@@ -289,21 +290,24 @@ def test_a_hostile_directory_neither_breaks_nor_injects(scoped, tmp_path):
     case, result = scoped
     directory = tmp_path / "dir.csv"
     directory.write_bytes("\ufeffpatient_id;name;message;phone\r\n"
-                          "A;=HYPERLINK(\"http://x\");\"evil\x07bell\";+33 1\r\n"
+                          "A;=HYPERLINK(\"http://x\");\"evil\x07bell\";+33 1 23 45 67 89\r\n"
                           "A;Second Alice;;0102\r\n"
-                          "B;\"Line\nbreak\";;\r\n".encode())
+                          "B;\"Line\nbreak\x1b[2J\";;\r\n"
+                          "C;@SUM(1);;+1+cmd|' /C calc'!A0\r\n".encode())
     root = write_kits(case, result, lang="fr", practices=["P1"], directory=directory)
     rows = _letters(root, "P1")
     assert rows["A"]["name"] == "'=HYPERLINK(\"http://x\")"           # a formula is shown, never run
     assert rows["A"]["directory_message"] == "evil\u2407bell"         # a clashing column keeps its value, renamed
-    assert rows["A"]["phone"] == "'+33 1"
+    assert rows["A"]["phone"] == "+33 1 23 45 67 89"                  # a phone number is not a formula
+    assert rows["C"]["phone"] == "'+1+cmd|' /C calc'!A0" and rows["C"]["name"] == "'@SUM(1)"
     assert rows["A"]["message"] == EXPECTED_FR["A"]
-    assert rows["B"]["name"] == "Line\u240abreak"
+    assert rows["B"]["name"] == "Line\nbreak\u241b[2J"                # a line break stays, an escape is shown
     missing = {r["patient_id"]: r["reason"] for r in _rows(root / "P1" / "contacts_missing.csv")}
     assert missing["A"] == "plusieurs fiches dans l'annuaire (la première est utilisée)"
     assert missing["B"] == "aucune coordonnée dans l'annuaire"
     wb = openpyxl.load_workbook(root / "P1" / "letters.xlsx")
-    assert [c.value for c in wb["patients"][2]][8] == "'=HYPERLINK(\"http://x\")"
+    cell = wb["patients"][2][8]
+    assert (cell.value, cell.data_type) == ("=HYPERLINK(\"http://x\")", "s")  # a string cell: shown, never run
 
 
 def test_regulator_sheet_counts_and_fields_to_complete(scoped):

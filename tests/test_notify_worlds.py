@@ -54,8 +54,8 @@ class Clauses:
         self.separators = (str(t["grammar"]["list_separator"]), str(t["grammar"]["last_separator"]))
         self.verbs = {str(v): k for k, v in t["copy_verbs"].items()}
         self.categories = {str(v): k for k, v in t["categories"].items()}
-        self.copied = [self._sentence(str(t["letter"][k])) for k in ("copied", "copied_alone")]
-        self.seen = self._sentence(str(t["letter"]["seen"]))
+        self.copied = [self._sentence(str(t["letter"][k])) for k in ("copied", "copied_alone", "also_copied")]
+        self.seen = [self._sentence(str(t["letter"][k])) for k in ("seen", "also_seen")]
         self.opened = self._sentence(str(t["letter"]["opened"]))
         self.copy = re.compile("^" + self._pattern(str(t["letter"]["copy"])) + "$")
 
@@ -87,21 +87,22 @@ class Clauses:
         return {self.categories[label] for label in labels}
 
     def copies(self, message: str) -> dict[str, set[str]]:
+        """Every copy clause's verbs and categories, those of the person who had no right and of someone we
+        could not identify together (at most one clause each)."""
         found = [m for pattern in self.copied for m in pattern.finditer(message)]
-        assert len(found) <= 1, message
-        if not found:
-            return {}
+        assert len(found) <= 2, message
         out: dict[str, set[str]] = {}
-        for item in found[0]["copies"].split(self.item_separator):
-            m = self.copy.match(item)
-            assert m and m["verb"] in self.verbs, item
-            out[self.verbs[m["verb"]]] = self.categories_of(m["categories"])
+        for clause in found:
+            for item in clause["copies"].split(self.item_separator):
+                m = self.copy.match(item)
+                assert m and m["verb"] in self.verbs, item
+                out.setdefault(self.verbs[m["verb"]], set()).update(self.categories_of(m["categories"]))
         return out
 
     def seen_categories(self, message: str) -> set[str]:
-        found = list(self.seen.finditer(message))
-        assert len(found) <= 1, message
-        return self.categories_of(found[0]["categories"]) if found else set()
+        found = [m for pattern in self.seen for m in pattern.finditer(message)]
+        assert len(found) <= 2, message
+        return {c for m in found for c in self.categories_of(m["categories"])}
 
 
 def _expected(pairs: pl.DataFrame) -> dict[str, dict[str, object]]:
@@ -124,17 +125,23 @@ def test_every_clause_names_exactly_what_the_pairs_say(world, lang):
     words = wording.load(lang)
     clauses = Clauses(words)
     expected = _expected(result.pairs)
-    doubt = set(result.accesses.filter(pl.col("reached") & (pl.col("verdict") == "undetermined"))["patient_id"])
-    precaution = words.text("letter", "undetermined")
+    # the practices of the accounts behind each patient's undetermined accesses: its own practice's staff, or not
+    owners = result.accounts.select("account_id", pl.col("practice_id").alias("owner"))
+    doubt = {p: set(o) for p, o in result.accesses.filter(pl.col("reached") & (pl.col("verdict") == "undetermined"))
+             .join(owners, on="account_id", how="left").group_by("patient_id").agg(pl.col("owner").unique()).rows()}
+    own, other = words.text("letter", "undetermined"), words.text("letter", "undetermined_other")
     checked = {"copies": 0, "seen": 0, "not opened": 0, "undetermined": 0}
-    for kit in kits[lang].values():
+    practice_of = {name: p for p, name in result.practice_files.items()}
+    for name, kit in kits[lang].items():
         for row in _csv(_file(kit, "letters.csv")):
             want, message = expected[row["patient_id"]], row["message"]
             assert clauses.copies(message) == want["copies"], message
             assert clauses.seen_categories(message) == want["seen"], message
             assert bool(clauses.opened.search(message)) == want["opened"], message
-            assert (precaution in message) == (row["patient_id"] in doubt), message
-            checked["undetermined"] += row["patient_id"] in doubt
+            owner = doubt.get(row["patient_id"])
+            mine = owner == {practice_of[name]}
+            assert (own in message, other in message) == (owner is not None and mine, owner is not None and not mine)
+            checked["undetermined"] += owner is not None
             checked["copies"] += bool(want["copies"])
             checked["seen"] += bool(want["seen"])
             checked["not opened"] += not want["opened"]

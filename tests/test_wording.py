@@ -14,7 +14,7 @@ import small_case
 
 from scoping import cli, notify, wording
 from scoping.errors import ConfigError
-from scoping.phrasing import Facts, Phrasing, Span
+from scoping.phrasing import Acts, Facts, Phrasing, Span
 
 WORDING = '\n[notify]\nwording_dir = "wording"\n'
 
@@ -165,6 +165,6 @@ def test_settings_of_the_wrong_type_are_clear_errors(case_with_wording):
 def test_a_category_the_wording_does_not_know_is_told_as_other_information():
     phr = Phrasing(wording.load("fr"), "Europe/Paris")
     t = datetime(2025, 11, 1, 9, 5, tzinfo=UTC)
-    text = phr.letter(Facts(record=Span(t, t, True), seen=("clinical_note", "brand_new_category")))
+    text = phr.letter(Facts(attacker=Acts(Span(t, t), record=Span(t, t), seen=("clinical_note", "brand_new_category"))))
     assert "Il affichait : les notes de consultation et d'autres informations." in text
     assert "le 1er novembre 2025 à 10 h 05 (heure de Paris)" in text

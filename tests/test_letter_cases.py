@@ -1,0 +1,195 @@
+"""Letters that state only what the logs show, in the cases a first version got wrong.
+
+Each test is one situation a practice's letter must tell apart: an undetermined access by an account of another
+practice, an attempt made only by an undetermined segment, a list of patients changed (not the record), copies and
+changes made by someone we could not identify, the hour the clocks go back, an incident of two windows, and the
+directories and templates practices really have (phone numbers, postal addresses on several lines, French column
+titles, a template with a format, a file saved in Latin-1, a language code written pt_BR).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from importlib import resources
+
+import openpyxl
+import pytest
+import small_case
+
+from scoping import cli, wording
+from scoping.errors import ConfigError
+from scoping.phrasing import Acts, Change, Facts, Phrasing, Span
+
+
+def _t(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _phrasing(lang: str = "en") -> Phrasing:
+    return Phrasing(wording.load(lang), "Europe/Paris")
+
+
+ONCE = Span(_t("2025-11-10 19:00"), _t("2025-11-10 19:00"))
+
+
+def test_the_precaution_names_the_practice_only_when_the_account_is_of_that_practice():
+    phr = _phrasing()
+    facts = Facts(undetermined=Acts(span=ONCE, record=ONCE, seen=("clinical_note",)), doubt=frozenset({"P1"}))
+    own = phr.letter(facts, practice="P1")
+    other = phr.letter(facts, practice="P2")
+    assert own.endswith(phr.words.text("letter", "undetermined")) and "practitioner" in own
+    assert other.endswith(phr.words.text("letter", "undetermined_other")) and "practitioner" not in other
+    # accounts of two practices (or of none we know): never "your practitioner"
+    mixed = Facts(undetermined=facts.undetermined, doubt=frozenset({"P1", "P2"}))
+    assert phr.letter(mixed, practice="P1").endswith(phr.words.text("letter", "undetermined_other"))
+
+
+def test_an_attempt_by_an_undetermined_segment_is_not_told_as_the_intruders():
+    phr = _phrasing("fr")
+    first, last = ONCE.first, ONCE.last
+    assert phr.attempted(first, last, by_attacker=True).startswith("Une personne sans autorisation")
+    unsure = phr.attempted(first, last, by_attacker=False)
+    assert "pas pu identifier" in unsure and "par précaution" in unsure
+
+
+def test_copies_and_changes_of_an_undetermined_segment_follow_the_sentence_that_names_it():
+    phr = _phrasing()
+    later = Span(_t("2025-11-10 20:00"), _t("2025-11-10 20:00"))
+    facts = Facts(attacker=Acts(span=ONCE, record=ONCE, seen=("clinical_note",)),
+                  undetermined=Acts(span=later, record=later, seen=("clinical_note", "lab_result"), copied=later,
+                                    copies={"download": ("document",)},
+                                    changes=(Change("update", "clinical_note", 1, later),)),
+                  doubt=frozenset({"P1"}))
+    text = phr.letter(facts, practice="P1")
+    intruder, _, rest = text.partition("Other accesses to your record")
+    assert "downloaded" not in intruder and "changed" not in intruder   # nothing of theirs told as the intruder's
+    assert "These accesses showed: laboratory results." in rest          # only what the intruder's did not show
+    assert "During these accesses, copies were made at the same time — downloaded: documents" in rest
+    assert "During these accesses, your record was changed — changed: a consultation note" in rest
+
+
+def test_a_changed_list_of_patients_is_not_a_changed_record():
+    phr = _phrasing()
+    facts = Facts(attacker=Acts(span=ONCE, listed=ONCE, list_actions=("list",),
+                                changes=(Change("update", "patient_list", 1, ONCE),)))
+    text = phr.letter(facts, practice="P1")
+    assert "A list of patients that names you was changed — changed: a list of patients" in text
+    assert "Your record was also changed" not in text
+    assert text.endswith("Your record itself was not opened.")
+
+
+@pytest.mark.parametrize(("lang", "summer", "winter"), [("en", "02:50 (summer time, UTC+2)", "02:10 (winter time, "
+                                                         "UTC+1)"),
+                                                        ("fr", "2 h 50 (heure d'été, UTC+2)", "2 h 10 (heure d'hiver, "
+                                                         "UTC+1)")])
+def test_a_time_the_clocks_show_twice_says_which_it_is(lang, summer, winter):
+    phr = _phrasing(lang)
+    text = phr.when(_t("2025-10-26 00:50"), _t("2025-10-26 01:10"))   # 02:50 CEST, then 02:10 CET
+    assert text.index(summer) < text.index(winter)
+    assert "UTC" not in phr.when(_t("2025-10-26 03:00"), _t("2025-10-26 03:00"))  # 04:00: happens once
+
+
+def test_the_example_letter_of_an_incident_of_two_windows_names_each_window(tmp_path):
+    incident = small_case.SOURCE.split("[incident]")[1]
+    two = incident.replace('windows = [["2025-10-25 00:00", "2025-11-12 00:00"]]',
+                           'windows = [["2025-10-25 00:00", "2025-10-27 00:00"], ["2025-11-10 00:00", '
+                           '"2025-11-12 00:00"]]')
+    case = small_case.build(tmp_path, source=small_case.SOURCE.replace(incident, two))
+    try:
+        result = case.scope()
+        case.notify(result, lang="en")
+        example = (case.out / "notify" / "en" / result.practice_files["P1"] / "example_letter.md").read_text()
+    finally:
+        case.close()
+    assert "between 25 October 2025 at 00:00 and 27 October 2025 at 00:00" in example
+    assert "between 10 November 2025 at 00:00 and 12 November 2025 at 00:00" in example
+    assert "and 12 November 2025" in example and "25 October 2025 at 00:00 and 12 November" not in example
+
+
+@pytest.fixture
+def scoped(tmp_path):
+    case = small_case.build(tmp_path, extra_toml='\n[notify]\nwording_dir = "wording"\n')
+    (tmp_path / "wording").mkdir()
+    yield case, case.scope(), tmp_path
+    case.close()
+
+
+def _letters(case, result, lang="fr", practice="P1"):
+    path = case.out / "notify" / lang / result.practice_files[practice] / "letters.csv"
+    return {r["patient_id"]: r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))}
+
+
+def test_a_french_directory_is_read_by_its_titles(scoped):
+    case, result, folder = scoped
+    directory = folder / "annuaire.csv"
+    directory.write_text("patient_id;civilité;Nom;Prénom;date de naissance;Adresse postale;Téléphone portable;"
+                         "E-mail\n A ;Mme;MARTIN;Anne;01/02/1960;;;\nB;M.;DURAND;Paul;03/04/1970;\"1 rue X\r\n"
+                         "75001 Paris\";+33 6 12 34 56 78;\n")
+    case.notify(result, lang="fr", directory=directory)
+    rows = _letters(case, result)
+    assert rows["A"]["has_contact"] == "false" and rows["A"]["Nom"] == "MARTIN"   # " A " is A; no way to reach
+    assert rows["B"]["has_contact"] == "true"
+    assert rows["B"]["Adresse postale"] == "1 rue X\n75001 Paris"                   # a postal address keeps its lines
+    assert rows["B"]["Téléphone portable"] == "+33 6 12 34 56 78"                   # a phone number is no formula
+    kit = case.out / "notify" / "fr" / result.practice_files["P1"]
+    missing = {r["patient_id"] for r in csv.DictReader(io.StringIO((kit / "contacts_missing.csv").read_text()))}
+    assert "A" in missing and "B" not in missing
+    sheet = openpyxl.load_workbook(kit / "letters.xlsx").worksheets[0]
+    cells = [c.value for row in sheet.iter_rows(values_only=False) for c in row]
+    assert "1 rue X\n75001 Paris" in cells and "+33 6 12 34 56 78" in cells
+
+
+def test_a_directory_without_a_recognisable_contact_column_asks_for_them(scoped):
+    case, result, folder = scoped
+    directory = folder / "dir.csv"
+    directory.write_text("patient_id,nom,date_naissance,champ_1\nA,MARTIN,1960-02-01,x\n")
+    with pytest.raises(ConfigError, match="no column of the patient directory is recognised") as info:
+        case.notify(result, lang="fr", directory=directory)
+    assert "contact_columns" in (info.value.hint or "")
+
+
+def test_the_detail_sheet_has_a_utc_column_for_the_hour_that_happens_twice(scoped):
+    case, result, _ = scoped
+    case.notify(result, lang="en")
+    kit = case.out / "notify" / "en" / result.practice_files["P1"]
+    sheet = openpyxl.load_workbook(kit / "letters.xlsx").worksheets[1]
+    header = [c.value for c in sheet[1]]
+    assert header[-1] == wording.load("en").tables["columns"]["time_utc"]
+    assert all(isinstance(row[-1], datetime) for row in sheet.iter_rows(min_row=2, values_only=True))
+
+
+@pytest.mark.parametrize("body", ["{sentence!z}", "{today:d}", "{patient_name:>{x}}", "{sentence.upper}"])
+def test_a_letter_template_that_cannot_be_filled_in_fails_before_any_kit(scoped, body):
+    case, result, folder = scoped
+    (folder / "wording" / "letter_fr.md").write_text(f"Bonjour {{patient_name}}\n{body}\n")
+    with pytest.raises(ConfigError, match=r"letter template wording/letter_fr\.md"):
+        case.notify(result, lang="fr")
+    assert not (case.out / "notify").exists()
+
+
+def test_a_template_saved_in_latin_1_is_named(scoped):
+    case, result, folder = scoped
+    (folder / "wording" / "letter_fr.md").write_bytes("Bonjour é {patient_name}\n{sentence}\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"letter_fr\.md is not UTF-8") as info:
+        case.notify(result, lang="fr")
+    assert "UTF-8" in (info.value.hint or "")
+
+
+@pytest.mark.parametrize("written", ["pt_BR", "pt-br", "PT-BR"])
+def test_a_language_code_is_read_in_any_spelling(written):
+    assert wording.normal_lang(written) == "pt-BR"
+
+
+def test_a_language_of_the_case_can_be_named_pt_br_on_the_command_line(tmp_path, capsys):
+    case = small_case.build(tmp_path, extra_toml='\n[notify]\nwording_dir = "wording"\n')
+    case.scope()
+    case.close()
+    (tmp_path / "wording").mkdir()
+    for kind, suffix in (("wording", "toml"), ("letter", "md")):
+        shipped = (resources.files("scoping") / "templates" / f"{kind}_en.{suffix}").read_text("utf-8")
+        (tmp_path / "wording" / f"{kind}_pt_BR.{suffix}").write_text(shipped, encoding="utf-8")
+    assert cli.main(["notify", str(tmp_path), "--lang", "pt_BR"]) == 0
+    assert (tmp_path / "out" / "notify" / "pt-BR").is_dir()
+    assert "Traceback" not in capsys.readouterr().err
