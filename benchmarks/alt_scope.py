@@ -40,7 +40,7 @@ def _pd_fmt(values: pd.Series) -> pd.Series:
 def polars_scope(events_parquet: str, patients: pl.DataFrame, accounts: pl.DataFrame, *, windows: list[tuple],
                  compromised: list[str], baseline_start: datetime, gap_minutes: int = 30,
                  count_undetermined: bool = True, ip_indicators: list[str] = (),
-                 client_indicators: list[str] = ()) -> pl.DataFrame:
+                 client_indicators: list[str] = (), usual_min_days: int = 2) -> pl.DataFrame:
     end = max(w[1] for w in windows)
     start = min(w[0] for w in windows)
     ev = (pl.scan_parquet(events_parquet)
@@ -62,9 +62,13 @@ def polars_scope(events_parquet: str, patients: pl.DataFrame, accounts: pl.DataF
     in_win = pl.any_horizontal([(pl.col("ts") >= a) & (pl.col("ts") < b) for a, b in windows])
     ev = ev.with_columns(in_win.alias("in_window")).join(starts, on=["account_id", "session_key"], how="left")
     segments = ev.filter("in_window").select("account_id", "segment_key").unique()
-    base = ev.filter(pl.col("ts") < start)
-    bips = base.select("account_id", "src_ip").drop_nulls().unique().with_columns(pl.lit(True).alias("ip_known"))
-    buas = base.select("account_id", "user_agent").drop_nulls().unique().with_columns(pl.lit(True).alias("ua_known"))
+    base = ev.filter(pl.col("ts") < start).with_columns(pl.col("ts").dt.convert_time_zone("UTC").dt.date().alias("day"))
+
+    def usual(column: str, flag: str) -> pl.DataFrame:  # used on usual_min_days different days of the baseline
+        return (base.drop_nulls(column).group_by("account_id", column).agg(pl.col("day").n_unique().alias("days"))
+                .filter(pl.col("days") >= usual_min_days).select("account_id", column, pl.lit(True).alias(flag)))
+
+    bips, buas = usual("src_ip", "ip_known"), usual("user_agent", "ua_known")
     sips = bips.rename({"src_ip": "session_ip", "ip_known": "sip_known"})
     suas = buas.rename({"user_agent": "session_ua", "ua_known": "sua_known"})
     se = (ev.join(segments, on=["account_id", "segment_key"]).join(accounts.select("account_id", "active_until"),
@@ -118,7 +122,7 @@ def polars_scope(events_parquet: str, patients: pl.DataFrame, accounts: pl.DataF
 def pandas_scope(events_parquet: str, patients: pd.DataFrame, accounts: pd.DataFrame, *, windows: list[tuple],
                  compromised: list[str], baseline_start: datetime, gap_minutes: int = 30,
                  count_undetermined: bool = True, ip_indicators: list[str] = (),
-                 client_indicators: list[str] = ()) -> pd.DataFrame:
+                 client_indicators: list[str] = (), usual_min_days: int = 2) -> pd.DataFrame:
     end = max(w[1] for w in windows)
     start = min(w[0] for w in windows)
     ev = pd.read_parquet(events_parquet, filters=[("ts", ">=", pd.Timestamp(baseline_start)),
@@ -144,9 +148,13 @@ def pandas_scope(events_parquet: str, patients: pd.DataFrame, accounts: pd.DataF
         in_win |= (ev["ts"] >= pd.Timestamp(a)) & (ev["ts"] < pd.Timestamp(b))
     ev["in_window"] = in_win
     segments = ev.loc[ev["in_window"], ["account_id", "segment_key"]].drop_duplicates()
-    base = ev[ev["ts"] < pd.Timestamp(start)]
-    bips = base[["account_id", "src_ip"]].dropna().drop_duplicates().assign(ip_known=True)
-    buas = base[["account_id", "user_agent"]].dropna().drop_duplicates().assign(ua_known=True)
+    base = ev[ev["ts"] < pd.Timestamp(start)].assign(day=lambda d: d["ts"].dt.tz_convert("UTC").dt.date)
+
+    def usual(column: str, flag: str) -> pd.DataFrame:  # used on usual_min_days different days of the baseline
+        days = base.dropna(subset=[column]).groupby(["account_id", column])["day"].nunique().reset_index()
+        return days[days["day"] >= usual_min_days][["account_id", column]].assign(**{flag: True})
+
+    bips, buas = usual("src_ip", "ip_known"), usual("user_agent", "ua_known")
     se = (ev.merge(segments, on=["account_id", "segment_key"])
           .merge(accounts[["account_id", "active_until"]], on="account_id", how="left")
           .merge(bips, on=["account_id", "src_ip"], how="left")

@@ -121,6 +121,7 @@ name = "New case"
 # compromised_accounts = ["dr.martin"]
 # count_undetermined = true               # undetermined sessions count as affected (when in doubt, tell)
 # baseline_days = 90                      # the days before the first window that show an account's habits
+# usual_min_days = 2                      # an address or client is usual when used on this many different days
 # containment = "2025-11-14 09:00"        # when the breach was contained
 # [incident.indicators]
 # ips = ["203.0.113.7", "198.51.100.0/24"]

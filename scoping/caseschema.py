@@ -93,6 +93,8 @@ TABLES: dict[str, dict[str, str]] = {
         "compromised_accounts": "the accounts the attacker used",
         "count_undetermined": "undetermined sessions count as affected (default true)",
         "baseline_days": "days before the first window that show an account's habits (default 90)",
+        "usual_min_days": "different days of the baseline an address or client must be used on to be usual "
+                          "(default 2)",
         "containment": "when the breach was contained",
         "indicators": "addresses and clients known to be the attacker's",
         "decisions": "an analyst's decisions on segments or sessions ([[incident.decisions]])",

@@ -102,7 +102,8 @@ def _scope_summary(result: ScopeResult, out: Path) -> str:
                      f"attempted patient ids belong to no practice: see unassigned_patients.csv")
     if s.get("accounts_without_baseline"):
         n = len(s["accounts_without_baseline"])
-        lines.append(f"WARNING:           {n} compromised account(s) have no activity before the window "
+        lines.append(f"WARNING:           {n} compromised account(s) were active on fewer than "
+                     f"{s['incident'].get('usual_min_days', 1)} days before the window "
                      f"({', '.join(visible(a) for a in s['accounts_without_baseline'][:5])}): "
                      f"their segments cannot be told to be the holder's — ingest older logs, or decide them")
     unmapped = sum(r["events"] for r in s.get("unmapped_in_windows") or [])
@@ -217,6 +218,8 @@ def cmd_discover(a: argparse.Namespace) -> int:
         print(found.describe())
         print(f"written: {published.folder / 'discovery.csv'} and {published.folder / 'proposed_incident.toml'} "
               f"(an incident to review before copying it into case.toml)")
+        if published.dropped:
+            print(published.describe())
     return 0
 
 

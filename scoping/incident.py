@@ -58,6 +58,7 @@ class Incident:
     user_agents: tuple[str, ...] = ()
     count_undetermined: bool = True
     baseline_days: int = 90
+    usual_min_days: int = 2
     containment: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     decisions: tuple[Decision, ...] = ()
@@ -93,6 +94,7 @@ class Incident:
             "indicators": {"ips": list(self.ips), "user_agents": list(self.user_agents)},
             "count_undetermined": self.count_undetermined,
             "baseline_days": self.baseline_days,
+            "usual_min_days": self.usual_min_days,
             "containment_utc": _iso(self.containment) if self.containment else None,
             "decisions": [d.as_dict() for d in self.decisions],
         }
@@ -108,6 +110,7 @@ class Incident:
                    compromised_accounts=tuple(p["compromised_accounts"]),
                    ips=tuple(p["indicators"]["ips"]), user_agents=tuple(p["indicators"]["user_agents"]),
                    count_undetermined=bool(p["count_undetermined"]), baseline_days=int(p["baseline_days"]),
+                   usual_min_days=int(p.get("usual_min_days", 1)),  # runs recorded before the rule: any one day
                    containment=utc(p["containment_utc"]) if p.get("containment_utc") else None,
                    decisions=tuple(Decision(**d) for d in p.get("decisions", [])))
 
@@ -239,6 +242,12 @@ def parse_incident(raw: dict[str, Any], *, where: str = "[incident]") -> Inciden
     baseline_days = raw.get("baseline_days", 90)
     if not isinstance(baseline_days, int) or baseline_days < 1:
         raise ConfigError(f"{where}.baseline_days must be a positive whole number")
+    usual_min_days = raw.get("usual_min_days", min(2, baseline_days))
+    if (not isinstance(usual_min_days, int) or isinstance(usual_min_days, bool)
+            or not 1 <= usual_min_days <= baseline_days):
+        raise ConfigError(f"{where}.usual_min_days must be a whole number from 1 to baseline_days ({baseline_days})",
+                          hint="the number of different days of its baseline on which an account must have used an "
+                               "address or a client for it to be usual (default 2)")
     containment = raw.get("containment")
     decisions_raw = raw.get("decisions", [])
     if not isinstance(decisions_raw, list):
@@ -252,6 +261,7 @@ def parse_incident(raw: dict[str, Any], *, where: str = "[incident]") -> Inciden
         name=str(raw.get("name", "incident")), timezone=tz, windows=tuple(windows),
         compromised_accounts=tuple(sorted(set(accounts))), ips=tuple(str(i) for i in ips),
         user_agents=tuple(uas), count_undetermined=count_undetermined, baseline_days=baseline_days,
+        usual_min_days=usual_min_days,
         containment=parse_time(containment, tz, f"{where}.containment") if containment else None,
         decisions=decisions)
 
@@ -262,6 +272,10 @@ VERDICTS = ("attacker", "owner", "undetermined")
 def _decision(raw: Any, where: str) -> Decision:
     if not isinstance(raw, dict):
         raise ConfigError(f"{where} must be a table: segment = \"…\", verdict = \"…\", justification = \"…\"")
+    if "segment" in raw and "session" in raw:
+        raise ConfigError(f"{where} names both a segment and a session: one decision rules on one of them",
+                          hint="keep segment = \"…\" to rule on that segment, or session = \"…\" to rule on every "
+                               "segment of the session; two rulings are two [[incident.decisions]]")
     key = raw.get("segment") or raw.get("session")
     if not isinstance(key, str) or not key.strip():
         raise ConfigError(f"{where} names no segment",

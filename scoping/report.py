@@ -277,7 +277,8 @@ def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | N
 accounts is split into segments (the part of a session from one address and one client: a session cookie replayed
 from another address gives a segment of its own), and each segment is attributed from the evidence; segments that
 cannot be attributed count as affected: {'yes' if inc['count_undetermined'] else 'no'}. Baseline for each account:
-the {_e(inc['baseline_days'])} days before the first window.</p>
+the {_e(inc['baseline_days'])} days before the first window; an address or a client is the account's usual one when
+the account used it on at least {_e(inc.get('usual_min_days', 1))} different days of it.</p>
 {indicators}
 {_table(account_rows)}
 <h2 id="s3">3. Discovery: accounts that look compromised</h2>
@@ -301,16 +302,18 @@ content: every version kept), {dq['quarantined']:,} quarantined with their reaso
 fell in a daylight-saving change.</p>
 {_table(ev_rows)}
 <h3>Quarantined lines by reason</h3>
-{_table([{**r, "path": lab.value("file", r["path"]) if shareable else r["path"]} for r in dq['quarantine_by_reason']])}
+{_table([{**r, "path": lab.value("file", r["path"]) if shareable else r["path"]} for r in dq['quarantine_by_reason']],
+         ["path", "reason", "lines", "first_line"])}
 <h3>What the logs cannot show</h3>
 {_gaps(result)}
 <p>Events of the compromised accounts inside the windows that the mapping left unclassified (their exposure may be
 understated; their raw values, which may name patients, are in summary.json):</p>
-{_table([{k: v for k, v in r.items() if k != 'action_raw'} for r in unmapped])}
+{_table(unmapped, ["action", "category", "events"])}
 <p>How the patient of each reached access was found in the logs. <code>openemr:session_context</code> means OpenEMR
-recorded the chart open in the session, not necessarily the record the query touched.</p>{_table(s['patient_links'])}
+recorded the chart open in the session, not necessarily the record the query touched.</p>
+{_table(s['patient_links'], ["patient_link", "patients", "accesses"])}
 <p>Searches, lists, exports or reads by counted segments that name no patient (whose data they returned is not in
-the logs):</p>{_table(s['searches_without_patient_list'])}
+the logs):</p>{_table(s['searches_without_patient_list'], ["action", "events"])}
 <h2 id="s9">9. Method</h2>
 <p>Every number above comes from SQL files shipped with scoping, run exactly as written (<code>scoping queries --show
 NAME</code> prints one), with parameters bound; their SHA-256, the parameters of run {_e(run.run_id)} and the hashes

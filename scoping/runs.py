@@ -50,6 +50,13 @@ def case_id(runner: Runner) -> str:
     return str(runner.execute("case_id", "SELECT value FROM case_meta WHERE key = 'case_id'")[0][0])
 
 
+def stored(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """A summary as the store keeps it and gives it back (JSON, keys sorted): a fresh run and a recorded one must
+    read the same, or a report of one would not be the report of the other."""
+    loaded: dict[str, Any] = json.loads(json.dumps(dict(summary), sort_keys=True, default=str))
+    return loaded
+
+
 def record(runner: Runner, run: RunRecord, frames: Mapping[str, pl.DataFrame], summary: Mapping[str, Any],
            practice_files: Mapping[str, str]) -> str:
     """Keep a run and its tables in the store (replacing a run of the same id: the same inputs); returns the time

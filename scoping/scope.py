@@ -76,7 +76,7 @@ def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int) -> 
     addresses = sorted({v for k, v in values if k == "ip"} | {row[0] for row in r.run("scope_baseline_addresses")})
     r.run("scope_address_keys", addresses=addresses, keys=[address_key(a) for a in addresses])
     r.run("scope_account_sessions")
-    r.run("scope_segments")
+    r.run("scope_segments", usual_min_days=incident.usual_min_days)
     unmatched = [row[0] for row in r.run("scope_unmatched_decisions")]
     if unmatched:
         raise ConfigError(f"[incident] decisions name no in-window segment or session: {', '.join(unmatched)}",
@@ -150,7 +150,8 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
         "searches_without_patient_list": _rows(r.frame("summary_unknown_patient_sets",
                                                        count_undetermined=counted)),
         "unmapped_in_windows": _rows(r.frame("scope_unmapped")),
-        "accounts_without_baseline": [row["account_id"] for row in _rows(r.frame("summary_no_baseline"))],
+        "accounts_without_baseline": [row["account_id"] for row in _rows(r.frame("summary_no_baseline",
+                                                                                  usual_min_days=incident.usual_min_days))],
         "unmapped_values": [dataclasses.asdict(u) for u in unmapped_values(r)],
         "log_gaps": _gap_ranges(frames["log_gaps"]),
         "data_quality": {
@@ -185,7 +186,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
         _compute(r, incident, counted, gap)
     frames = _frames(r, incident)
     digest, evidence = runs.evidence_state(r)
-    summary = _summary(r, name, incident, counted, frames, evidence)
+    summary = runs.stored(_summary(r, name, incident, counted, frames, evidence))
     parameters = {**incident.parameters(), "count_undetermined": counted, "session_gap_minutes": gap,
                   "case_name": name}
     sql = {q.name: q.sha256 for q in queries.all_queries()}

@@ -157,7 +157,8 @@ def test_baseline_from_account_hours_equals_the_baseline_from_events(fresh_world
         case.scope(inc, check_evidence=False)
         got = case.sql("SELECT * FROM scope_baseline ORDER BY ALL")
         # the baseline is the events before the window, less refused ones and those of the segments being judged
-        want = case.sql("SELECT DISTINCT account_id, src_ip, user_agent FROM events "
+        want = case.sql("SELECT DISTINCT account_id, src_ip, user_agent, CAST(timezone('UTC', ts) AS DATE) AS day "
+                        "FROM events "
                         "WHERE ts >= $b AND ts < $w AND list_contains($a, account_id) AND outcome <> 'failure' "
                         "AND event_key NOT IN ("
                         "  SELECT event_key FROM scope_account_events WHERE segment_key IN ("

@@ -178,3 +178,81 @@ def test_an_analyst_decision_overrules_the_rules_with_its_justification_on_recor
         assert escape(why) not in shared and escape(why) in (case.out / "report.html").read_text()
         with pytest.raises(Exception, match="name no in-window segment"):
             case.scope(case.incident().with_decision("log:nothing", "owner", "a typo in the segment key, surely"))
+
+
+def _recon_case(folder: Path, extra_incident: str = "") -> None:
+    """a1's holder works from home on three days; the intruder tries the stolen password from its own address and
+    client an hour before the window, then comes back inside it and opens two records."""
+    rows = [f"{d},{(T0 - timedelta(days=d)).isoformat(' ')},a1,b{d},10.0.0.1,Firefox,VIEW,own{d}" for d in (1, 2, 3)]
+    rows += ["10,2025-11-10 11:00:00,a1,try,203.0.113.9,curl/8,VIEW,tried",
+             "11,2025-11-10 13:00:00,a1,s1,203.0.113.9,curl/8,VIEW,X1",
+             "12,2025-11-10 13:05:00,a1,s1,203.0.113.9,curl/8,VIEW,X2",
+             "13,2025-11-10 14:00:00,a1,s2,10.0.0.1,Firefox,VIEW,own4"]
+    (folder / "log.csv").write_text("id,t,u,s,ip,ua,a,p\n" + "\n".join(rows) + "\n")
+    (folder / "accounts.csv").write_text("account_id,practice_id\na1,PR1\n")
+    patients = ["own1", "own2", "own3", "own4", "tried", "X1", "X2"]
+    (folder / "patients.csv").write_text("patient_id,practice_id\n" + "".join(f"{p},PR1\n" for p in patients))
+    toml = TOML.replace('compromised_accounts = ["a1", "a2"]', 'compromised_accounts = ["a1"]' + extra_incident)
+    (folder / "case.toml").write_text(toml)
+
+
+@pytest.mark.parametrize(("extra", "verdict"), [("", "attacker"), ("\nusual_min_days = 1", "owner")])
+def test_one_visit_the_day_before_the_window_makes_nothing_usual(tmp_path, extra, verdict):
+    _recon_case(tmp_path, extra)
+    with Case.open(tmp_path) as case:
+        case.ingest(progress=False)
+        result = case.scope()
+    by_session = {r["session_key"]: r for r in result.sessions.iter_rows(named=True)}
+    intruder, holder = by_session["log:a1/s1"], by_session["log:a1/s2"]
+    assert intruder["verdict"] == verdict, intruder["reasons"]
+    assert holder["verdict"] == "owner"  # three days from home: usual
+    if verdict == "attacker":
+        assert "seen on too few days of the account's baseline" in intruder["reasons"]
+        assert set(result.affected["patient_id"]) == {"X1", "X2"}
+    else:  # the old rule, asked for: the visit made the intruder's address usual
+        assert result.affected.is_empty()
+
+
+def test_an_account_active_on_one_day_only_has_no_baseline(tmp_path):
+    _recon_case(tmp_path)
+    log = (tmp_path / "log.csv").read_text().splitlines()
+    one_day = [line for line in log if not line.startswith(("2,", "3,", "10,"))]  # the holder's one day only
+    (tmp_path / "log.csv").write_text("\n".join(one_day) + "\n")
+    with Case.open(tmp_path) as case:
+        case.ingest(progress=False)
+        result = case.scope()
+    assert result.summary["accounts_without_baseline"] == ["a1"]
+    assert set(result.sessions["verdict"]) == {"undetermined"}  # nothing to compare with: never "attacker" by default
+
+
+BASE_INCIDENT = {"name": "x", "timezone": "UTC", "windows": [["2025-11-10 12:00", "2025-11-11 12:00"]],
+                 "compromised_accounts": ["a1"]}
+WHY = "the holder was on leave that week (HR ticket 12)"
+
+
+@pytest.mark.parametrize(("decision", "message"), [
+    ({"segment": "log:a1/s1/x", "session": "log:a1/s1", "verdict": "attacker", "justification": WHY},
+     "names both a segment and a session"),
+    ({"verdict": "attacker", "justification": WHY}, "names no segment"),
+    ({"segment": "log:a1/s1/x", "verdict": "guilty", "justification": WHY}, "verdict = 'guilty'"),
+    ({"segment": "log:a1/s1/x", "verdict": "owner", "justification": "ok"}, "has no justification"),
+])
+def test_a_decision_that_cannot_be_read_one_way_is_an_error(decision, message):
+    from scoping.errors import ConfigError
+    from scoping.incident import parse_incident
+
+    with pytest.raises(ConfigError, match=message):
+        parse_incident({**BASE_INCIDENT, "decisions": [decision]})
+
+
+@pytest.mark.parametrize(("value", "ok"), [(1, True), (3, True), (0, False), (True, False), ("2", False), (91, False)])
+def test_usual_min_days_is_checked(value, ok):
+    from scoping.errors import ConfigError
+    from scoping.incident import parse_incident
+
+    if ok:
+        assert parse_incident({**BASE_INCIDENT, "usual_min_days": value}).usual_min_days == value
+    else:
+        with pytest.raises(ConfigError, match="usual_min_days"):
+            parse_incident({**BASE_INCIDENT, "usual_min_days": value})
+    assert parse_incident({**BASE_INCIDENT, "baseline_days": 1}).usual_min_days == 1  # never more than the baseline

@@ -1,13 +1,16 @@
 -- question: which segments (the part of a session from one address and one client) of the compromised accounts
 --           fall in a breach window, and is each one the attacker's, the owner's, or undetermined — for which
 --           reasons?
--- params: none
+-- params: usual_min_days
 -- reads: scope_account_events, scope_baseline, incident_windows, incident_ip_matches, incident_client_matches, accounts,
 --        incident_decisions, incident_address_keys
 -- writes: scope_segments
 -- order: account_id, segment_start, segment_key
--- assumptions: the baseline of an account is its activity before the first window starts (scope_baseline). A
---   segment has one address and one client. Verdicts, judged segment by segment:
+-- assumptions: the baseline of an account is its activity before the first window starts (scope_baseline). An
+--   address or a client is the account's usual one when the account used it on at least $usual_min_days different
+--   (UTC) days of its baseline: one visit the day before the window (an intruder trying the stolen password) makes
+--   nothing usual. An account active on fewer days than that has no baseline to compare with. A segment has one
+--   address and one client. Verdicts, judged segment by segment:
 --   attacker      activity after the account's departure; an indicator address or client; both an address and a
 --                 client never seen for the account in its baseline; or a replayed session: another segment of the
 --                 same session comes from the account's usual address and client, and this one from an address
@@ -29,21 +32,28 @@ WITH in_window AS (
   JOIN incident_windows w ON e.ts >= w.start_utc AND e.ts < w.end_utc
 ),
 baseline_keys AS (
-  SELECT DISTINCT b.account_id, k.net_key
+  SELECT b.account_id, k.net_key, count(DISTINCT b.day) >= $usual_min_days AS usual
   FROM scope_baseline b JOIN incident_address_keys k ON k.src_ip = b.src_ip
+  GROUP BY ALL
 ),
 baseline_clients AS (
-  SELECT DISTINCT account_id, user_agent FROM scope_baseline WHERE user_agent IS NOT NULL
+  SELECT account_id, user_agent, count(DISTINCT day) >= $usual_min_days AS usual
+  FROM scope_baseline WHERE user_agent IS NOT NULL
+  GROUP BY ALL
 ),
-baselined AS (SELECT DISTINCT account_id FROM scope_baseline),
+baselined AS (
+  SELECT account_id FROM scope_baseline GROUP BY account_id HAVING count(DISTINCT day) >= $usual_min_days
+),
 segment_events AS (
   -- every segment of the sessions that reach into a window (the owner's part of a replayed session may lie before)
   SELECT e.*,
     a.active_until,
     e.seg_ip IN (SELECT src_ip FROM incident_ip_matches) AS ip_indicator,
     e.seg_client IN (SELECT user_agent FROM incident_client_matches) AS client_indicator,
-    b.net_key IS NOT NULL AS ip_known,
-    c.user_agent IS NOT NULL AS client_known,
+    coalesce(b.usual, false) AS ip_known,
+    coalesce(c.usual, false) AS client_known,
+    b.net_key IS NOT NULL AS ip_seen,
+    c.user_agent IS NOT NULL AS client_seen,
     e.account_id IN (SELECT account_id FROM baselined) AS has_baseline
   FROM scope_account_events e
   SEMI JOIN (SELECT DISTINCT account_id, session_key FROM in_window) s USING (account_id, session_key)
@@ -65,6 +75,8 @@ per_segment AS (
     bool_or(client_indicator) AS indicator_client,
     bool_or(has_baseline AND seg_ip IS NOT NULL AND NOT ip_known) AS new_address,
     bool_or(has_baseline AND seg_client IS NOT NULL AND NOT client_known) AS new_client,
+    bool_or(seg_ip IS NOT NULL AND NOT ip_known AND ip_seen) AS address_seldom,
+    bool_or(seg_client IS NOT NULL AND NOT client_known AND client_seen) AS client_seldom,
     bool_and(seg_ip IS NULL OR ip_known) AS usual_address,
     bool_and(seg_client IS NULL OR client_known) AS usual_client,
     bool_or(seg_ip IS NOT NULL OR seg_client IS NOT NULL) AS identified
@@ -99,13 +111,18 @@ ruled AS (
       CASE WHEN indicator_client THEN 'client (user agent) matches an incident indicator' END,
       CASE WHEN replayed THEN 'replayed session: the same session was also used from the account''s usual '
                               || 'address and client' END,
-      CASE WHEN new_address THEN 'address never seen for this account in its baseline' END,
-      CASE WHEN new_client THEN 'client never seen for this account in its baseline' END,
+      CASE WHEN new_address AND NOT address_seldom THEN 'address never seen for this account in its baseline' END,
+      CASE WHEN new_address AND address_seldom THEN 'address seen on too few days of the account''s baseline to '
+                                                   || 'be usual' END,
+      CASE WHEN new_client AND NOT client_seldom THEN 'client never seen for this account in its baseline' END,
+      CASE WHEN new_client AND client_seldom THEN 'client seen on too few days of the account''s baseline to be '
+                                                 || 'usual' END,
       CASE WHEN usual_address AND src_ip IS NOT NULL THEN 'the account''s usual address' END,
       CASE WHEN usual_client AND user_agent IS NOT NULL THEN 'the account''s usual client' END,
       CASE WHEN NOT identified THEN 'neither address nor client logged: nothing shows who acted' END,
-      CASE WHEN NOT has_baseline THEN 'no activity of the account before the window: its usual address and client '
-                                      || 'are unknown' END) AS rule_reasons
+      CASE WHEN NOT has_baseline THEN 'too little activity of the account before the window (fewer days than '
+                                      || 'usual_min_days): its usual address and client are unknown' END)
+      AS rule_reasons
   FROM numbered
 ),
 decided AS (
