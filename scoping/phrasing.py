@@ -17,6 +17,8 @@ names the same person. Clause by clause:
   the patient (a recall list edited) is told as such, never as a change to the record;
 - **also**: what someone we could not identify did to a record the person who had no right had opened (when, what
   else it showed, copies, changes);
+- **outcome unknown**: the requests whose outcome the log does not give (a server error, no outcome logged) are
+  counted as reached, and the letter says when they were made and that the logs do not show whether they succeeded;
 - **refused**: an access that was blocked; **not opened** when the record was never reached;
 - **undetermined**: the letter says why it is sent: we cannot be sure it was not the patient's practitioner or
   staff (every account behind those accesses is of the practice writing), else not the holder of the account used.
@@ -74,6 +76,7 @@ class Acts:
     copied: Span | None = None
     copies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # copy verb → categories it touched
     changes: tuple[Change, ...] = ()
+    unsure: Span | None = None  # the reached accesses whose outcome the log does not give (counted as a precaution)
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ def _acts(d: Mapping[str, Any] | None) -> Acts | None:
                     for c in d["changes"] or ())
     return Acts(span=Span(d["t_min"], d["t_max"]), listed=_span(d, "listed"), list_actions=tuple(d["list_actions"]),
                 record=_span(d, "record"), seen=tuple(d["seen"]), copied=_span(d, "copied"),
-                copies={v: copies[v] for v in COPIED if v in copies}, changes=changes)
+                copies={v: copies[v] for v in COPIED if v in copies}, changes=changes, unsure=_span(d, "unsure"))
 
 
 def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.DataFrame) -> dict[str, Facts]:
@@ -124,6 +127,7 @@ def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.Data
     listed = pl.col("exposure") == "listed"
     record = (pl.col("exposure") == "opened") | (copy & (pl.col("category") != LIST_CATEGORY))
     seen = (pl.col("exposure") == "opened") & ~pl.col("action").is_in(list(MODIFYING))
+    unsure = pl.col("outcome") == "unknown"
     t = pl.col("t")
     changes = (reached.filter(pl.col("modifies")).group_by("patient_id", "attacker", "action", "category")
                .agg(pl.len().alias("n"), t.min().alias("first"), t.max().alias("last"))
@@ -136,7 +140,7 @@ def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.Data
     acts = reached.group_by("patient_id", "attacker").agg(
         t.min().alias("t_min"), t.max().alias("t_max"),
         *[getattr(t.filter(cond), f)().alias(f"{name}_{f}") for name, cond in
-          (("listed", listed), ("record", record), ("copied", copy)) for f in ("min", "max")],
+          (("listed", listed), ("record", record), ("copied", copy), ("unsure", unsure)) for f in ("min", "max")],
         pl.col("action").filter(listed).unique().sort().alias("list_actions"),
         pl.col("category").filter(seen).unique(maintain_order=True).alias("seen"),
         pl.col("account_practice").filter(~pl.col("attacker")).fill_null("").unique().alias("doubt"),
@@ -286,6 +290,8 @@ class Phrasing:
             else:
                 parts.append(self._text("letter", "copied_alone", when=when, who=who, copies=self._copies(a.copies)))
         parts += self._modified(a.changes, "modified")
+        if a.unsure:
+            parts.append(self._text("letter", "outcome_unknown", when=self.span(a.unsure)))
         return parts
 
     def _modified(self, changes: tuple[Change, ...], key: str) -> list[str]:
@@ -310,6 +316,8 @@ class Phrasing:
             parts.append(self._text("letter", "also_copied", copies=self._copies(und.copies),
                                     when=self._text("time", "same_time") if copied == when else copied))
         parts += self._modified(und.changes, "also_modified")
+        if und.unsure:
+            parts.append(self._text("letter", "outcome_unknown", when=self.span(und.unsure)))
         return parts
 
     def _change(self, c: Change) -> str:

@@ -54,6 +54,7 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "copied": ("when", "copies"), "copied_alone": ("when", "who", "copies"), "copy": ("verb", "categories"),
         "also_undetermined": ("when", "who"), "also_seen": ("categories",), "also_copied": ("when", "copies"),
         "modified": ("changes",), "also_modified": ("changes",), "list_modified": ("changes",),
+        "outcome_unknown": ("when",),
         "change": ("verb", "item", "when"),
         "change_many": ("verb", "item", "count", "when"), "not_opened": (), "refused": ("when",),
         "undetermined": (), "undetermined_other": (), "attempted": ("when",), "attempted_undetermined": ("when",),

@@ -193,3 +193,14 @@ def test_a_language_of_the_case_can_be_named_pt_br_on_the_command_line(tmp_path,
     assert cli.main(["notify", str(tmp_path), "--lang", "pt_BR"]) == 0
     assert (tmp_path / "out" / "notify" / "pt-BR").is_dir()
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_an_access_whose_outcome_the_log_does_not_give_is_told_as_such():
+    phr = _phrasing()
+    later = Span(_t("2025-11-10 19:30"), _t("2025-11-10 19:30"))
+    facts = Facts(attacker=Acts(span=Span(ONCE.first, later.last), record=Span(ONCE.first, later.last),
+                                seen=("clinical_note",), unsure=later))
+    text = phr.letter(facts, practice="P1")
+    assert text.endswith("The logs do not show whether the requests made on 10 November 2025 at 20:30 (Paris time) "
+                         "succeeded: this letter tells them as if they had, as a precaution.")
+    assert "do not show" not in phr.letter(Facts(attacker=Acts(span=ONCE, record=ONCE)), practice="P1")
