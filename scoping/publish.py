@@ -54,6 +54,11 @@ class SetIdentity:
     case_id: str | None = None  # the case whose store made the runs: one case per output set
 
 
+# the command that makes each section again
+REMAKE = {"scope": "scope", "discover": "discover", "report": "report", "notify": "notify",
+          "timeline": "export-timeline"}
+
+
 @dataclass
 class Published:
     folder: Path
@@ -66,7 +71,9 @@ class Published:
         if self.kept:
             parts.append(f"{len(self.kept)} section(s) kept")
         if self.dropped:
-            parts.append(f"dropped (of another run or evidence): {', '.join(self.dropped)}")
+            again = [f"scoping {REMAKE[s.split('/')[0]]} CASE" for s in self.dropped if s.split("/")[0] in REMAKE]
+            parts.append(f"removed, as they showed another run or other evidence: {', '.join(self.dropped)}"
+                         + (f" (to make them again: {'; '.join(dict.fromkeys(again))})" if again else ""))
         return f"{self.folder}: " + "; ".join(parts)
 
 

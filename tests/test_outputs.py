@@ -66,8 +66,11 @@ def test_the_manifest_lists_every_file_of_the_folder_after_every_command(case_di
     assert {"scope", "report", "discover"} <= set(sections)
     assert any(s.startswith("notify/fr/") for s in sections) and any(s.startswith("notify/en/") for s in sections)
     assert run(capsys, "verify", str(case_dir))[0] == 0
-    assert run(capsys, "discover", str(case_dir), "--from", "2025-11-05")[0] == 0  # another discovery run:
-    assert "report" not in manifest(out)["sections"]  # the report that showed the former one goes with it
+    code, printed, _ = run(capsys, "discover", str(case_dir), "--from", "2025-11-05")  # another discovery run:
+    assert code == 0
+    assert "report" not in manifest(out)["sections"]  # the report that showed the former one goes with it, said so
+    assert "removed, as they showed another run or other evidence: report" in printed
+    assert "scoping report CASE" in printed
     assert not (out / "report.html").exists()
 
 
@@ -293,6 +296,17 @@ def test_verify_recompute_catches_a_forger_who_rewrites_the_manifest_too(case_di
     assert "by_controller/PR00001.csv differs from what the evidence gives" in printed
 
 
+def test_the_report_of_the_recorded_run_is_the_report_scope_made(case_dir, capsys):
+    """`scoping report` publishes the recorded run (read back from the store); `verify --recompute` makes the report
+    from a fresh computation: both must be the very report `scoping run` wrote."""
+    out = case_dir / "out"
+    before = {name: (out / name).read_bytes() for name in ("report.html", "report_shareable.html")}
+    assert run(capsys, "report", str(case_dir))[0] == 0
+    assert {name: (out / name).read_bytes() for name in before} == before
+    code, printed, _ = run(capsys, "verify", str(case_dir), "--recompute")
+    assert code == 0, printed
+
+
 def test_verify_recompute_makes_the_kits_and_the_report_again(case_dir, capsys):
     import hashlib
 
@@ -319,3 +333,32 @@ def test_verify_recompute_makes_the_kits_and_the_report_again(case_dir, capsys):
     assert code == IntegrityError.exit_code
     assert f"recomputed: {kit} differs" in printed
     assert all(f"recomputed: {rel} should exist" in printed for rel in gone)
+
+
+def test_a_pseudonymised_set_holds_no_patient_id_even_inside_log_identifiers(tmp_path, capsys):
+    """Gateways often build request and document ids from the patient's id ("req-PATIENT42-1", "CR-PATIENT42"):
+    a pseudonymised set hashes them too, and a timeline without patients leaves them (and the raw URL) out."""
+    from helpers import CSV_CASE
+
+    log = ("id,t,u,a,p,r,doc\n"
+           "req-PATIENT42-1,2025-11-10 19:00:00,drX,VIEW,PATIENT42,OK,CR-PATIENT42-2025\n"
+           "req-PATIENT43-1,2025-11-10 19:05:00,drX,VIEW,PATIENT43,OK,\n")
+    (tmp_path / "case").mkdir()
+    folder = csv_case(tmp_path / "case", log=log, patients="patient_id,practice_id\nPATIENT42,P1\nPATIENT43,P1\n")
+    (folder / "case.toml").write_text(CSV_CASE.replace('outcome = "r"', 'outcome = "r"\nresource_id = "doc"'))
+    key = tmp_path / "key.bin"
+    key.write_bytes(b"0123456789abcdef0123456789abcdef")
+    shared = tmp_path / "shared"
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert run(capsys, "scope", str(folder), "--out", str(shared), "--pseudonymise-key", str(key))[0] == 0
+    assert run(capsys, "export-timeline", str(folder), "--out", str(shared))[0] == 0
+    assert run(capsys, "export-timeline", str(folder))[0] == 0   # an ordinary set's timeline, without patients
+    assert (shared / "timeline" / "timesketch.jsonl").stat().st_size > 0
+    for path in [*shared.rglob("*"), *(folder / "out" / "timeline").rglob("*")]:
+        if path.is_file():
+            assert b"PATIENT4" not in path.read_bytes(), path
+    accesses = (shared / "accesses.csv").read_text()
+    assert "ps-" in accesses and "log.csv" in accesses  # hashed ids, and the evidence file that leads to them
+    code, printed, _ = run(capsys, "verify", str(folder), "--out", str(shared), "--recompute", "--pseudonymise-key",
+                           str(key))
+    assert code == 0, printed
