@@ -207,7 +207,18 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
             "table (benchmarks/alt_scope.py); their result must equal scoping's or the benchmark fails."]
     if failures:
         out += ["", "**FAILED:** " + "; ".join(failures)]
-    return "\n".join(out) + "\n"
+    kept = _kept_history()
+    return "\n".join(out) + "\n" + (f"\n{kept}" if kept else "")
+
+
+HISTORY = "## Before / after"  # RESULTS.md from this heading on is written by hand and kept by every run
+
+
+def _kept_history() -> str:
+    """The hand-written record of what each change gave (RESULTS.md from HISTORY on), kept across runs."""
+    path = HERE / "RESULTS.md"
+    text = path.read_text() if path.exists() else ""
+    return text[text.index(HISTORY):] if HISTORY in text else ""
 
 
 if __name__ == "__main__":

@@ -190,6 +190,9 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
     tz = c.bind(src.timezone) if src.timezone else "NULL"
     max_line = c.bind(max_line_bytes)
     enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
+    # With a time zone, `keyed` is read twice (the distinct local hours, then every row): computed once, not
+    # twice (inlined, DuckDB would split and map every line a second time for the hours alone).
+    keyed_mode = "MATERIALIZED " if src.timezone else ""
     hits = f",\n      [{', '.join(matches)}] AS rule_hits" if diagnostics and matches else \
         ",\n      []::BOOLEAN[] AS rule_hits" if diagnostics else ""
     c.sql = f"""WITH RECURSIVE{decoded}{fields_cte},{ruled}
@@ -214,7 +217,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
       {is_array} AS patient_array{hits}
     FROM ruled
   ),
-  keyed AS (
+  keyed AS {keyed_mode}(
     SELECT *, {is_list} AS from_list, {list_flag} AS list_flag,
       {instant} AS ts_offset, {naive} AS ts_local
     FROM canon
