@@ -111,6 +111,15 @@ def _scope_summary(result: ScopeResult, out: Path) -> str:
         lines.append(f"WARNING:           {unmapped:,} events of the compromised accounts in the windows are "
                      f"unclassified (action other or category unknown): their exposure may be understated; "
                      f"summary.json lists their raw values — fix the mapping and ingest again")
+    dq = s.get("data_quality") or {}
+    if dq.get("quarantined"):
+        reasons: dict[str, int] = {}
+        for r in dq.get("quarantine_by_reason") or []:
+            reasons[r["reason"]] = reasons.get(r["reason"], 0) + int(r["lines"])
+        top = ", ".join(f"{visible(k)}: {v:,}" for k, v in sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3])
+        lines.append(f"WARNING:           {dq['quarantined']:,} line(s) of the evidence are quarantined ({top}): "
+                     f"what they record is in no list — summary.json and the report name each file, reason "
+                     f"and first line (scoping ingest CASE --dry-run shows why a mapping fails)")
     lines.append(f"outputs:           {out}")
     return "\n".join(lines)
 

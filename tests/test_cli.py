@@ -104,3 +104,19 @@ def test_every_command_and_option_is_documented_and_every_documented_one_exists(
                 continue
             for option in re.findall(r"(?<![\w-])--[\w-]+", m.group(2)):
                 assert option in known[name], f"README shows {option} for {name}, which has no such option"
+
+
+def test_scope_warns_when_evidence_lines_are_quarantined(tmp_path, capsys):
+    """A quarantined line records something no list holds: the scope summary says so, with the reasons."""
+    from helpers import csv_case
+
+    log = ('id,t,u,a,p,r\n1,2025-11-10 19:00:00,drX,VIEW,A,OK\n'
+           '2,2025-11-10 19:05:00,drX,VIEW,"B,OK\n'            # a quote that never closes
+           '3,2025-11-10 19:06:00,drX,VIEW,C,OK\n4,2025-11-10 19:07:00,drX,VIEW,D,OK\n')
+    csv_case(tmp_path, log=log, patients="patient_id,practice_id\nA,P1\nB,P1\nC,P1\nD,P1\n")
+    assert cli.main(["ingest", str(tmp_path), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli.main(["scope", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "line(s) of the evidence are quarantined (malformed quoting" in printed
+    assert "what they record is in no list" in printed
