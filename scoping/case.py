@@ -15,7 +15,6 @@ permissions and turns errors of other libraries into scoping's own at one bounda
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ import polars as pl
 from . import config, drill, manifest, notify, runs, timesketch
 from . import discover as _discover
 from . import ingest as _ingest
+from . import recompute as _recompute
 from . import report as _report
 from . import scope as _scope
 from .boundary import foreign_errors
@@ -41,7 +41,6 @@ from .private import private_dir, private_files, write_private
 from .publish import Published, Section, SetIdentity, publish_set
 from .result import ScopeResult, canonical_digest, engine_versions
 from .store import Runner, connect
-from .writers import key_fingerprint
 
 STORE = "case.duckdb"
 T = TypeVar("T")
@@ -193,10 +192,10 @@ class Case:
                                 home=self.out)
 
     def runs(self) -> pl.DataFrame:
-        """Every recorded run, newest first."""
+        """Every recorded run, newest first, with when it was recorded last and first (a report states the first)."""
         with self._step("runs"):
-            return runs.list_runs(self.runner).select("run_id", "kind", "recorded_at_utc", "tool_version",
-                                                      "incident_sha256", "evidence_sha256")
+            return runs.list_runs(self.runner).select("run_id", "kind", "recorded_at_utc", "first_recorded_at_utc",
+                                                      "tool_version", "incident_sha256", "evidence_sha256")
 
     def run(self, run_id: str | None = None, *, check_evidence: bool = True) -> ScopeResult:
         """A recorded scope run (the latest by default), exactly as computed — after checking it still describes
@@ -316,30 +315,6 @@ class Case:
                                replace=replace, practice_files=result.practice_files,
                                needs={"scope": _lists(result, fingerprint)}, engine=engine_versions())
 
-    def _kit_again(self, result: ScopeResult, name: str, options: dict[str, Any],
-                   v: manifest.Verification) -> dict[str, bytes]:
-        """The files of one kit, made again from a recomputed run with the options the manifest records."""
-        try:
-            lang, practice = str(options["lang"]), str(options["practice_id"])
-            contacts = None
-            if options.get("directory"):
-                path = Path(options["directory"]["path"])
-                if not path.is_file() or sha256_file(path)[0] != options["directory"]["sha256"]:
-                    v.other.append(f"{name}: its patient directory {path} is missing or changed: kit not recomputed")
-                    return {}
-                contacts = notify.read_directory(path)
-            words = notify.load_wording(lang, options.get("settings") or {}, self.root)
-            if canonical_digest([dict(words.tables), words.letter]) != options.get("wording_sha256"):
-                v.other.append(f"{name}: the wording tables changed since the kit was written: kit not recomputed")
-                return {}
-            kits = notify.kit_files(result, lang=lang, practices=[practice], directory=contacts,
-                                    include_attempted=bool(options.get("include_attempted")),
-                                    settings=options.get("settings") or {}, root=self.root)
-        except (KeyError, TypeError) as exc:
-            v.other.append(f"{name}: its recorded options cannot be read ({exc!r}): kit not recomputed")
-            return {}
-        return next(iter(kits.values()), {})
-
     def verify(self, out: str | Path | None = None, *, recompute: bool = False,
                pseudonymise_key: bytes | None = None) -> manifest.Verification:
         """Re-hash every output file and every evidence file against the manifest; name every difference.
@@ -352,62 +327,8 @@ class Case:
             folder = self._out(out)
             v = manifest.verify(self.root, folder, case_id=runs.case_id(self.runner))
             if recompute:
-                self._recompute(folder, v, pseudonymise_key)
+                _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key)
             return v
-
-    def _recompute(self, folder: Path, v: manifest.Verification, key: bytes | None) -> None:
-        body = manifest.read(folder) or {}
-        run_id = body.get("output_set", {}).get("scope_run_id")
-        if not run_id:
-            v.notes.append("no scope run in this output set: nothing to recompute")
-            return
-        recorded = (body.get("runs") or {}).get(run_id)
-        if not isinstance(recorded, dict) or not isinstance(recorded.get("parameters"), dict):
-            v.other.append(f"the set's run {run_id} is not recorded in its manifest: nothing to recompute")
-            return
-        fingerprint = body["output_set"].get("pseudonymisation")
-        if fingerprint and (key is None or key_fingerprint(key) != fingerprint):
-            v.other.append("the set is pseudonymised: give its key (--pseudonymise-key) to recompute its lists")
-            return
-        params = dict(recorded["parameters"])
-        try:
-            incident = Incident.from_parameters(params)
-            counted = bool(params["count_undetermined"])
-        except (KeyError, TypeError, ValueError) as exc:
-            v.other.append(f"run {run_id}: its recorded parameters cannot be read ({exc!r}): nothing to recompute")
-            return
-        again = _scope.scope(self.runner, self.config, incident, count_undetermined=counted, record=False,
-                             as_recorded=params)
-        if again.run_id != run_id:
-            v.other.append(f"recomputing run {run_id} gives run {again.run_id}: the store, the evidence, the SQL or "
-                           f"the tool version differ from those the run recorded")
-        expected = dict(again.lists_section(key if fingerprint else None).files)
-        sections = body.get("sections") or {}
-        for name, info in sections.items():
-            if info.get("stage") == "notify":
-                expected.update(self._kit_again(again, name, info.get("options") or {}, v))
-            elif info.get("stage") == "report":
-                found = _discover.load_discovery(self.runner, info["depends"]["discover"]) \
-                    if (info.get("depends") or {}).get("discover") else None
-                expected.update(_report.report_files(again, discovery=found))
-            elif info.get("stage") == "timeline":
-                expected["timeline/timesketch.jsonl"] = timesketch.timeline_lines(
-                    self.runner, again, with_patients=bool((info.get("options") or {}).get("with_patients")))
-            elif info.get("stage") == "discover":
-                v.notes.append("the discovery section is not recomputed (discovery ranks; it does not list patients)")
-        recomputed = {n for n, i in sections.items() if i.get("stage") in ("scope", "notify", "report", "timeline")}
-        listed = {rel: e for rel, e in body.get("files", {}).items() if e.get("section") in recomputed}
-        for rel in sorted(set(expected) | set(listed)):
-            v.recomputed += 1
-            if rel not in listed:
-                v.other.append(f"recomputed: {rel} should exist and is not in the set")
-            elif rel not in expected:
-                v.other.append(f"recomputed: {rel} is in the set but the computation gives no such file")
-            elif hashlib.sha256(expected[rel]).hexdigest() != listed[rel]["sha256"]:
-                v.other.append(f"recomputed: {rel} differs from what the evidence gives")
-        for rel in sorted(set(expected) - set(listed)):
-            if rel not in body.get("files", {}):
-                v.other.append(f"recomputed: {rel} should exist and is not in the set")
 
 
 def _pseudonymisation(folder: Path) -> str | None:

@@ -193,8 +193,7 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
     run = RunRecord(run_id=RunRecord.make_id("discover", parameters, digest, sql), kind="discover",
                     parameters=parameters, incident_sha256="", evidence_sha256=digest, evidence=tuple(evidence),
                     sql=sql, mappings=(), trace=trace, case_id=runs.case_id(r))
-    recorded_at = runs.record(r, run, frames, {}, {})
-    return DiscoveryResult(run=RunRecord(**{**run.__dict__, "recorded_at": recorded_at}), period=(start, end),
+    return DiscoveryResult(run=runs.record(r, run, frames, {}, {}), period=(start, end),
                            baseline_start=baseline, settings=s, timezone=tz, **frames)
 
 

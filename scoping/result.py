@@ -51,13 +51,15 @@ class RunRecord:
     tool_version: str = __version__
     recorded_at: str = ""
     case_id: str = ""              # the case whose store made the run (not part of its id)
+    first_recorded_at: str = ""    # when a run of this id was first recorded: the time a report states
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "kind": self.kind, "parameters": dict(self.parameters),
                 "incident_sha256": self.incident_sha256, "evidence_sha256": self.evidence_sha256,
                 "evidence": [dict(e) for e in self.evidence], "sql": dict(self.sql),
                 "mappings": [{k: v for k, v in m.items() if k != "sql"} for m in self.mappings],
-                "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version, "case_id": self.case_id}
+                "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version, "case_id": self.case_id,
+                "first_recorded_at": self.first_recorded_at}
 
     @staticmethod
     def make_id(kind: str, parameters: Mapping[str, Any], evidence_sha256: str, sql: Mapping[str, str]) -> str:
@@ -82,7 +84,9 @@ class ScopeResult:
             raise ConfigError(f"run {self.run.run_id} lacks table(s) {', '.join(missing)}",
                               hint="it was recorded by another version of scoping: run `scoping scope CASE` again")
         object.__setattr__(self, "frames", MappingProxyType(dict(self.frames)))
-        object.__setattr__(self, "summary", MappingProxyType(dict(self.summary)))
+        # the summary as the store keeps it (JSON, in its order): a run computed now and the same run loaded from the
+        # store are the same value, and give the same report, byte for byte
+        object.__setattr__(self, "summary", MappingProxyType(json.loads(json.dumps(dict(self.summary), default=str))))
         object.__setattr__(self, "practice_files", MappingProxyType(dict(self.practice_files)))
 
     @property

@@ -201,7 +201,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
                  .unique().to_list() if p is not None]
     practice_files = naming.practice_files(practices)
     if record:
-        run = RunRecord(**{**run.__dict__, "recorded_at": runs.record(r, run, frames, summary, practice_files)})
+        run = runs.record(r, run, frames, summary, practice_files)
     return ScopeResult(run=run, incident=incident, frames=frames, summary=summary, practice_files=practice_files,
                        home=home)
 

@@ -22,7 +22,7 @@ LAYERS = [
     {"phrasing", "kit_tables", "regulator"},
     {"figures", "notify"},
     {"report"},
-    {"case"},
+    {"case", "recompute"},
     {"cli", "__init__", "__main__"},
 ]
 SYNTH = {"synth", "synth_world", "synth_activity", "synth_logs", "synth_fhir"}
