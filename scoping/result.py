@@ -28,7 +28,8 @@ from .writers import key_fingerprint
 
 # the tables of a scope run; the first eight are published as lists, the others feed the timeline and figures
 FRAMES = ("affected", "attempted", "unassigned", "exposures", "pairs", "accesses", "segments", "accounts",
-          "event_segments", "segment_bars", "first_reach", "hourly", "heatmap", "coverage", "log_gaps")
+          "event_segments", "segment_bars", "first_reach", "hourly", "heatmap", "coverage", "log_gaps",
+          "sequence_sources", "sequence_gaps")
 
 
 def canonical_digest(value: Any) -> str:
