@@ -38,6 +38,7 @@ from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .incident import Incident, parse_incident, parse_time
 from .private import private_dir, private_files, write_private
+from .progress import Progress
 from .publish import Published, Section, SetIdentity, publish_set
 from .result import ScopeResult, canonical_digest, engine_versions
 from .store import Runner, connect
@@ -239,9 +240,9 @@ class Case:
 
     def notify(self, result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
                directory: str | Path | None = None, include_attempted: bool = False,
-               out: str | Path | None = None) -> Published:
+               out: str | Path | None = None, progress: Progress | None = None) -> Published:
         """One kit per practice (or the named ones), in one language, into out/notify/<lang>/; the kits of other
-        languages stay beside them."""
+        languages stay beside them. `progress` hears of each kit made ("kits", done, total)."""
         with self._step("notify"):
             folder = self._out(out)
             if _pseudonymisation(folder):
@@ -250,8 +251,8 @@ class Case:
                                        "lists there without a key first (scoping scope CASE --out DIR)")
             contacts = notify.read_directory(Path(directory)) if directory else None
             settings = self.config.raw.get("notify", {}) or {}
-            kits = notify.kit_files(result, lang=lang, practices=practices, directory=contacts,
-                                    include_attempted=include_attempted, settings=settings, root=self.root)
+            kits = _kits(result, lang=lang, practices=practices, directory=contacts,
+                         include_attempted=include_attempted, settings=settings, root=self.root, progress=progress)
             words = notify.load_wording(lang, settings, self.root)
             options = {  # everything a kit is made from besides the run: `verify --recompute` makes it again
                 "lang": lang, "include_attempted": include_attempted, "settings": dict(settings),
@@ -265,12 +266,13 @@ class Case:
             replace = [f"notify/{lang}"] if not practices else []
             return self._publish_run(result, folder, sections, replace)
 
-    def report(self, result: ScopeResult, *, out: str | Path | None = None) -> Published:
+    def report(self, result: ScopeResult, *, out: str | Path | None = None,
+               progress: Progress | None = None) -> Published:
         """report.html, report_shareable.html and the figures of a run (with the latest discovery on the same
-        evidence, when there is one)."""
+        evidence, when there is one). `progress` hears of each figure drawn ("figures", done, total)."""
         with self._step("report"):
             found = self.discovery()
-            files = _report.report_files(result, discovery=found)
+            files = _report.report_files(result, discovery=found, progress=progress)
             section = Section("report", "report", files, run_id=result.run_id, run_kind="scope",
                               depends={"discover": found.run_id if found else None})
             return self._publish_run(result, self._out(out), [section], [])
@@ -329,6 +331,20 @@ class Case:
             if recompute:
                 _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key)
             return v
+
+
+def _kits(result: ScopeResult, *, practices: list[str] | None, progress: Progress | None,
+          **options: Any) -> dict[str, dict[str, bytes]]:
+    """The kits of `notify.kit_files`, made practice by practice when someone listens to the progress (a kit depends
+    on its practice's patients only, so the bytes are the same either way)."""
+    if progress is None:
+        return notify.kit_files(result, practices=practices, **options)
+    chosen = notify.kit_practices(result, practices)
+    kits: dict[str, dict[str, bytes]] = {}
+    for done, practice in enumerate(chosen, start=1):
+        kits.update(notify.kit_files(result, practices=[practice], **options))
+        progress("kits", done, len(chosen))
+    return kits
 
 
 def _pseudonymisation(folder: Path) -> str | None:

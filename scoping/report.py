@@ -19,6 +19,7 @@ from . import figures
 from ._version import __version__
 from .discover import DiscoveryResult
 from .figures import local_time
+from .progress import Progress
 from .queries import Query, get
 from .result import ScopeResult
 from .writers import visible
@@ -139,15 +140,17 @@ def _lead(result: ScopeResult) -> str:
     return " ".join(parts)
 
 
-def _figures(result: ScopeResult) -> tuple[dict[str, bytes], str]:
+def _figures(result: ScopeResult, progress: Progress | None) -> tuple[dict[str, bytes], str]:
     files, blocks = {}, []
-    for name, draw in figures.FIGURES.items():
+    for done, (name, draw) in enumerate(figures.FIGURES.items(), start=1):
         fig = draw(result)
         png = figures.render(fig, "png")
         files[f"figures/{name}.png"] = png
         files[f"figures/{name}.svg"] = figures.render(fig, "svg")
         blocks.append(f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
                       f"</figure>")
+        if progress:
+            progress("figures", done, len(figures.FIGURES))
     return files, "\n".join(blocks)
 
 
@@ -320,9 +323,11 @@ of the evidence and of every output file are in <code>manifest.json</code>.</p>
 """
 
 
-def report_files(result: ScopeResult, *, discovery: DiscoveryResult | None = None) -> dict[str, bytes]:
-    """Both report variants and the figures (PNG and SVG), as the report section of an output set."""
-    files, figures_html = _figures(result)
+def report_files(result: ScopeResult, *, discovery: DiscoveryResult | None = None,
+                 progress: Progress | None = None) -> dict[str, bytes]:
+    """Both report variants and the figures (PNG and SVG), as the report section of an output set; `progress` hears
+    of each figure drawn."""
+    files, figures_html = _figures(result, progress)
     for name, shareable in (("report.html", False), ("report_shareable.html", True)):
         files[name] = _html(result, figures_html, discovery, shareable=shareable).encode()
     return files

@@ -12,7 +12,7 @@ PACKAGE = Path(scoping.__file__).parent
 # A module may import only modules of a lower (or its own) layer. Every import counts: at module level, inside a
 # function, or for type checking only; there is no exception list.
 LAYERS = [
-    {"_version", "errors", "schema", "casefile", "caseschema"},
+    {"_version", "errors", "schema", "casefile", "caseschema", "progress"},
     {"queries", "config", "evidence", "private", "writers", "naming", "wording", "expressions"},
     {"store", "readers", "mapping", "mapping_fields", "incident", "formats", "manifest", "lists"},
     {"reference", "ingest", "ingest_read", "ingest_plan", "dryrun", "completeness", "boundary", "publish", "drill"},
