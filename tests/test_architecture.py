@@ -20,7 +20,7 @@ LAYERS = [
     {"runs", "timesketch"},
     {"scope", "discover"},
     {"phrasing", "kit_tables", "regulator"},
-    {"figures", "notify"},
+    {"figures", "notify", "report_html"},
     {"report"},
     {"case", "recompute"},
     {"cli", "__init__", "__main__"},

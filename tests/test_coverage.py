@@ -9,7 +9,7 @@ import duckdb
 import pytest
 from helpers import run_case
 
-from scoping import figures, queries
+from scoping import Case, figures, queries
 from scoping.store import Runner
 
 
@@ -62,6 +62,10 @@ def test_a_hole_in_the_ids_inside_the_window_is_found_and_nothing_else(fresh_wor
     assert {s["source"]: s["sequential"] for s in summary["sequence_gaps"]["sources"]} == {"gateway": True,
                                                                                           "webapp": True}
     assert "3 id(s) missing" in figures.coverage(result).get_suptitle()
+    with Case.open(folder) as case:
+        case.report(result)
+    html = (folder / "out" / "report.html").read_text()
+    assert f"{removed[0]} – {removed[-1]}" in html
 
 
 def _runner() -> Runner:
