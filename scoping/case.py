@@ -34,6 +34,7 @@ from . import scope as _scope
 from .boundary import foreign_errors
 from .casefile import TEMPLATE
 from .completeness import check_evidence_complete
+from .dryrun import DryRunReport, dry_run
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .incident import Incident, parse_incident, parse_time
@@ -173,9 +174,19 @@ class Case:
         with self._step("ingest"):
             return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress, force=force)
 
-    def incident(self) -> Incident:
-        """The incident defined in case.toml."""
+    def incident(self, table: dict[str, Any] | None = None) -> Incident:
+        """The incident defined in case.toml, or the one of `table` (an [incident] table: a discovery's
+        `proposed_incident()`, say), checked the same way. Rule on a segment with `incident.with_decision(...)`."""
+        if table is not None:
+            return parse_incident(table, where="the incident table given")
         return parse_incident(self.config.incident, where="case.toml [incident]")
+
+    def dry_run(self, sources: list[str] | None = None, *, sample: int = 1000) -> DryRunReport:
+        """Try the mappings of case.toml on the first `sample` lines of every file (`scoping ingest --dry-run`):
+        rule hits, unmapped values, quarantine reasons and a few mapped rows per source. Neither the store nor any
+        file is created or changed."""
+        with self._step("dry run"):
+            return dry_run(self.config, sample=sample, sources=sources)
 
     def discover(self, **kwargs: Any) -> _discover.DiscoveryResult:
         """Rank accounts that look compromised, with the reasons; the run is recorded in the store."""

@@ -43,10 +43,8 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 def cmd_ingest(a: argparse.Namespace) -> int:
     if a.dry_run:
-        from .dryrun import dry_run
-
         case = _open(a.case)  # the store is not opened: a dry run creates and changes nothing
-        print(dry_run(case.config, sample=a.sample or 1000, sources=a.sources or None).summary())
+        print(case.dry_run(a.sources or None, sample=a.sample or 1000).summary())
         return 0
     if a.sample is not None:
         raise ConfigError("--sample goes with --dry-run", hint="scoping ingest CASE --dry-run --sample 200")

@@ -85,7 +85,7 @@ def test_the_import_graph_has_no_cycle():
 def test_public_surface_is_pinned_and_sorted():
     assert scoping.__all__ == sorted(scoping.__all__)
     assert scoping.__all__ == ["Case", "CheckFailed", "ConfigError", "InputError", "IntegrityError",
-                               "ScopingError", "__version__"]
+                               "ScopingError", "SynthOptions", "__version__", "figures", "query", "synthesize"]
 
 
 def test_modules_stay_small():
