@@ -7,6 +7,7 @@ import ast
 import json
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import nbformat
@@ -87,3 +88,15 @@ def test_runs_top_to_bottom(path, tmp_path):
     if path.name.startswith("01"):
         assert sum("scoping.query(" in c.source for c in cells) >= 5
         assert sum("scoping.figures." in c.source for c in cells) >= 3
+
+
+def test_jupyterlab_is_in_the_notebooks_extra_pinned_and_opened_by_make_notebook():
+    extra = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["notebooks"]
+    pinned = {line.split("==")[0].lower().replace("_", "-") for line in
+              (ROOT / "requirements.lock").read_text().splitlines() if "==" in line}
+    assert "jupyterlab" in extra
+    assert not [p for p in extra if p.lower() not in pinned], "requirements.lock lacks a notebooks package"
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    dry = subprocess.run(["make", "-n", "notebook"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert "cd notebooks && ../.venv/bin/jupyter lab" in dry.stdout
