@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO   ?= demo
 
-.PHONY: demo test lint bench clean venv lock
+.PHONY: demo test lint bench clean venv lock notebook
 
 venv: $(STAMP)
 
@@ -25,6 +25,11 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest -q
+
+# JupyterLab on the notebooks (the notebooks extra, pinned in requirements.lock); the case folders they make are
+# ignored by git. NOTEBOOK_ARGS passes options on, e.g. NOTEBOOK_ARGS="--no-browser --port 8899".
+notebook: $(STAMP)
+	cd notebooks && ../$(BIN)/jupyter lab $(NOTEBOOK_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -15,7 +15,6 @@ permissions and turns errors of other libraries into scoping's own at one bounda
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,19 +28,21 @@ import polars as pl
 from . import config, drill, manifest, notify, runs, timesketch
 from . import discover as _discover
 from . import ingest as _ingest
+from . import recompute as _recompute
 from . import report as _report
 from . import scope as _scope
 from .boundary import foreign_errors
 from .casefile import TEMPLATE
 from .completeness import check_evidence_complete
+from .dryrun import DryRunReport, dry_run
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .incident import Incident, parse_incident, parse_time
 from .private import private_dir, private_files, write_private
+from .progress import Progress
 from .publish import Published, Section, SetIdentity, publish_set
 from .result import ScopeResult, canonical_digest, engine_versions
 from .store import Runner, connect
-from .writers import key_fingerprint
 
 STORE = "case.duckdb"
 T = TypeVar("T")
@@ -173,9 +174,19 @@ class Case:
         with self._step("ingest"):
             return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress, force=force)
 
-    def incident(self) -> Incident:
-        """The incident defined in case.toml."""
+    def incident(self, table: dict[str, Any] | None = None) -> Incident:
+        """The incident defined in case.toml, or the one of `table` (an [incident] table: a discovery's
+        `proposed_incident()`, say), checked the same way. Rule on a segment with `incident.with_decision(...)`."""
+        if table is not None:
+            return parse_incident(table, where="the incident table given")
         return parse_incident(self.config.incident, where="case.toml [incident]")
+
+    def dry_run(self, sources: list[str] | None = None, *, sample: int = 1000) -> DryRunReport:
+        """Try the mappings of case.toml on the first `sample` lines of every file (`scoping ingest --dry-run`):
+        rule hits, unmapped values, quarantine reasons and a few mapped rows per source. Neither the store nor any
+        file is created or changed."""
+        with self._step("dry run"):
+            return dry_run(self.config, sample=sample, sources=sources)
 
     def discover(self, **kwargs: Any) -> _discover.DiscoveryResult:
         """Rank accounts that look compromised, with the reasons; the run is recorded in the store."""
@@ -193,10 +204,10 @@ class Case:
                                 home=self.out)
 
     def runs(self) -> pl.DataFrame:
-        """Every recorded run, newest first."""
+        """Every recorded run, newest first, with when it was recorded last and first (a report states the first)."""
         with self._step("runs"):
-            return runs.list_runs(self.runner).select("run_id", "kind", "recorded_at_utc", "tool_version",
-                                                      "incident_sha256", "evidence_sha256")
+            return runs.list_runs(self.runner).select("run_id", "kind", "recorded_at_utc", "first_recorded_at_utc",
+                                                      "tool_version", "incident_sha256", "evidence_sha256")
 
     def run(self, run_id: str | None = None, *, check_evidence: bool = True) -> ScopeResult:
         """A recorded scope run (the latest by default), exactly as computed — after checking it still describes
@@ -240,9 +251,9 @@ class Case:
 
     def notify(self, result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
                directory: str | Path | None = None, include_attempted: bool = False,
-               out: str | Path | None = None) -> Published:
+               out: str | Path | None = None, progress: Progress | None = None) -> Published:
         """One kit per practice (or the named ones), in one language, into out/notify/<lang>/; the kits of other
-        languages stay beside them."""
+        languages stay beside them. `progress` hears of each kit made ("kits", done, total)."""
         with self._step("notify"):
             folder = self._out(out)
             if _pseudonymisation(folder):
@@ -251,8 +262,8 @@ class Case:
                                        "lists there without a key first (scoping scope CASE --out DIR)")
             contacts = notify.read_directory(Path(directory)) if directory else None
             settings = self.config.raw.get("notify", {}) or {}
-            kits = notify.kit_files(result, lang=lang, practices=practices, directory=contacts,
-                                    include_attempted=include_attempted, settings=settings, root=self.root)
+            kits = _kits(result, lang=lang, practices=practices, directory=contacts,
+                         include_attempted=include_attempted, settings=settings, root=self.root, progress=progress)
             words = notify.load_wording(lang, settings, self.root)
             options = {  # everything a kit is made from besides the run: `verify --recompute` makes it again
                 "lang": lang, "include_attempted": include_attempted, "settings": dict(settings),
@@ -266,12 +277,13 @@ class Case:
             replace = [f"notify/{lang}"] if not practices else []
             return self._publish_run(result, folder, sections, replace)
 
-    def report(self, result: ScopeResult, *, out: str | Path | None = None) -> Published:
+    def report(self, result: ScopeResult, *, out: str | Path | None = None,
+               progress: Progress | None = None) -> Published:
         """report.html, report_shareable.html and the figures of a run (with the latest discovery on the same
-        evidence, when there is one)."""
+        evidence, when there is one). `progress` hears of each figure drawn ("figures", done, total)."""
         with self._step("report"):
             found = self.discovery()
-            files = _report.report_files(result, discovery=found)
+            files = _report.report_files(result, discovery=found, progress=progress)
             section = Section("report", "report", files, run_id=result.run_id, run_kind="scope",
                               depends={"discover": found.run_id if found else None})
             return self._publish_run(result, self._out(out), [section], [])
@@ -316,30 +328,6 @@ class Case:
                                replace=replace, practice_files=result.practice_files,
                                needs={"scope": _lists(result, fingerprint)}, engine=engine_versions())
 
-    def _kit_again(self, result: ScopeResult, name: str, options: dict[str, Any],
-                   v: manifest.Verification) -> dict[str, bytes]:
-        """The files of one kit, made again from a recomputed run with the options the manifest records."""
-        try:
-            lang, practice = str(options["lang"]), str(options["practice_id"])
-            contacts = None
-            if options.get("directory"):
-                path = Path(options["directory"]["path"])
-                if not path.is_file() or sha256_file(path)[0] != options["directory"]["sha256"]:
-                    v.other.append(f"{name}: its patient directory {path} is missing or changed: kit not recomputed")
-                    return {}
-                contacts = notify.read_directory(path)
-            words = notify.load_wording(lang, options.get("settings") or {}, self.root)
-            if canonical_digest([dict(words.tables), words.letter]) != options.get("wording_sha256"):
-                v.other.append(f"{name}: the wording tables changed since the kit was written: kit not recomputed")
-                return {}
-            kits = notify.kit_files(result, lang=lang, practices=[practice], directory=contacts,
-                                    include_attempted=bool(options.get("include_attempted")),
-                                    settings=options.get("settings") or {}, root=self.root)
-        except (KeyError, TypeError) as exc:
-            v.other.append(f"{name}: its recorded options cannot be read ({exc!r}): kit not recomputed")
-            return {}
-        return next(iter(kits.values()), {})
-
     def verify(self, out: str | Path | None = None, *, recompute: bool = False,
                pseudonymise_key: bytes | None = None) -> manifest.Verification:
         """Re-hash every output file and every evidence file against the manifest; name every difference.
@@ -352,62 +340,22 @@ class Case:
             folder = self._out(out)
             v = manifest.verify(self.root, folder, case_id=runs.case_id(self.runner))
             if recompute:
-                self._recompute(folder, v, pseudonymise_key)
+                _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key)
             return v
 
-    def _recompute(self, folder: Path, v: manifest.Verification, key: bytes | None) -> None:
-        body = manifest.read(folder) or {}
-        run_id = body.get("output_set", {}).get("scope_run_id")
-        if not run_id:
-            v.notes.append("no scope run in this output set: nothing to recompute")
-            return
-        recorded = (body.get("runs") or {}).get(run_id)
-        if not isinstance(recorded, dict) or not isinstance(recorded.get("parameters"), dict):
-            v.other.append(f"the set's run {run_id} is not recorded in its manifest: nothing to recompute")
-            return
-        fingerprint = body["output_set"].get("pseudonymisation")
-        if fingerprint and (key is None or key_fingerprint(key) != fingerprint):
-            v.other.append("the set is pseudonymised: give its key (--pseudonymise-key) to recompute its lists")
-            return
-        params = dict(recorded["parameters"])
-        try:
-            incident = Incident.from_parameters(params)
-            counted = bool(params["count_undetermined"])
-        except (KeyError, TypeError, ValueError) as exc:
-            v.other.append(f"run {run_id}: its recorded parameters cannot be read ({exc!r}): nothing to recompute")
-            return
-        again = _scope.scope(self.runner, self.config, incident, count_undetermined=counted, record=False,
-                             as_recorded=params)
-        if again.run_id != run_id:
-            v.other.append(f"recomputing run {run_id} gives run {again.run_id}: the store, the evidence, the SQL or "
-                           f"the tool version differ from those the run recorded")
-        expected = dict(again.lists_section(key if fingerprint else None).files)
-        sections = body.get("sections") or {}
-        for name, info in sections.items():
-            if info.get("stage") == "notify":
-                expected.update(self._kit_again(again, name, info.get("options") or {}, v))
-            elif info.get("stage") == "report":
-                found = _discover.load_discovery(self.runner, info["depends"]["discover"]) \
-                    if (info.get("depends") or {}).get("discover") else None
-                expected.update(_report.report_files(again, discovery=found))
-            elif info.get("stage") == "timeline":
-                expected["timeline/timesketch.jsonl"] = timesketch.timeline_lines(
-                    self.runner, again, with_patients=bool((info.get("options") or {}).get("with_patients")))
-            elif info.get("stage") == "discover":
-                v.notes.append("the discovery section is not recomputed (discovery ranks; it does not list patients)")
-        recomputed = {n for n, i in sections.items() if i.get("stage") in ("scope", "notify", "report", "timeline")}
-        listed = {rel: e for rel, e in body.get("files", {}).items() if e.get("section") in recomputed}
-        for rel in sorted(set(expected) | set(listed)):
-            v.recomputed += 1
-            if rel not in listed:
-                v.other.append(f"recomputed: {rel} should exist and is not in the set")
-            elif rel not in expected:
-                v.other.append(f"recomputed: {rel} is in the set but the computation gives no such file")
-            elif hashlib.sha256(expected[rel]).hexdigest() != listed[rel]["sha256"]:
-                v.other.append(f"recomputed: {rel} differs from what the evidence gives")
-        for rel in sorted(set(expected) - set(listed)):
-            if rel not in body.get("files", {}):
-                v.other.append(f"recomputed: {rel} should exist and is not in the set")
+
+def _kits(result: ScopeResult, *, practices: list[str] | None, progress: Progress | None,
+          **options: Any) -> dict[str, dict[str, bytes]]:
+    """The kits of `notify.kit_files`, made practice by practice when someone listens to the progress (a kit depends
+    on its practice's patients only, so the bytes are the same either way)."""
+    if progress is None:
+        return notify.kit_files(result, practices=practices, **options)
+    chosen = notify.kit_practices(result, practices)
+    kits: dict[str, dict[str, bytes]] = {}
+    for done, practice in enumerate(chosen, start=1):
+        kits.update(notify.kit_files(result, practices=[practice], **options))
+        progress("kits", done, len(chosen))
+    return kits
 
 
 def _pseudonymisation(folder: Path) -> str | None:

@@ -14,6 +14,7 @@ from ._version import __version__
 from .errors import ConfigError, InputError, ScopingError
 from .figures import local_time
 from .private import private_files
+from .progress import Progress, on_terminal
 from .result import ScopeResult
 from .writers import visible
 
@@ -44,10 +45,8 @@ def cmd_init(a: argparse.Namespace) -> int:
 
 def cmd_ingest(a: argparse.Namespace) -> int:
     if a.dry_run:
-        from .dryrun import dry_run
-
         case = _open(a.case)  # the store is not opened: a dry run creates and changes nothing
-        print(dry_run(case.config, sample=a.sample or 1000, sources=a.sources or None).summary())
+        print(case.dry_run(a.sources or None, sample=a.sample or 1000).summary())
         return 0
     if a.sample is not None:
         raise ConfigError("--sample goes with --dry-run", hint="scoping ingest CASE --dry-run --sample 200")
@@ -131,9 +130,9 @@ def cmd_run(a: argparse.Namespace) -> int:
         result = case.scope()
         published = case.publish(result)
         print(_scope_summary(result, published.folder))
-        kits = case.notify(result, lang=a.lang)
+        kits = case.notify(result, lang=a.lang, progress=_progress(a))
         print(f"notification kits: {case.out / 'notify' / a.lang} ({len(result.practice_files)} practices)")
-        case.report(result)
+        case.report(result, progress=_progress(a))
         print(f"report:            {case.out / 'report.html'} ({kits.folder / 'manifest.json'} lists every file)")
     return 0
 
@@ -143,7 +142,7 @@ def cmd_notify(a: argparse.Namespace) -> int:
         result = case.run(a.run)
         print(f"publishing run {result.run_id} (recorded {result.run.recorded_at})", file=sys.stderr)
         published = case.notify(result, lang=a.lang, practices=a.practice or None, directory=a.directory,
-                                include_attempted=a.include_attempted, out=a.out)
+                                include_attempted=a.include_attempted, out=a.out, progress=_progress(a))
         print(f"notification kits: {published.folder / 'notify' / a.lang}")
         print(published.describe())
     return 0
@@ -153,10 +152,15 @@ def cmd_report(a: argparse.Namespace) -> int:
     with _open(a.case) as case:
         result = case.run(a.run)
         print(f"publishing run {result.run_id} (recorded {result.run.recorded_at})", file=sys.stderr)
-        published = case.report(result, out=a.out)
+        published = case.report(result, out=a.out, progress=_progress(a))
         print(f"report: {published.folder / 'report.html'}")
         print(published.describe())
     return 0
+
+
+def _progress(a: argparse.Namespace) -> Progress | None:
+    """Progress on stderr when it is a terminal (and --quiet is not given); nothing otherwise."""
+    return None if getattr(a, "quiet", False) else on_terminal()
 
 
 def cmd_runs(a: argparse.Namespace) -> int:
@@ -308,8 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "(rule hits, unmapped values, quarantine reasons, mapped rows); writes nothing")
             p.add_argument("--sample", type=int, default=None, metavar="N",
                            help="with --dry-run: how many lines of each file (default 1000)")
-        if name in ("ingest", "run"):
-            p.add_argument("--quiet", action="store_true", help="no progress bar")
+        if name in ("ingest", "run", "notify", "report"):
+            p.add_argument("--quiet", action="store_true", help="no progress on the terminal")
         if name in ("notify", "run", "demo"):
             p.add_argument("--lang", default="fr", type=_language,
                            help="language of the letters: fr or en, or one a case's [notify] wording_dir adds "

@@ -20,7 +20,7 @@ from .config import CaseConfig
 from .errors import ConfigError
 from .incident import parse_time
 from .ingest import ensure_account_hours
-from .result import RunRecord
+from .result import RunRecord, in_local_time
 from .scope import require_events
 from .store import Runner
 from .writers import csv_bytes, visible
@@ -57,6 +57,10 @@ class DiscoveryResult:
     @property
     def run_id(self) -> str:
         return self.run.run_id
+
+    def in_local_time(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` (`accounts`, `sessions`) with its instants as date-times of the case's zone."""
+        return in_local_time(frame, self.timezone)
 
     @property
     def proposed(self) -> pl.DataFrame:
@@ -193,8 +197,7 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
     run = RunRecord(run_id=RunRecord.make_id("discover", parameters, digest, sql), kind="discover",
                     parameters=parameters, incident_sha256="", evidence_sha256=digest, evidence=tuple(evidence),
                     sql=sql, mappings=(), trace=trace, case_id=runs.case_id(r))
-    recorded_at = runs.record(r, run, frames, {}, {})
-    return DiscoveryResult(run=RunRecord(**{**run.__dict__, "recorded_at": recorded_at}), period=(start, end),
+    return DiscoveryResult(run=runs.record(r, run, frames, {}, {}), period=(start, end),
                            baseline_start=baseline, settings=s, timezone=tz, **frames)
 
 

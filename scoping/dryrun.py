@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import polars as pl
 
 from . import queries
 from .config import CaseConfig
@@ -33,6 +34,7 @@ class SourceTrial:
     rule_hits: list[tuple[str, int]] = field(default_factory=list)
     unmapped: list[tuple[str, str | None, int, int]] = field(default_factory=list)  # column, raw value, lines, named
     rows: list[dict[str, Any]] = field(default_factory=list)
+    file_seqs: list[int] = field(default_factory=list)  # the number each file of `files` was read under
 
     @property
     def never_matched(self) -> list[str]:
@@ -41,8 +43,33 @@ class SourceTrial:
 
 @dataclass
 class DryRunReport:
+    """What the mappings made of the first lines of each file: `summary()` (also what `print` shows) in words,
+    `mapped()`, `rule_hits()` and `unmapped()` as tables."""
+
     sample: int
     sources: list[SourceTrial] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def mapped(self) -> pl.DataFrame:
+        """A few mapped lines of each source, as ingest would store them (patients as the list a line names)."""
+        rows = [{"source": s.source, "file": s.files[s.file_seqs.index(r["file_seq"])],
+                 **{k: v for k, v in r.items() if k != "file_seq"}} for s in self.sources for r in s.rows]
+        return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+    def rule_hits(self) -> pl.DataFrame:
+        """How many of the lines read each rule matched (a rule that never did is a rule to check)."""
+        return pl.DataFrame([{"source": s.source, "rule": name, "lines": hits}
+                             for s in self.sources for name, hits in s.rule_hits],
+                            schema={"source": pl.String, "rule": pl.String, "lines": pl.Int64})
+
+    def unmapped(self) -> pl.DataFrame:
+        """Raw values the mapping left unclassified (action other, category or outcome unknown), with their lines."""
+        return pl.DataFrame([{"source": s.source, "column": c, "raw_value": v, "lines": n, "naming_a_patient": named}
+                             for s in self.sources for c, v, n, named in s.unmapped],
+                            schema={"source": pl.String, "column": pl.String, "raw_value": pl.String,
+                                    "lines": pl.Int64, "naming_a_patient": pl.Int64})
 
     def summary(self) -> str:
         out = [f"dry run: the first {self.sample:,} lines of each file; nothing was written"]
@@ -97,7 +124,7 @@ def dry_run(cfg: CaseConfig, *, sample: int = 1000, sources: list[str] | None = 
     try:
         for src in [cfg.source(n) for n in sources] if sources else cfg.sources:
             trial = SourceTrial(src.name)
-            seqs = []
+            seqs = trial.file_seqs
             for file in expand(cfg.root, src.files, where=f"[sources.{src.name}]",
                                follow_symlinks=src.follow_symlinks):
                 seq += 1

@@ -198,11 +198,13 @@ def heatmap(result: ScopeResult) -> ReportFigure:
 
 
 def coverage(result: ScopeResult) -> ReportFigure:
+    """Events per hour per source around the breach; hours of the windows without any log in red when the same hours
+    are usually active, grey when they are usually quiet; holes in a source's sequential ids in purple."""
     df = result.frames["coverage"]
     sources = sorted(set(df["source"].to_list()))
     fig = ReportFigure(figsize=(10, 1.8 + 1.4 * max(len(sources), 1)))
     gaps = result.summary["log_gaps"]
-    unusual = [g for g in gaps if g["usual_events"] > 0]
+    holes = result.frames["sequence_gaps"]
     for i, source in enumerate(sources):
         ax = fig.add_subplot(len(sources), 1, i + 1)
         part = df.filter(df["source"] == source)
@@ -212,16 +214,37 @@ def coverage(result: ScopeResult) -> ReportFigure:
             a = datetime.fromisoformat(g["start_utc"])
             b = datetime.fromisoformat(g["end_utc"])
             ax.axvspan(mdates.date2num(a), mdates.date2num(b), lw=0, alpha=0.5,
-                       color="#c0392b" if g["usual_events"] > 0 else "#bdc3c7")
+                       color="#c0392b" if g["usually_active"] else "#bdc3c7")
+        mine = holes.filter(holes["source"] == source)
+        for n, row in enumerate(mine.iter_rows(named=True)):
+            a = datetime.fromisoformat(row["after_utc"])
+            b = datetime.fromisoformat(row["before_utc"])
+            ax.axvspan(mdates.date2num(a), mdates.date2num(b), lw=0, alpha=0.6, color="#8e44ad")
+            ax.axvline(mdates.date2num(a + (b - a) / 2), color="#8e44ad", lw=1.2)
+            if n < 4:
+                ax.annotate(f"{row['missing']:,} id(s) missing", (mdates.date2num(a + (b - a) / 2), 1),
+                            xycoords=("data", "axes fraction"), va="top", ha="left", fontsize=7, color="#8e44ad")
         ax.set_ylabel(source, fontsize=8)
         _time_axis(ax)
-    fig.suptitle(f"Log coverage: events per hour per source. Hours of the windows without any log: "
-                 f"{sum(g['hours'] for g in unusual)} usually active (red), "
-                 f"{sum(g['hours'] for g in gaps if g['usual_events'] == 0)} usually quiet (grey)", fontsize=10)
+    active = sum(g["hours"] for g in gaps if g["usually_active"])
+    quiet = sum(g["hours"] for g in gaps if not g["usually_active"])
+    fig.suptitle(f"Log coverage: events per hour per source. Hours of the windows without any log: {active} usually "
+                 f"active (red), {quiet} usually quiet (grey).\n{_sequence_line(result)}", fontsize=10)
     if fig.axes:
         fig.axes[-1].set_xlabel(_utc_label(result))
     fig.tight_layout()
     return fig
+
+
+def _sequence_line(result: ScopeResult) -> str:
+    checked = result.frames["sequence_sources"].filter("sequential")["source"].to_list()
+    holes = result.frames["sequence_gaps"]
+    if not checked:
+        return "No source numbers its records with sequential ids: holes in a log cannot be counted."
+    if holes.is_empty():
+        return f"Sequential ids checked ({', '.join(checked)}): no id missing inside the windows."
+    return (f"Sequential ids checked ({', '.join(checked)}): {int(holes['missing'].sum()):,} id(s) missing inside the "
+            f"windows, in {holes.height:,} hole(s) (purple).")
 
 
 FIGURES: dict[str, Callable[[ScopeResult], ReportFigure]] = {

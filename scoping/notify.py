@@ -95,6 +95,19 @@ def _messages(result: ScopeResult, phr: Phrasing, wanted: pl.DataFrame, attempte
                         orient="row")
 
 
+def kit_practices(result: ScopeResult, practices: list[str] | None = None) -> list[str]:
+    """The practices that get a kit, in order: those with affected or attempted patients (or the named ones, each of
+    which must have some)."""
+    named = set(result.affected["practice_id"].drop_nulls()) | set(result.attempted["practice_id"].drop_nulls())
+    chosen = sorted(named)
+    if practices:
+        unknown = sorted(set(practices) - set(chosen))
+        if unknown:
+            raise ConfigError(f"no affected or attempted patient for practice(s) {', '.join(unknown)}")
+        chosen = [p for p in chosen if p in practices]
+    return chosen
+
+
 def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
               directory: pl.DataFrame | None = None, include_attempted: bool = False,
               settings: Mapping[str, Any] | None = None, root: Path | None = None) -> dict[str, dict[str, bytes]]:
@@ -105,13 +118,8 @@ def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | N
     words = load_wording(lang, cfg, root)
     tz = result.incident.timezone
     phr = Phrasing(words, tz)
+    chosen = kit_practices(result, practices)
     affected, attempted = result.affected, result.attempted
-    chosen = sorted(set(affected["practice_id"].drop_nulls()) | set(attempted["practice_id"].drop_nulls()))
-    if practices:
-        unknown = sorted(set(practices) - set(chosen))
-        if unknown:
-            raise ConfigError(f"no affected or attempted patient for practice(s) {', '.join(unknown)}")
-        chosen = [p for p in chosen if p in practices]
     affected = affected.filter(pl.col("practice_id").is_in(chosen))
     attempted = attempted.filter(pl.col("practice_id").is_in(chosen))
     wanted = pl.concat([affected.select("patient_id", "practice_id"), attempted.select("patient_id", "practice_id")])

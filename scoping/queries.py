@@ -48,6 +48,19 @@ class Query:
         body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("--"))
         return set(_PARAM.findall(body))
 
+    def _repr_markdown_(self) -> str:
+        """How a notebook shows the query: its header as a list, then the text that runs, verbatim."""
+        fields = [("parameters", ", ".join(self.params) or "none"), ("reads", self.reads), ("writes", self.writes),
+                  ("order of the output", self.order), ("assumptions", self.assumptions)]
+        lines = [f"**`{self.name}`**: {self.question}", ""]
+        lines += [f"- *{label}*: {value}" for label, value in fields if value]
+        fence = "~~~~" if "```" in self.text else "```"
+        return "\n".join([*lines, "", f"{fence}sql", self.text.rstrip("\n"), fence, "",
+                          f"sha256 `{self.sha256}` (`scoping queries --show {self.name}` prints it)"])
+
+    def __str__(self) -> str:
+        return self.text
+
     def bind(self, values: dict[str, object]) -> dict[str, object]:
         """Check declared, used and supplied parameters agree; return the values to bind."""
         declared, supplied = set(self.params), set(values)
@@ -75,6 +88,12 @@ def _parse(name: str, text: str) -> Query:
     return Query(name=name, question=header.get("question", ""), params=params,
                  reads=header.get("reads", ""), order=header.get("order", ""), text=text,
                  writes=header.get("writes", ""), assumptions=header.get("assumptions", ""))
+
+
+def query(name: str) -> Query:
+    """A shipped forensic query, as it runs: its question, parameters, tables read, assumptions and exact text (a
+    notebook shows it as Markdown; `print` gives the text alone). `scoping queries` lists the names."""
+    return get(name)
 
 
 @cache

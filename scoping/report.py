@@ -12,58 +12,21 @@ its control characters shown; nothing from the evidence is markup.
 from __future__ import annotations
 
 import base64
-from html import escape
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import figures
 from ._version import __version__
 from .discover import DiscoveryResult
 from .figures import local_time
+from .progress import Progress
 from .queries import Query, get
+from .report_html import CSP, CSS, Html, hashed, name, table
+from .report_html import code as _code
+from .report_html import e as _e
 from .result import ScopeResult
-from .writers import visible
-
-CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#1c2833;line-height:1.45}
-h1{font-size:1.6em}h2{border-bottom:1px solid #d5d8dc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;font-size:.85em;margin:.5em 0}td,th{border:1px solid #d5d8dc;padding:.25em .5em;
-vertical-align:top;text-align:left;overflow-wrap:anywhere}th{background:#f4f6f7}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
-.lead{font-size:1.1em;background:#fdf2e9;padding:1em;border-left:4px solid #c0392b}
-.note{color:#566573;font-size:.9em}.toc{columns:2;font-size:.9em}code,pre{font-size:.8em;background:#f4f6f7}pre{padding:.5em;overflow-x:auto;
-white-space:pre-wrap}img{max-width:100%;border:1px solid #eaecee;margin:.5em 0}details{margin:.3em 0}
-@media print{body{max-width:none;margin:0}table{font-size:.7em;width:100%}img{page-break-inside:avoid}
-details{display:block}}
-"""
-
-
-def _e(value: object) -> str:
-    return escape(visible("" if value is None else str(value)), quote=True)
-
-
-def _code(text: object) -> str:
-    """Text of a code block: line ends and tabs kept, every other control character shown."""
-    return "\n".join(_e(line).replace("\u2409", "\t") for line in str(text or "").split("\n"))
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str] | None = None, *, limit: int | None = None) -> str:
-    if not rows:
-        return '<p class="note">(none)</p>'
-    cols = columns or list(rows[0])
-    head = "".join(f"<th>{_e(c)}</th>" for c in cols)
-    body = []
-    for row in rows[:limit] if limit else rows:
-        cells = []
-        for c in cols:
-            v = row.get(c)
-            number = isinstance(v, int | float) and not isinstance(v, bool)
-            shown = f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else v
-            cells.append(f"<td{' class=n' if number else ''}>{_e(shown)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    more = f'<p class="note">… {len(rows) - limit:,} more rows in the CSV files</p>' if limit and len(rows) > limit \
-        else ""
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+from .scope import USUAL_WEEKS, USUALLY_ACTIVE_ACCOUNTS
 
 
 class _Labels:
@@ -139,31 +102,77 @@ def _lead(result: ScopeResult) -> str:
     return " ".join(parts)
 
 
-def _figures(result: ScopeResult) -> tuple[dict[str, bytes], str]:
+def _figures(result: ScopeResult, progress: Progress | None) -> tuple[dict[str, bytes], str]:
     files, blocks = {}, []
-    for name, draw in figures.FIGURES.items():
+    for done, (fig_name, draw) in enumerate(figures.FIGURES.items(), start=1):
         fig = draw(result)
         png = figures.render(fig, "png")
-        files[f"figures/{name}.png"] = png
-        files[f"figures/{name}.svg"] = figures.render(fig, "svg")
-        blocks.append(f'<figure><img alt="{_e(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}">'
-                      f"</figure>")
+        files[f"figures/{fig_name}.png"] = png
+        files[f"figures/{fig_name}.svg"] = figures.render(fig, "svg")
+        blocks.append(f'<figure><img alt="{_e(fig_name)}" src="data:image/png;base64,'
+                      f'{base64.b64encode(png).decode()}"></figure>')
+        if progress:
+            progress("figures", done, len(figures.FIGURES))
     return files, "\n".join(blocks)
 
 
-def _segments(result: ScopeResult, lab: _Labels) -> list[dict[str, Any]]:
-    rows = []
+def _clock(iso_utc: str | None, tz: str) -> str:
+    """An instant of a table, to the second, in the incident's zone (the table's caption names the zone)."""
+    if not iso_utc:
+        return ""
+    return datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _span(first: str | None, last: str | None, tz: str) -> str:
+    """From when to when, the second date left out when it is the first's."""
+    a, b = _clock(first, tz), _clock(last, tz)
+    return f"{a} → {b[11:] if a[:10] == b[:10] else b}" if a and b else a or b
+
+
+def _burst(r: dict[str, Any]) -> bool:
+    """A segment of refused logins only, that no analyst ruled on: one of a burst the report counts, not lists."""
+    return bool(r["n_refused_logins"]) and r["n_refused_logins"] == r["n_events"] and not r["decision_justification"]
+
+
+def _shown(result: ScopeResult) -> list[dict[str, Any]]:
     order = {"attacker": 0, "undetermined": 1, "owner": 2}
     shown = [r for r in result.sessions.iter_rows(named=True) if r["verdict"] != "owner" or r["decision_justification"]]
-    for r in sorted(shown,
-                    key=lambda r: (order[r["verdict"]], r["account_id"], r["segment_start_utc"])):
+    return sorted(shown, key=lambda r: (order[r["verdict"]], r["account_id"], r["segment_start_utc"]))
+
+
+def _segments(result: ScopeResult, lab: _Labels) -> list[dict[str, Any]]:
+    rows, tz = [], result.incident.timezone
+    for r in _shown(result):
+        if _burst(r):
+            continue
         rows.append({"account": lab.account(r["account_id"]),
                      "segment": f"{r['segment_no']}/{r['session_segments']}",
-                     "start (UTC)": r["segment_start_utc"], "end (UTC)": r["segment_end_utc"],
+                     "when": _span(r["segment_start_utc"], r["segment_end_utc"], tz),
                      "address": lab.value("address", r["src_ip"]), "client": lab.value("client", r["user_agent"]),
-                     "patients": r["n_patients"], "verdict": r["verdict"],
+                     "events": r["n_events"], "patients": r["n_patients"], "verdict": r["verdict"],
                      "reasons": r["reasons"] if not (lab.shareable and r["decision_justification"]) else
                      f"analyst decision (justified in the full report); the rules said {r['rule_verdict']}"})
+    return rows
+
+
+def _bursts(result: ScopeResult, lab: _Labels) -> list[dict[str, Any]]:
+    """Failed-login bursts (segments of refused logins only) per account, address and verdict: how many segments and
+    refused logins, from when to when, for which reasons."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    tz = result.incident.timezone
+    for r in _shown(result):
+        if _burst(r):
+            groups.setdefault((r["account_id"], r["src_ip"] or "", r["verdict"]), []).append(r)
+    rows = []
+    for (account, address, verdict), members in groups.items():
+        clients = sorted({m["user_agent"] or "" for m in members})
+        rows.append({"account": lab.account(account), "address": lab.value("address", address or None),
+                     "client": lab.value("client", clients[0] or None) if len(clients) == 1 else
+                     f"{len(clients)} clients",
+                     "segments": len(members), "refused logins": sum(m["n_refused_logins"] for m in members),
+                     "when": _span(min(m["segment_start_utc"] for m in members),
+                                   max(m["segment_end_utc"] for m in members), tz), "verdict": verdict,
+                     "reasons": " | ".join(dict.fromkeys(m["reasons"] for m in members))})
     return rows
 
 
@@ -197,11 +206,11 @@ def _discovery(discovery: DiscoveryResult | None, lab: _Labels) -> str:
         reasons = "; ".join(sorted(set(r["signals"].split(", ")))) if lab.shareable else r["reasons"]
         rows.append({"score": r["score"], "account": lab.account(r["account_id"]),
                      "practice": lab.practice(r["practice_id"]), "reasons": reasons,
-                     "first suspicious (UTC)": r["first_suspicious_utc"],
-                     "last suspicious (UTC)": r["last_suspicious_utc"]})
+                     "suspicious activity": _span(r["first_suspicious_utc"], r["last_suspicious_utc"],
+                                                  discovery.timezone)})
     return (f'<p class="note">Discovery run {_e(discovery.run_id)} over {_e(discovery.period[0].isoformat())} → '
             f"{_e(discovery.period[1].isoformat())}, each reason computed by one SQL file against the account's own "
-            f"baseline.</p>{_table(rows)}")
+            f"baseline; times are {_e(discovery.timezone)} time.</p>{table(rows)}")
 
 
 def _gaps(result: ScopeResult) -> str:
@@ -210,27 +219,58 @@ def _gaps(result: ScopeResult) -> str:
         return "<p>Every hour of the windows holds logged events.</p>"
     rows = [{"from": local_time(g["start_utc"], tz), "to": local_time(g["end_utc"], tz), "hours": g["hours"],
              "events the same hours usually hold": g["usual_events"],
-             "reading": "usually quiet hours" if g["usual_events"] == 0 else "usually active: logs may be missing"}
+             "reading": "usually active: logs may be missing" if g["usually_active"] else "usually quiet hours"}
             for g in gaps]
-    return f"<p>Hours of the windows with no logged event at all (no evidence either way):</p>{_table(rows)}"
+    return (f"<p>Hours of the windows with no logged event at all (no evidence either way). An hour is usually "
+            f"active when, in most of the {USUAL_WEEKS} weeks before, at least {USUALLY_ACTIVE_ACCOUNTS} accounts "
+            f"worked at the same hour of the same weekday; an empty hour that is usually quiet is no sign of missing "
+            f"logs.</p>{table(rows)}")
+
+
+def _sequences(result: ScopeResult, lab: _Labels) -> str:
+    tz = result.incident.timezone
+    sources = [{"source": r["source"], "records in the windows": r["records"],
+                "ids": "sequential" if r["sequential"] else
+                ("not numbered" if r["numeric_ids"] < r["records"] else "not sequential"),
+                "first id": str(r["first_id"]) if r["sequential"] else "",
+                "last id": str(r["last_id"]) if r["sequential"] else ""}
+               for r in result.frames["sequence_sources"].iter_rows(named=True)]
+    holes = [{"source": r["source"], "missing ids": f"{r['first_missing']} – {r['last_missing']}",
+              "missing": r["missing"], "unreadable lines between": r["quarantined_between"],
+              "after (local)": local_time(r["after_utc"], tz), "before (local)": local_time(r["before_utc"], tz),
+              "between": f"{lab.value('file', r['after_file'])}:{r['after_line']} and "
+                         f"{lab.value('file', r['before_file'])}:{r['before_line']}"}
+             for r in result.frames["sequence_gaps"].iter_rows(named=True)]
+    found = (f"<p>Holes in the ids inside the windows: ids that no line of the evidence holds (a quarantined line "
+             f"holds its id, unreadable):</p>{table(holes)}" if holes else
+             "<p>No id is missing inside the windows from the sources numbered sequentially.</p>")
+    return (f"<p>A log that numbers its records one after another shows a deleted or lost record as a hole in the ids "
+            f"(scope_sequence_sources, scope_sequence_gaps):</p>{table(sources)}{found}")
 
 
 def _method(result: ScopeResult) -> str:
     ran = dict.fromkeys(t["query"] for t in result.run.trace)
     queries: list[Query] = []
-    for name in ran:
+    for query_name in ran:
         try:
-            queries.append(get(name))
+            queries.append(get(query_name))
         except Exception:  # a generated statement (a mapping): shown below with its text
             continue
-    rows = [{"query": q.name, "question": q.question, "assumptions": q.assumptions,
-             "sha256": result.run.sql.get(q.name, q.sha256)[:16] + "…"} for q in queries]
-    blocks = [_table(rows)]
+    rows = [{"query": Html(f"{name(q.name)}<br>{hashed(result.run.sql.get(q.name, q.sha256), 16)}"),
+             "question": q.question, "assumptions": q.assumptions} for q in queries]
+    blocks = [table(rows)]
     for m in result.run.mappings:
         blocks.append(f"<details><summary>mapping of source <code>{_e(m['source'])}</code> "
                       f"(sha256 {_e(str(m['mapping_sha256'])[:16])}…)</summary>"
                       f"<pre>{_code(m.get('sql'))}</pre></details>")
     return "\n".join(blocks)
+
+
+def _recorded(result: ScopeResult) -> str:
+    """When the run was first recorded: the date the report states (never the clock, so that the same run gives the
+    same bytes)."""
+    when = result.run.first_recorded_at
+    return f"{when[:16].replace('T', ' ')} UTC" if when else "not recorded"
 
 
 def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | None, *, shareable: bool) -> str:
@@ -244,7 +284,7 @@ def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | N
         f"{_e(', '.join(inc['indicators']['user_agents']) or 'none')}.</p>")
     dq = s["data_quality"]
     ev_rows = [{"file": lab.value("file", e["path"]) if shareable else e["path"], "kind": e["kind"],
-                "sha256": e["sha256"], "lines read": e["lines_read"], "events": e["events_loaded"],
+                "sha256": hashed(e["sha256"]), "lines read": e["lines_read"], "events": e["events_loaded"],
                 "duplicates": e["duplicates"], "conflicts": e.get("conflicts") or 0, "quarantined": e["quarantined"],
                 "DST flagged": e["dst_flagged"], "status": e["status"]} for e in run.evidence]
     practice_rows = [{"practice": lab.practice(r["practice_id"]), "patients": r["patients"], "listed": r["listed"],
@@ -252,7 +292,7 @@ def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | N
                       "file": "" if shareable else f"{result.practice_files.get(r['practice_id'], '')}.csv"}
                      for r in s["controllers"]]
     account_rows = [{"account": lab.account(r["account_id"]), "practice": lab.practice(r["practice_id"]),
-                     "role": r["role"], "departed (UTC)": r["active_until_utc"],
+                     "role": r["role"], "departed": _clock(r["active_until_utc"], tz),
                      "attacker segments": r["attacker_segments"], "undetermined": r["undetermined_segments"],
                      "owner": r["owner_segments"], "patients reached": r["patients_reached"]}
                     for r in result.accounts.iter_rows(named=True)]
@@ -264,33 +304,40 @@ def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | N
     kits = len(result.practice_files)
     unmapped = s.get("unmapped_in_windows") or []
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}: {_e(s['case'])}</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="generator" content="scoping {_e(__version__)}"><title>{_e(title)}: {_e(s['case'])}</title>
 <style>{CSS}</style></head><body>
 <h1>{_e(title)}: {_e(s['case'])}</h1>
-<p class="note">{_e(inc['name'])} · run {_e(run.run_id)} · scoping {_e(__version__)} · {_e(variant)}</p>
+<p class="note">{_e(inc['name'])} · run {_e(run.run_id)}, first recorded {_e(_recorded(result))} · made by scoping
+{_e(__version__)} · {_e(variant)}</p>
 <nav><ol class="toc">{_toc()}</ol></nav>
-<h2 id="s1">1. What happened, in plain words</h2>
+<h2 id="s1" class="first">1. What happened, in plain words</h2>
 <p class="lead">{_lead(result)}</p>
 <h2 id="s2">2. The incident as defined</h2>
-{_table(windows)}
+{table(windows)}
 <p>Compromised accounts: {_e(', '.join(lab.account(a) for a in inc['compromised_accounts']))}. Each session of these
 accounts is split into segments (the part of a session from one address and one client: a session cookie replayed
 from another address gives a segment of its own), and each segment is attributed from the evidence; segments that
 cannot be attributed count as affected: {'yes' if inc['count_undetermined'] else 'no'}. Baseline for each account:
 the {_e(inc['baseline_days'])} days before the first window; an address or a client is the account's usual one when
-the account used it on at least {_e(inc.get('usual_min_days', 1))} different days of it.</p>
+the account used it on at least {_e(inc.get('usual_min_days', 1))} different days of it. Times are {_e(tz)} time.</p>
 {indicators}
-{_table(account_rows)}
+{table(account_rows)}
 <h2 id="s3">3. Discovery: accounts that look compromised</h2>
 {_discovery(discovery, lab)}
 <h2 id="s4">4. Attribution of each segment</h2>
 <p>Every segment judged the attacker's or undetermined, and every segment an analyst ruled on, with its reasons;
-{_owner_count(result)} segment(s) judged the owner's are in sessions.csv.</p>
-{_table(_segments(result, lab), limit=300)}
+{_owner_count(result)} segment(s) judged the owner's are in sessions.csv. Times are {_e(tz)} time.</p>
+{table(_segments(result, lab), limit=300)}
+<h3>Failed-login bursts</h3>
+<p>Segments of refused logins only (password spraying, guessing), counted per account, address and verdict rather
+than listed one by one (each is a row of sessions.csv):</p>
+{table(_bursts(result, lab))}
 <h2 id="s5">5. Figures</h2>
 {figures_html}
 <h2 id="s6">6. Patients affected per practice (counts only)</h2>
-{_table(practice_rows)}
+{table(practice_rows)}
 <h2 id="s7">7. Notification kits</h2>
 <p>{kits} practice(s) have affected or attempted patients: <code>scoping notify CASE</code> writes one kit per practice
 and language (letters to merge, the per-access detail, the regulator sheet) under <code>notify/&lt;lang&gt;/</code>,
@@ -300,20 +347,22 @@ named as <code>by_controller/</code> names them. They name patients: they are no
 {dq['duplicates']:,} duplicates (counted once), {dq.get('conflicts', 0):,} conflicts (a key logged again with other
 content: every version kept), {dq['quarantined']:,} quarantined with their reason; {dq['dst_flagged']:,} local times
 fell in a daylight-saving change.</p>
-{_table(ev_rows)}
+{table(ev_rows)}
 <h3>Quarantined lines by reason</h3>
-{_table([{**r, "path": lab.value("file", r["path"]) if shareable else r["path"]} for r in dq['quarantine_by_reason']],
-         ["path", "reason", "lines", "first_line"])}
+{table([{**r, "path": lab.value("file", r["path"]) if shareable else r["path"]} for r in dq['quarantine_by_reason']],
+      ["path", "reason", "lines", "first_line"])}
 <h3>What the logs cannot show</h3>
 {_gaps(result)}
+<h3>Holes in the logs' own numbering</h3>
+{_sequences(result, lab)}
 <p>Events of the compromised accounts inside the windows that the mapping left unclassified (their exposure may be
 understated; their raw values, which may name patients, are in summary.json):</p>
-{_table(unmapped, ["action", "category", "events"])}
+{table(unmapped, ["action", "category", "events"])}
 <p>How the patient of each reached access was found in the logs. <code>openemr:session_context</code> means OpenEMR
 recorded the chart open in the session, not necessarily the record the query touched.</p>
-{_table(s['patient_links'], ["patient_link", "patients", "accesses"])}
+{table(s['patient_links'], ["patient_link", "patients", "accesses"])}
 <p>Searches, lists, exports or reads by counted segments that name no patient (whose data they returned is not in
-the logs):</p>{_table(s['searches_without_patient_list'], ["action", "events"])}
+the logs):</p>{table(s['searches_without_patient_list'], ["action", "events"])}
 <h2 id="s9">9. Method</h2>
 <p>Every number above comes from SQL files shipped with scoping, run exactly as written (<code>scoping queries --show
 NAME</code> prints one), with parameters bound; their SHA-256, the parameters of run {_e(run.run_id)} and the hashes
@@ -323,9 +372,11 @@ of the evidence and of every output file are in <code>manifest.json</code>.</p>
 """
 
 
-def report_files(result: ScopeResult, *, discovery: DiscoveryResult | None = None) -> dict[str, bytes]:
-    """Both report variants and the figures (PNG and SVG), as the report section of an output set."""
-    files, figures_html = _figures(result)
-    for name, shareable in (("report.html", False), ("report_shareable.html", True)):
-        files[name] = _html(result, figures_html, discovery, shareable=shareable).encode()
+def report_files(result: ScopeResult, *, discovery: DiscoveryResult | None = None,
+                 progress: Progress | None = None) -> dict[str, bytes]:
+    """Both report variants and the figures (PNG and SVG), as the report section of an output set; `progress` hears
+    of each figure drawn."""
+    files, figures_html = _figures(result, progress)
+    for page, shareable in (("report.html", False), ("report_shareable.html", True)):
+        files[page] = _html(result, figures_html, discovery, shareable=shareable).encode()
     return files

@@ -28,7 +28,34 @@ from .writers import key_fingerprint
 
 # the tables of a scope run; the first eight are published as lists, the others feed the timeline and figures
 FRAMES = ("affected", "attempted", "unassigned", "exposures", "pairs", "accesses", "segments", "accounts",
-          "event_segments", "segment_bars", "first_reach", "hourly", "heatmap", "coverage", "log_gaps")
+          "event_segments", "segment_bars", "first_reach", "hourly", "heatmap", "coverage", "log_gaps",
+          "sequence_sources", "sequence_gaps")
+
+
+VERDICT_ORDER = {"attacker": 0, "undetermined": 1, "owner": 2}
+
+
+def in_local_time(frame: pl.DataFrame, tz: str) -> pl.DataFrame:
+    """`frame` with every instant as a date-time of the zone `tz` (what an analyst reads), for display: a column of
+    ISO 8601 text named `*_utc` (as the CSV files write instants) or a date-time with a zone becomes a date-time in
+    `tz`, named without its `_utc`. Other columns are left as they are."""
+    exprs = []
+    for name, dtype in frame.schema.items():
+        shown = name[:-4] if name.endswith("_utc") else name
+        if shown != name and shown in frame.columns:
+            shown = f"{shown}_local"
+        if dtype == pl.String and name.endswith("_utc"):
+            value = pl.col(name).str.to_datetime(time_zone="UTC", time_unit="us")
+        elif isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+            value = pl.col(name)
+        else:
+            continue
+        exprs.append(value.dt.convert_time_zone(tz).alias(shown))
+    renamed = frame.with_columns(exprs)
+    order = [c[:-4] if c.endswith("_utc") and c[:-4] in renamed.columns else
+             f"{c[:-4]}_local" if c.endswith("_utc") and f"{c[:-4]}_local" in renamed.columns else c
+             for c in frame.columns]
+    return renamed.select(order)
 
 
 def canonical_digest(value: Any) -> str:
@@ -51,13 +78,15 @@ class RunRecord:
     tool_version: str = __version__
     recorded_at: str = ""
     case_id: str = ""              # the case whose store made the run (not part of its id)
+    first_recorded_at: str = ""    # when a run of this id was first recorded: the time a report states
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "kind": self.kind, "parameters": dict(self.parameters),
                 "incident_sha256": self.incident_sha256, "evidence_sha256": self.evidence_sha256,
                 "evidence": [dict(e) for e in self.evidence], "sql": dict(self.sql),
                 "mappings": [{k: v for k, v in m.items() if k != "sql"} for m in self.mappings],
-                "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version, "case_id": self.case_id}
+                "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version, "case_id": self.case_id,
+                "first_recorded_at": self.first_recorded_at}
 
     @staticmethod
     def make_id(kind: str, parameters: Mapping[str, Any], evidence_sha256: str, sql: Mapping[str, str]) -> str:
@@ -82,7 +111,9 @@ class ScopeResult:
             raise ConfigError(f"run {self.run.run_id} lacks table(s) {', '.join(missing)}",
                               hint="it was recorded by another version of scoping: run `scoping scope CASE` again")
         object.__setattr__(self, "frames", MappingProxyType(dict(self.frames)))
-        object.__setattr__(self, "summary", MappingProxyType(dict(self.summary)))
+        # the summary as the store keeps it (JSON, in its order): a run computed now and the same run loaded from the
+        # store are the same value, and give the same report, byte for byte
+        object.__setattr__(self, "summary", MappingProxyType(json.loads(json.dumps(dict(self.summary), default=str))))
         object.__setattr__(self, "practice_files", MappingProxyType(dict(self.practice_files)))
 
     @property
@@ -124,6 +155,23 @@ class ScopeResult:
 
     def by_controller(self, practice_id: str) -> pl.DataFrame:
         return self.affected.filter(pl.col("practice_id") == practice_id)
+
+    @property
+    def controllers(self) -> pl.DataFrame:
+        """One row per practice with affected patients: its number in the report, patients by exposure, modified."""
+        rows = list(self.summary["controllers"])
+        return pl.DataFrame(rows, infer_schema_length=None) if rows else pl.DataFrame()
+
+    def in_local_time(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """`frame` (a table of this run, or a timeline) with its instants as date-times of the incident's zone."""
+        return in_local_time(frame, self.incident.timezone)
+
+    def segments_by_verdict(self) -> pl.DataFrame:
+        """Every segment (sessions.csv) for review: the attacker's first, then the undetermined, then the owner's, each
+        in time order, with local date-times and the full reasons."""
+        ranked = self.sessions.with_columns(
+            pl.col("verdict").replace_strict(VERDICT_ORDER, default=len(VERDICT_ORDER)).alias("_rank"))
+        return self.in_local_time(ranked.sort("_rank", "segment_start_utc", "segment_key").drop("_rank"))
 
     def identity(self, pseudonymise_key: bytes | None = None) -> publish.SetIdentity:
         return publish.SetIdentity(evidence_sha256=self.run.evidence_sha256, evidence=self.run.evidence,

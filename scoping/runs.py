@@ -8,6 +8,7 @@ with other options — and stop when the evidence or the incident changed since.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from datetime import datetime
@@ -51,16 +52,16 @@ def case_id(runner: Runner) -> str:
 
 
 def stored(summary: Mapping[str, Any]) -> dict[str, Any]:
-    """A summary as the store keeps it and gives it back (JSON, keys sorted): a fresh run and a recorded one must
-    read the same, or a report of one would not be the report of the other."""
-    loaded: dict[str, Any] = json.loads(json.dumps(dict(summary), sort_keys=True, default=str))
+    """A summary as the store keeps it and gives it back (JSON values, keys in their order): a fresh run and a
+    recorded one must read the same, or a report of one would not be the report of the other."""
+    loaded: dict[str, Any] = json.loads(json.dumps(dict(summary), default=str))
     return loaded
 
 
 def record(runner: Runner, run: RunRecord, frames: Mapping[str, pl.DataFrame], summary: Mapping[str, Any],
-           practice_files: Mapping[str, str]) -> str:
-    """Keep a run and its tables in the store (replacing a run of the same id: the same inputs); returns the time
-    it was recorded."""
+           practice_files: Mapping[str, str]) -> RunRecord:
+    """Keep a run and its tables in the store (replacing a run of the same id: the same inputs); returns the run with
+    the time it was recorded, and the time a run of its id was first recorded."""
     with runner.atomic():
         runner.run("runs_schema")
         for name, df in frames.items():
@@ -86,10 +87,11 @@ def record(runner: Runner, run: RunRecord, frames: Mapping[str, pl.DataFrame], s
                           incident_sha256=run.incident_sha256, evidence_sha256=run.evidence_sha256,
                           record=json.dumps({**run.as_dict(), "mappings": [dict(m) for m in run.mappings]},
                                             sort_keys=True, default=str),
-                          summary=json.dumps(dict(summary), sort_keys=True, default=str),
+                          summary=json.dumps(stored(summary)),  # in its order: the report's tables keep it
                           practice_files=json.dumps(dict(practice_files), sort_keys=True),
                           columns=json.dumps({n: df.columns for n, df in frames.items()}, sort_keys=True))
-    return str(rows[0][0]) if rows else ""
+    recorded, first = (str(rows[0][0]), str(rows[0][1])) if rows else ("", "")
+    return dataclasses.replace(run, recorded_at=recorded, first_recorded_at=first)
 
 
 def list_runs(runner: Runner, kind: str | None = None) -> pl.DataFrame:
@@ -117,7 +119,8 @@ def load(runner: Runner, kind: str, run_id: str | None = None) -> tuple[RunRecor
                     incident_sha256=raw["incident_sha256"], evidence_sha256=raw["evidence_sha256"],
                     evidence=tuple(raw["evidence"]), sql=raw["sql"], mappings=tuple(raw["mappings"]),
                     trace=tuple(raw["trace"]), tool_version=raw["tool_version"],
-                    recorded_at=str(row["recorded_at_utc"]), case_id=raw.get("case_id", ""))
+                    recorded_at=str(row["recorded_at_utc"]), case_id=raw.get("case_id", ""),
+                    first_recorded_at=str(row["first_recorded_at_utc"] or row["recorded_at_utc"]))
     columns = json.loads(row["frame_columns"])
     frames = {}
     for table in runner.execute("runs_tables", "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "

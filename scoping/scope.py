@@ -28,6 +28,10 @@ from .store import Runner
 
 READ_BEFORE_WINDOW = timedelta(days=1)
 FIGURE_DAYS_BEFORE, FIGURE_DAYS_AFTER, USUAL_WEEKS = 3, 1, 4
+# an empty hour of the windows is usually active when at least this many accounts usually worked at that hour
+USUALLY_ACTIVE_ACCOUNTS = 2
+# a source's ids are sequential when at least this many records of the windows rise by one this often, line to line
+SEQUENCE_MIN_RECORDS, SEQUENCE_MIN_SHARE = 10, 0.9
 
 
 def _iso(t: datetime) -> str:
@@ -110,25 +114,33 @@ def _frames(r: Runner, incident: Incident) -> dict[str, pl.DataFrame]:
         "heatmap": lambda: r.frame("report_heatmap", tz=incident.timezone,
                                    baseline_start=_iso(baseline_start(incident))),
         "coverage": lambda: r.frame("report_coverage", **around),
-        "log_gaps": lambda: r.frame("scope_log_gaps", baseline_from=usual_from, tz=incident.timezone),
+        "log_gaps": lambda: r.frame("scope_log_gaps", baseline_from=usual_from, tz=incident.timezone,
+                                    min_accounts=USUALLY_ACTIVE_ACCOUNTS),
     }
-    return {name: make() for name, make in frames.items()}
+    made = {name: make() for name, make in frames.items()}
+    span = {"from_ts": _iso(start), "to_ts": _iso(end)}
+    made["sequence_sources"] = r.frame("scope_sequence_sources", **span, min_records=SEQUENCE_MIN_RECORDS,
+                                       min_share=SEQUENCE_MIN_SHARE)
+    sequential = made["sequence_sources"].filter(pl.col("sequential"))["source"].to_list()
+    made["sequence_gaps"] = r.frame("scope_sequence_gaps", **span, sources=sequential)
+    return made
 
 
 def _gap_ranges(gaps: pl.DataFrame) -> list[dict[str, Any]]:
-    """Consecutive hours without any log, as ranges, with how many events those hours usually hold."""
+    """Consecutive hours without any log and of the same reading (usually active or usually quiet), as ranges, with
+    the events those hours usually hold in all (the sum of each hour's weekly median: scope_log_gaps.sql)."""
     ranges: list[dict[str, Any]] = []
     for row in gaps.iter_rows(named=True):
-        hour = row["hour_utc"]
-        if ranges and ranges[-1]["_end"] == hour:
+        hour, usual, active = row["hour_utc"], float(row["usual_events"] or 0), bool(row["usually_active"])
+        if ranges and ranges[-1]["_end"] == hour and ranges[-1]["usually_active"] == active:
             ranges[-1]["_end"] = hour + timedelta(hours=1)
-            ranges[-1]["usual_events"] += float(row["usual_events"] or 0)
+            ranges[-1]["usual_events"] += usual
             ranges[-1]["hours"] += 1
         else:
-            ranges.append({"_start": hour, "_end": hour + timedelta(hours=1), "hours": 1,
-                           "usual_events": float(row["usual_events"] or 0)})
+            ranges.append({"_start": hour, "_end": hour + timedelta(hours=1), "hours": 1, "usual_events": usual,
+                           "usually_active": active})
     return [{"start_utc": _iso(g["_start"]), "end_utc": _iso(g["_end"]), "hours": g["hours"],
-             "usual_events": round(g["usual_events"], 1)} for g in ranges]
+             "usual_events": round(g["usual_events"], 1), "usually_active": g["usually_active"]} for g in ranges]
 
 
 def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: dict[str, pl.DataFrame],
@@ -154,6 +166,7 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
                                                                                   usual_min_days=incident.usual_min_days))],
         "unmapped_values": [dataclasses.asdict(u) for u in unmapped_values(r)],
         "log_gaps": _gap_ranges(frames["log_gaps"]),
+        "sequence_gaps": {"sources": _rows(frames["sequence_sources"]), "gaps": _rows(frames["sequence_gaps"])},
         "data_quality": {
             "evidence_files": len(logs), "lines_read": total("lines_read"), "events_loaded": total("events_loaded"),
             "duplicates": total("duplicates"), "conflicts": total("conflicts"), "quarantined": total("quarantined"),
@@ -202,7 +215,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
                  .unique().to_list() if p is not None]
     practice_files = naming.practice_files(practices)
     if record:
-        run = RunRecord(**{**run.__dict__, "recorded_at": runs.record(r, run, frames, summary, practice_files)})
+        run = runs.record(r, run, frames, summary, practice_files)
     return ScopeResult(run=run, incident=incident, frames=frames, summary=summary, practice_files=practice_files,
                        home=home)
 

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+from helpers import run_case
 
+from scoping import Case
 from scoping.synth import SynthOptions, synthesize
+
+HOSTILE_UA = "python-requests/2.32.3 <script>alert('ua')</script><img src=x onerror=alert(1)>"
+HOSTILE_LOGIN = "<svg onload=alert(3)>"
 
 
 @pytest.fixture(scope="session")
@@ -36,3 +43,31 @@ def fresh_world(world_factory, tmp_path: Path):
         return dst
 
     return make
+
+
+@pytest.fixture(scope="session")
+def reported(world_factory, tmp_path_factory):
+    """A world whose logs carry markup in their strings, run end to end, with its report (shared by the report's
+    tests and the browser's: they read it, never change it)."""
+    folder = tmp_path_factory.mktemp("report") / "case"
+    shutil.copytree(world_factory(seed=7, scale=0.3), folder, ignore=shutil.ignore_patterns("case.duckdb*", "out"))
+    log = folder / "logs" / "gateway-2.jsonl.gz"
+    lines = gzip.decompress(log.read_bytes()).decode().splitlines()
+    out = []
+    for line in lines:
+        if "python-requests" in line:
+            rec = json.loads(line)
+            rec["user_agent"] = HOSTILE_UA
+            rec["path"] = rec["path"].replace("/api/v1/auth/logout", "/api/v1/auth/logout?<b>x</b>")
+            line = json.dumps(rec)
+        out.append(line)
+    spray = {"request_id": "hostile-1", "time": "12/Nov/2025:19:00:01.000 +0100", "method": "POST",
+             "path": "/api/v1/auth/login", "status": 401, "user": HOSTILE_LOGIN, "client_ip": "198.51.100.10",
+             "user_agent": HOSTILE_UA, "session": "h1", "payload": {"patient_ids": None}}
+    out.append(json.dumps(spray))
+    out.append('{"request_id": "hostile-2", "time": "<script>alert(2)</script>", "user": "x"}')
+    log.write_bytes(gzip.compress(("\n".join(out) + "\n").encode()))
+    _, result = run_case(folder)
+    with Case.open(folder) as case:
+        case.report(result)
+    return folder

@@ -2,45 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
+import shutil
 
-import pytest
-from helpers import read, run_case
+import polars as pl
+from helpers import read
 
 from scoping import Case
-
-HOSTILE_UA = "python-requests/2.32.3 <script>alert('ua')</script><img src=x onerror=alert(1)>"
-HOSTILE_LOGIN = "<svg onload=alert(3)>"
-
-
-@pytest.fixture(scope="module")
-def reported(world_factory, tmp_path_factory):
-    import shutil
-
-    folder = tmp_path_factory.mktemp("report") / "case"
-    shutil.copytree(world_factory(seed=7, scale=0.3), folder, ignore=shutil.ignore_patterns("case.duckdb*", "out"))
-    log = folder / "logs" / "gateway-2.jsonl.gz"
-    lines = gzip.decompress(log.read_bytes()).decode().splitlines()
-    out = []
-    for line in lines:
-        if "python-requests" in line:
-            rec = json.loads(line)
-            rec["user_agent"] = HOSTILE_UA
-            rec["path"] = rec["path"].replace("/api/v1/auth/logout", "/api/v1/auth/logout?<b>x</b>")
-            line = json.dumps(rec)
-        out.append(line)
-    spray = {"request_id": "hostile-1", "time": "12/Nov/2025:19:00:01.000 +0100", "method": "POST",
-             "path": "/api/v1/auth/login", "status": 401, "user": HOSTILE_LOGIN, "client_ip": "198.51.100.10",
-             "user_agent": HOSTILE_UA, "session": "h1", "payload": {"patient_ids": None}}
-    out.append(json.dumps(spray))
-    out.append('{"request_id": "hostile-2", "time": "<script>alert(2)</script>", "user": "x"}')
-    log.write_bytes(gzip.compress(("\n".join(out) + "\n").encode()))
-    _, result = run_case(folder)
-    with Case.open(folder) as case:
-        case.report(result)
-    return folder
 
 
 def _text_without_images(path) -> str:
@@ -89,3 +58,43 @@ def test_figures_and_report_are_deterministic(reported):
 def test_manifest_lists_report_and_figures(reported):
     manifest = json.loads((reported / "out" / "manifest.json").read_text())
     assert "report.html" in manifest["files"] and "figures/coverage.png" in manifest["files"]
+
+
+def test_the_recorded_run_gives_the_report_the_computed_run_gave(reported, tmp_path):
+    """`scoping report` publishes the run as the store keeps it; its bytes are those of the run as computed (the
+    fixture's report), and `verify --recompute` (which computes it again) agrees."""
+    folder = tmp_path / "case"
+    shutil.copytree(reported, folder)
+    before = {name: (folder / "out" / name).read_bytes() for name in ("report.html", "report_shareable.html")}
+    with Case.open(folder) as case:
+        case.report(case.run())
+        assert {name: (folder / "out" / name).read_bytes() for name in before} == before
+        verification = case.verify(recompute=True)
+    assert verification.ok, verification.problems
+
+
+def _section(html: str, start: str, end: str) -> str:
+    return html.split(start, 1)[1].split(end, 1)[0]
+
+
+def test_failed_login_bursts_are_counted_per_account_and_address_not_listed(reported):
+    with Case.open(reported) as case:
+        result = case.run()
+    shown = result.sessions.filter((pl.col("verdict") != "owner") | pl.col("decision_justification").is_not_null())
+    bursts = shown.filter((pl.col("n_refused_logins") == pl.col("n_events"))
+                          & pl.col("decision_justification").is_null())
+    groups = bursts.group_by("account_id", "src_ip", "verdict").agg(pl.len().alias("segments"),
+                                                                     pl.col("n_refused_logins").sum())
+    assert bursts.height > groups.height >= 2  # the synthetic sprayer tries several accounts, each more than once
+    html = (reported / "out" / "report.html").read_text()
+    listed = _section(html, '<h2 id="s4">', "<h3>Failed-login bursts</h3>")
+    grouped = _section(html, "<h3>Failed-login bursts</h3>", '<h2 id="s5">')
+    assert listed.count("<tr>") - 1 == shown.height - bursts.height  # a header row, then one per segment left
+    assert grouped.count("<tr>") - 1 == groups.height
+    for g in groups.iter_rows(named=True):
+        row = next(r for r in grouped.split("<tr>") if f"({g['account_id']})</td><td>{g['src_ip']}</td>" in r)
+        assert f"<td class=n>{g['segments']}</td><td class=n>{g['n_refused_logins']}</td>" in row
+        assert f"<td>{g['verdict']}</td>" in row
+    shareable = _section((reported / "out" / "report_shareable.html").read_text(), "<h3>Failed-login bursts</h3>",
+                         '<h2 id="s5">')
+    assert shareable.count("<tr>") - 1 == groups.height and "198.51.100." not in shareable

@@ -2,7 +2,8 @@
 -- params: kind
 -- reads: runs
 -- order: recorded_at descending, run_id
-SELECT run_id, kind, iso_utc(recorded_at) AS recorded_at_utc, tool_version, incident_sha256, evidence_sha256,
+SELECT run_id, kind, iso_utc(recorded_at) AS recorded_at_utc,
+  iso_utc(first_recorded_at) AS first_recorded_at_utc, tool_version, incident_sha256, evidence_sha256,
   record, summary, practice_files, frame_columns
 FROM runs
 WHERE $kind IS NULL OR kind = $kind

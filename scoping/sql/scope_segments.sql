@@ -23,6 +23,8 @@
 --   its /64), so a spelling or an IPv6 privacy address does not make an address new. Refused requests and the
 --   segments being judged are not baseline (scope_baseline).
 --   A session with one address and one client is one segment, judged as the whole session always was.
+--   n_refused_logins counts its refused logins (login_failed, or a login whose outcome is failure): a segment of
+--   nothing else is a failed-login burst, which the report groups per account and address.
 --   An analyst's decision (incident_decisions, naming the segment or its whole session) overrules the rules: the
 --   verdict is the decision's, rule_verdict keeps what the rules said, and the reasons say who decided and why.
 CREATE OR REPLACE TABLE scope_segments AS
@@ -68,6 +70,8 @@ per_segment AS (
     any_value(seg_ip) AS src_ip,
     any_value(seg_client) AS user_agent,
     count(DISTINCT event_key) AS n_events,
+    count(DISTINCT event_key) FILTER (WHERE action = 'login_failed' OR (action = 'login' AND outcome = 'failure'))
+      AS n_refused_logins,
     count(DISTINCT patient_id) AS n_patients,
     bool_or(has_baseline) AS has_baseline,
     bool_or(active_until IS NOT NULL AND ts >= active_until) AS after_departure,
