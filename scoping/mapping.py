@@ -28,7 +28,11 @@ from .schema import ACTIONS, CATEGORIES, OUTCOMES
 
 __all__ = ["Compiled", "compile_source"]
 
-_OFFSET_RE = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# iso8601: a date, a time, then nothing, or a zone written as Z, UTC, GMT (offset 0) or a numeric offset;
+# any other text after the time is never dropped (DuckDB's casts would ignore it, or read a zone name as ICU does)
+_ISO_DATETIME = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?)"
+_ISO_RE = _ISO_DATETIME + r" ?(Z|z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+_ISO_TRAILING = "text after the time that is not Z, UTC, GMT or a numeric offset"
 
 
 def _value(src: Source, col: str, c: Compiled, *, trim: bool = True) -> str | None:
@@ -82,16 +86,19 @@ def _rule_column(src: Source, col: str, fallback: str | None, c: Compiled,
 
 
 def _timestamp(src: Source, c: Compiled) -> tuple[str, str]:
-    """SQL for (instant when the text carries an offset, naive local time when it does not)."""
+    """SQL for (instant when the text carries an offset, naive local time when it does not). An iso8601 stamp
+    is a date and time followed by nothing or by Z, UTC, GMT or a numeric offset; anything else is unread."""
     fmt = src.ts_format
     if fmt == "epoch_s":
         return "to_timestamp(try_cast(ts_text AS DOUBLE))", "NULL::TIMESTAMP"
     if fmt == "epoch_ms":
         return "epoch_ms(try_cast(ts_text AS BIGINT))::TIMESTAMPTZ", "NULL::TIMESTAMP"
     if fmt == "iso8601":
-        off = c.bind(_OFFSET_RE)
-        return (f"CASE WHEN regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMPTZ) END",
-                f"CASE WHEN NOT regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMP) END")
+        iso = c.bind(_ISO_RE)
+        when, zone = f"regexp_extract(ts_text, {iso}, 1)", f"regexp_extract(ts_text, {iso}, 2)"
+        offset = f"CASE WHEN {zone} IN ('Z', 'z', 'UTC', 'GMT') THEN '+00:00' ELSE {zone} END"
+        return (f"CASE WHEN {zone} <> '' THEN try_cast({when} || {offset} AS TIMESTAMPTZ) END",
+                f"CASE WHEN {when} <> '' AND {zone} = '' THEN try_cast({when} AS TIMESTAMP) END")
     f = c.bind(fmt)
     if "%z" in fmt or "%Z" in fmt:
         return f"try_strptime(ts_text, {f})::TIMESTAMPTZ", "NULL::TIMESTAMP"
@@ -187,6 +194,10 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
     key = _value(src, "event_key", c)
     key_expr = f"{c.bind(src.name + ':')} || {key}" if key else "'sha256:' || left(content_sha, 32)"
     instant, naive = _timestamp(src, c)
+    # an iso8601 stamp that starts right and ends with other text says so (a reason has no ':' before the value)
+    trailing = f"CASE WHEN regexp_matches(ts_text, {c.bind(_ISO_DATETIME)}) AND NOT regexp_matches(ts_text, " \
+               f"{c.bind(_ISO_RE)}) THEN {c.bind(' (' + _ISO_TRAILING + ')')} ELSE '' END" \
+        if src.ts_format == "iso8601" else "''"
     tz = c.bind(src.timezone) if src.timezone else "NULL"
     max_line = c.bind(max_line_bytes)
     enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
@@ -245,7 +256,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
         problem,
         CASE WHEN ts_text IS NULL THEN 'missing timestamp'
              WHEN ts_no_offset AND {tz} IS NULL AND ts_local IS NOT NULL THEN 'timestamp without offset'
-             WHEN ts IS NULL THEN 'bad timestamp: ' || left(ts_text, 64)
+             WHEN ts IS NULL THEN 'bad timestamp' || {trailing} || ': ' || left(ts_text, 64)
              WHEN account_id IS NULL THEN 'missing account'
              WHEN key_value IS NULL THEN 'missing event key'
         END) AS reason
