@@ -393,3 +393,33 @@ def test_the_proposed_incident_round_trips_any_string(value):
     back = tomllib.loads(incident_toml(inc))["incident"]
     assert back["name"] == value and back["compromised_accounts"] == [value]
     assert back["indicators"]["user_agents"] == [value]
+
+
+# -- red-team round 2: ingest ---------------------------------------------------------------------------------
+
+
+def ledger(folder: Path) -> dict[str, tuple[int, int, int, int, int]]:
+    """Per log file: (read, loaded, duplicates, conflicts, quarantined), checked to add up."""
+    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
+    rows = con.execute("SELECT path, lines_read, events_loaded, duplicates, conflicts, quarantined FROM evidence "
+                       "WHERE kind = 'log' ORDER BY path").fetchall()
+    con.close()
+    out = {str(p): tuple(int(v) for v in rest) for p, *rest in rows}
+    assert all(read == sum(rest) for read, *rest in out.values()), out
+    return out  # type: ignore[return-value]
+
+
+def query(folder: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_byte_order_mark_opening_a_json_lines_file_is_dropped(tmp_path, capsys):
+    bom = b"\xef\xbb\xbf" + _line(patient="P1") + b"\n" + _line(patient="P2") + b"\n"
+    folder = make(tmp_path, files={"a.jsonl": bom, "b.jsonl.gz": gzip.compress(bom)})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0), "logs/b.jsonl.gz": (2, 0, 2, 0, 0)}
+    assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1") == [("P1",), ("P2",)]
