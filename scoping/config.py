@@ -309,6 +309,28 @@ def source_digest(src: Source, root: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def read_settings(cfg: CaseConfig) -> str:
+    """The case settings, besides a source's definition, that decide what the ledger of a file read now says
+    (a line longer than max_line_bytes is quarantined), as canonical JSON: recorded with every file, so that a
+    change reads its files again."""
+    return json.dumps({"max_line_bytes": cfg.max_line_bytes}, sort_keys=True, separators=(",", ":"))
+
+
+def settings_change(recorded: str | None, current: str) -> str | None:
+    """How the read settings recorded with a file differ from the current ones (None when they do not)."""
+    if recorded == current:
+        return None
+    if recorded is None:
+        return "the settings it was read with are not recorded"
+    try:
+        old = json.loads(recorded)
+    except ValueError:
+        old = {}
+    new = json.loads(current)
+    return "; ".join(f"{k} = {old.get(k)} then, {new.get(k)} now" for k in sorted(set(old) | set(new))
+                     if old.get(k) != new.get(k)) or None
+
+
 def parse_reference(kind: str, t: dict[str, Any]) -> Reference:
     where = f"[reference.{kind}]"
     if kind not in REFERENCE_COLUMNS:

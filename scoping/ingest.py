@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from . import ingest_plan, reference
-from .config import CaseConfig, Source
+from .config import CaseConfig, Source, read_settings
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .ingest_read import FileReport, PendingFile, read_file
@@ -47,12 +47,18 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
+    removed: list[ingest_plan.Removed] = field(default_factory=list)  # files case.toml no longer names
 
     def summary(self) -> str:
         lines = [f"{'file':40} {'read':>10} {'events':>10} {'dupl.':>8} {'confl.':>7} {'quar.':>8}  status"]
         for f in self.files:
             lines.append(f"{f.path[-40:]:40} {f.lines_read:>10,} {f.events_loaded:>10,} {f.duplicates:>8,} "
                          f"{f.conflicts:>7,} {f.quarantined:>8,}  {f.status}")
+        if self.removed:
+            lines.append("removed from the store, as case.toml no longer names them (the files themselves are "
+                         "untouched):")
+            lines.extend(f"  {r.path} ({r.why}): {_n(r.lines_read, 'line')} read; {_n(r.events, 'event')} and "
+                         f"{_n(r.quarantined, 'quarantined line')} removed" for r in self.removed)
         lines.extend(f"reference: {r}" for r in self.references)
         if self.unmapped:
             lines.append("unmapped raw values (events left `other` / `unknown`; add them to the mapping):")
@@ -61,6 +67,10 @@ class IngestReport:
                          f"{u.raw_value if u.raw_value is not None else '(no raw value)'}"
                          for u in self.unmapped)
         return "\n".join(lines)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'s' if count != 1 else ''}"
 
 
 def ensure_account_hours(runner: Runner) -> None:
@@ -142,7 +152,7 @@ def _store_and_register(runner: Runner, cfg: CaseConfig, pending: list[PendingFi
                    quarantined=rep.quarantined, dst_flagged=rep.dst_flagged,
                    first_ts=first_ts.isoformat() if first_ts else None,
                    last_ts=last_ts.isoformat() if last_ts else None, status=rep.status, ingest_run=run_id,
-                   source_sha256=f.source_sha256)
+                   source_sha256=f.source_sha256, read_settings=read_settings(cfg))
 
 
 def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None, progress: bool | None = None,
@@ -161,8 +171,9 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
     try:
         runner.run("store_schema")
         plan = ingest_plan.make(runner, cfg, chosen, force=force)
-        if plan.reread_ids:
-            runner.run("ingest_remove", source_ids=plan.reread_ids)
+        report.removed = plan.removed
+        if plan.replaced_ids:
+            runner.run("ingest_remove", source_ids=plan.replaced_ids)
         else:
             runner.execute("ingest_no_unflag", "CREATE OR REPLACE TEMP TABLE ingest_unflag AS "
                                                "SELECT NULL::VARCHAR AS source_id, NULL::BIGINT AS source_line LIMIT 0")

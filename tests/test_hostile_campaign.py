@@ -423,3 +423,64 @@ def test_a_byte_order_mark_opening_a_json_lines_file_is_dropped(tmp_path, capsys
     assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
     assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0), "logs/b.jsonl.gz": (2, 0, 2, 0, 0)}
     assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1") == [("P1",), ("P2",)]
+
+
+def _run_id(out: str) -> str:
+    return next(line.split()[1] for line in out.splitlines() if line.startswith("run:"))
+
+
+def test_a_file_the_case_no_longer_names_leaves_the_store_and_a_missing_one_is_named(tmp_path, capsys):
+    """Narrowing `files` removes an ingested file's rows (the file is untouched) and changes the run; a file the
+    globs still name but that is gone stops ingest and scope with the same advice (no loop)."""
+    folder = make(tmp_path, files={"a.jsonl": _line() + b"\n", "test.jsonl": _line(patient="P;2") + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    code, out, err = run(capsys, "scope", str(folder))
+    assert code == 0, err
+    first = _run_id(out)
+    assert "P;2" in (folder / "out" / "affected_patients.csv").read_text()
+    (folder / "logs" / "test.jsonl").rename(folder / "test.jsonl")      # gone, but logs/* still names it
+    for command in ("scope", "ingest"):
+        code, _, err = run(capsys, command, str(folder))
+        assert code == IntegrityError.exit_code, (command, err)
+        assert "logs/test.jsonl" in err and "restore it from the acquisition copy" in err and "narrow" in err
+    (folder / "test.jsonl").rename(folder / "logs" / "test.jsonl")
+    toml = (folder / "case.toml").read_text()
+    (folder / "case.toml").write_text(toml.replace('files = ["logs/*"]', 'files = ["logs/a.jsonl"]'))
+    code, _, err = run(capsys, "scope", str(folder))
+    assert code == IntegrityError.exit_code and "logs/test.jsonl was ingested for [sources.api], whose files no " \
+                                                "longer name it" in err and "`scoping ingest CASE` removes" in err
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0, err
+    assert "removed from the store" in out
+    assert "logs/test.jsonl ([sources.api] files no longer name it): 1 line read; 1 event and 0 quarantined " \
+           "lines removed" in out
+    assert ledger(folder) == {"logs/a.jsonl": (1, 1, 0, 0, 0)}
+    assert (folder / "logs" / "test.jsonl").is_file()                   # evidence is never touched
+    code, out, err = run(capsys, "scope", str(folder))
+    assert code == 0, err
+    second = _run_id(out)
+    assert second != first and "P;2" not in (folder / "out" / "affected_patients.csv").read_text()
+    (folder / "logs" / "test.jsonl").rename(folder / "test.jsonl")      # gone and no longer named: nothing to say
+    code, out, _ = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "removed" not in out
+    code, out, err = run(capsys, "scope", str(folder))
+    assert code == 0 and _run_id(out) == second, err
+
+
+def test_a_changed_max_line_bytes_reads_the_files_again(tmp_path, capsys):
+    long = _line(patient="P;2", pad="x" * 6000)
+    folder = make(tmp_path, toml='[case]\nmax_line_bytes = "4KiB"\n' + JSON_SOURCE + INCIDENT,
+                  files={"a.jsonl": _line() + b"\n" + long + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert ledger(folder) == {"logs/a.jsonl": (2, 1, 0, 0, 1)}
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace('"4KiB"', '"64KiB"'))
+    code, _, err = run(capsys, "scope", str(folder))
+    assert code == IntegrityError.exit_code
+    assert "logs/a.jsonl was read with other [case] settings than case.toml gives now (max_line_bytes = 4096 " \
+           "then, 65536 now)" in err
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0, err
+    assert "re-read: read settings changed (max_line_bytes = 4096 then, 65536 now)" in out
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0)}
+    assert run(capsys, "ingest", str(folder), "--quiet")[1].count("already ingested (same SHA-256)") == 1
+    assert run(capsys, "scope", str(folder))[0] == 0
