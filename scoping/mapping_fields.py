@@ -46,8 +46,8 @@ def type_ref(name: str) -> str:
 def needed_fields(src: Source) -> list[str]:
     """Every source field the mapping reads, in a stable order."""
     seen: dict[str, None] = {}
-    for _, f in src.columns:
-        seen[f] = None
+    for col, _ in src.columns:
+        seen[src.column(col) or ""] = None
     for _, expr in src.expressions:
         for f in expressions.fields(expr):
             seen[f] = None
@@ -55,6 +55,11 @@ def needed_fields(src: Source) -> list[str]:
         for f, _ in rule.when:
             seen[f] = None
     return list(seen)
+
+
+def json_path(name: str) -> str:
+    """A field's name (a.b.c, or a JSONPath of the user's starting with $) as a JSONPath."""
+    return _json_path(name)
 
 
 def _json_path(name: str) -> str:

@@ -484,3 +484,67 @@ def test_a_changed_max_line_bytes_reads_the_files_again(tmp_path, capsys):
     assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0)}
     assert run(capsys, "ingest", str(folder), "--quiet")[1].count("already ingested (same SHA-256)") == 1
     assert run(capsys, "scope", str(folder))[0] == 0
+
+
+def test_a_column_naming_a_field_no_record_holds_is_a_typo_stopped_or_a_warning(tmp_path, capsys):
+    files = {"a.jsonl": _line(ip="203.0.113.9") + b"\n" + _line(patient="P;2") + b"\n"}
+    folder = make(tmp_path, files=files, toml=JSON_SOURCE.replace('patient_id = "patient"',
+                                                                  'patient_id = "patients"') + INCIDENT)
+    for args in (["--dry-run"], ["--quiet"]):
+        code, _, err = run(capsys, "ingest", str(folder), *args)
+        assert code == ConfigError.exit_code, err
+        assert 'names a field that no record of' in err and 'patient_id = "patients" (did you mean "patient"?)' in err
+    assert events(folder) == 0
+    # an optional column: a near miss stops too; a field only some records hold is fine
+    toml = JSON_SOURCE.replace('patient_id = "patient"', 'patient_id = "patient"\nsrc_ip = "ipp"') + INCIDENT
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace(
+        JSON_SOURCE.replace('patient_id = "patient"', 'patient_id = "patients"') + INCIDENT, toml))
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == ConfigError.exit_code and 'src_ip = "ipp" (did you mean "ip"?)' in err
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace('"ipp"', '"ip"'))
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "WARNING" not in out, err
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0)}
+    # a name close to no field: the column stays empty, and ingest and the dry run say so
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace('"ip"', '"client_address"'))
+    for args in (["--dry-run"], ["--quiet"]):
+        code, out, err = run(capsys, "ingest", str(folder), *args)
+        assert code == 0, err
+        assert 'WARNING: [sources.api.columns] src_ip = "client_address": no record of' in out
+
+
+def test_a_result_list_of_objects_is_read_by_its_member_or_said_loudly(tmp_path, capsys):
+    objects = _line(patient=[{"id": "P'1", "name": "x"}, {"id": "P;2"}])
+    encoded = _line(patient='["P/*3*/","P9"]')
+    folder = make(tmp_path, files={"a.jsonl": objects + b"\n" + encoded + b"\n" + _line(patient=["P9"]) + b"\n"})
+    for args in (["--dry-run"], ["--quiet"]):
+        code, out, err = run(capsys, "ingest", str(folder), *args)
+        assert code == 0, err
+        assert "field patient holds objects, in 1 " in out and 'patient_id = "patient[].id"' in out
+    assert "WARNING: [sources.api] 1 line quarantined: patient list written as a string" in out
+    assert ledger(folder) == {"logs/a.jsonl": (3, 2, 0, 0, 1)}
+    assert query(folder, "SELECT reason FROM quarantine") == [
+        ('patient list written as a string (a JSON array inside a JSON string), not read as patient ids: '
+         '["P/*3*/","P9"]',)]
+    assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1 NULLS FIRST") == [(None,), ("P9",)]
+    toml = (folder / "case.toml").read_text()
+    (folder / "case.toml").write_text(toml.replace('patient_id = "patient"', 'patient_id = "patient[].id"'))
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "re-read: mapping changed" in out and "holds objects" not in out, err
+    assert ledger(folder) == {"logs/a.jsonl": (3, 2, 0, 0, 1)}
+    assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1") == [("P'1",), ("P9",), ("P;2",)]
+    assert query(folder, "SELECT count(*) FROM events WHERE record_flags IS NOT NULL") == [(0,)]
+    # FIELD[].MEMBER is for patient_id only
+    (folder / "case.toml").write_text(toml.replace('account_id = "who"', 'account_id = "who[].id"'))
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == ConfigError.exit_code and "FIELD[].MEMBER" in err
+
+
+def test_a_rule_setting_a_literal_that_is_a_field_name_is_warned_of_in_the_dry_run(tmp_path, capsys):
+    toml = JSON_SOURCE.replace('patient_id = "patient"\n', '') + \
+        '[[sources.api.rules]]\nname = "all"\nwhen = { who = "." }\nset = { patient_id = "patient" }\n' + INCIDENT
+    folder = make(tmp_path, toml=toml, files={"a.jsonl": _line() + b"\n"})
+    code, out, err = run(capsys, "ingest", str(folder), "--dry-run")
+    assert code == 0, err
+    assert "WARNING: rule 'all' sets patient_id = \"patient\", a literal, and \"patient\" is also a field of the " \
+           "records" in out
