@@ -26,6 +26,7 @@ from .schema import ACTIONS, CATEGORIES, MAPPABLE, OUTCOMES
 FORMATS = ("csv", "tsv", "jsonl", "parquet", "fhir", "openemr")
 TS_FORMATS = ("iso8601", "epoch_s", "epoch_ms")
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")
+LIST_MEMBER = "[]."  # patient_id = "results[].id": the member `id` of each object of the list `results`
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,15 @@ class Source:
     max_quarantined_share: float | None = None  # None: [case] max_quarantined_share
 
     def column(self, name: str) -> str | None:
-        return dict(self.columns).get(name)
+        """The field a canonical column reads (for `patient_id = "results[].id"`, the list field `results`)."""
+        value = dict(self.columns).get(name)
+        return value.split(LIST_MEMBER, 1)[0] if value is not None else None
+
+    @property
+    def patient_member(self) -> str | None:
+        """The member holding the patient id in the objects of a JSON list (`patient_id = "results[].id"`)."""
+        value = dict(self.columns).get("patient_id")
+        return value.split(LIST_MEMBER, 1)[1] if value is not None and LIST_MEMBER in value else None
 
     def value_map(self, name: str) -> dict[str, str]:
         return dict(dict(self.maps).get(name, ()))
@@ -208,10 +217,18 @@ def parse_source(name: str, t: dict[str, Any]) -> Source:
     if not isinstance(files, list) or not files or not all(isinstance(f, str) for f in files):
         raise ConfigError(f"{where}.files must list one or more file globs")
     columns = _str_pairs(t.get("columns", {}), f"{where}.columns")
-    for col, _ in columns:
+    for col, fld in columns:
         if col not in MAPPABLE:
             raise ConfigError(f"{where}.columns: {col!r} is not a canonical column",
                               hint=f"use one of {', '.join(MAPPABLE)}")
+        if LIST_MEMBER in fld or fld.endswith("[]"):
+            base, _, member = fld.partition(LIST_MEMBER)
+            if col != "patient_id" or fmt not in ("jsonl", "parquet") or not base or not member \
+                    or "[]" in base or "[]" in member or base.startswith("$"):
+                raise ConfigError(f"{where}.columns.{col} = {fld!r}: FIELD[].MEMBER names the member holding the "
+                                  f"patient id in a list of objects; it is for patient_id of a jsonl or parquet "
+                                  f"source, written once",
+                                  hint='e.g. patient_id = "results[].id" for "results": [{"id": "A1"}, ...]')
     constants = _str_pairs(t.get("constants", {}), f"{where}.constants")
     expressions = _str_pairs(t.get("expressions", {}), f"{where}.expressions")
     for col, expr in expressions:
@@ -307,6 +324,28 @@ def source_digest(src: Source, root: Path) -> str:
         definition["api_log_sha256"] = digest
     text = json.dumps(definition, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_settings(cfg: CaseConfig) -> str:
+    """The case settings, besides a source's definition, that decide what the ledger of a file read now says
+    (a line longer than max_line_bytes is quarantined), as canonical JSON: recorded with every file, so that a
+    change reads its files again."""
+    return json.dumps({"max_line_bytes": cfg.max_line_bytes}, sort_keys=True, separators=(",", ":"))
+
+
+def settings_change(recorded: str | None, current: str) -> str | None:
+    """How the read settings recorded with a file differ from the current ones (None when they do not)."""
+    if recorded == current:
+        return None
+    if recorded is None:
+        return "the settings it was read with are not recorded"
+    try:
+        old = json.loads(recorded)
+    except ValueError:
+        old = {}
+    new = json.loads(current)
+    return "; ".join(f"{k} = {old.get(k)} then, {new.get(k)} now" for k in sorted(set(old) | set(new))
+                     if old.get(k) != new.get(k)) or None
 
 
 def parse_reference(kind: str, t: dict[str, Any]) -> Reference:

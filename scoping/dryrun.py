@@ -15,10 +15,11 @@ import duckdb
 import polars as pl
 
 from . import queries
-from .config import CaseConfig
+from .config import CaseConfig, Source
 from .errors import ConfigError
 from .evidence import display_path, expand
-from .ingest_read import Batches, read_into_pending
+from .ingest_read import Batches, check_columns_present, read_into_pending
+from .mapping import OBJECTS_FLAG
 from .store import Runner, map_duckdb_error
 
 
@@ -35,6 +36,7 @@ class SourceTrial:
     unmapped: list[tuple[str, str | None, int, int]] = field(default_factory=list)  # column, raw value, lines, named
     rows: list[dict[str, Any]] = field(default_factory=list)
     file_seqs: list[int] = field(default_factory=list)  # the number each file of `files` was read under
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def never_matched(self) -> list[str]:
@@ -77,6 +79,7 @@ class DryRunReport:
             share = f" ({s.quarantined / s.lines:.0%})" if s.lines else ""
             out.append(f"\n[sources.{s.source}] {len(s.files)} file(s), {s.lines:,} lines read, "
                        f"{s.quarantined:,} quarantined{share}")
+            out.extend(f"  WARNING: {w}" for w in s.warnings)
             out.extend(f"  quarantined: {reason}: {_n(lines, 'line')} (first line {first}: {example!r})"
                        for reason, lines, first, example in s.reasons)
             if s.rule_hits:
@@ -125,6 +128,7 @@ def dry_run(cfg: CaseConfig, *, sample: int = 1000, sources: list[str] | None = 
         for src in [cfg.source(n) for n in sources] if sources else cfg.sources:
             trial = SourceTrial(src.name)
             seqs = trial.file_seqs
+            batches = []
             for file in expand(cfg.root, src.files, where=f"[sources.{src.name}]",
                                follow_symlinks=src.follow_symlinks):
                 seq += 1
@@ -133,13 +137,36 @@ def dry_run(cfg: CaseConfig, *, sample: int = 1000, sources: list[str] | None = 
                 trial.files.append(shown)
                 batch = Batches(runner, cfg, src, f"trial-{seq}", shown, file, seq, diagnostics=True)
                 read_into_pending(batch, progress=False, limit=sample)
+                batches.append(batch)
+            present = set().union(*(b.present for b in batches))
+            names = set().union(*(b.keys | set(b.header or []) for b in batches))
+            absent = check_columns_present(src, present, names, len(batches), sample=sample)
             _describe(runner, trial, seqs, [r.name for r in batch.mapped_src.rules] if seqs else [], rows, top)
+            trial.warnings = absent + _literal_fields(src, names) + _list_objects(runner, seqs)
             report.sources.append(trial)
     except duckdb.Error as exc:
         raise map_duckdb_error(exc, "dry run") from exc
     finally:
         runner.con.close()
     return report
+
+
+def _literal_fields(src: Source, names: set[str]) -> list[str]:
+    """A rule's `set` value is a literal; one that is also a field name of the records was most likely meant as
+    the field (`set = { patient_id = "results" }` makes every matching event the patient "results")."""
+    return [f"rule {rule.name!r} sets {col} = \"{value}\", a literal, and \"{value}\" is also a field of the records: "
+            f"to read the field, name it under [sources.{src.name}.columns] ({col} = \"{value}\")"
+            for rule in src.rules for col, value in rule.set if value in names]
+
+
+def _list_objects(runner: Runner, seqs: list[int]) -> list[str]:
+    rows = runner.execute("dryrun_list_objects", """
+        SELECT regexp_extract(record_flags, 'field (.*) ' || $flag, 1), count(*) FROM ingest_pending
+        WHERE list_contains($seqs, file_seq) AND contains(record_flags, $flag) GROUP BY ALL ORDER BY ALL""",
+                          {"seqs": seqs, "flag": OBJECTS_FLAG})
+    return [f"field {fld} holds objects, in {_n(int(n), 'line')}: name the member holding the patient id "
+            f"(patient_id = \"{fld}[].id\" when they are {{\"id\": ...}}); until then these lines name no patient"
+            for fld, n in rows]
 
 
 def _describe(runner: Runner, trial: SourceTrial, seqs: list[int], rules: list[str], rows: int, top: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from .errors import ConfigError, InputError
@@ -93,3 +94,45 @@ def display_path(root: Path, path: Path, *, resolve: bool = True) -> str:
         return os.path.relpath(target, base) if target.is_relative_to(base) else str(target)
     except (ValueError, OSError):
         return str(path)
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A glob as Path.glob reads it: `*` and `?` stay within a folder, `**/` crosses any number of them."""
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if ch == "*":
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[" and "]" in pattern[i + 2:]:
+            end = pattern.index("]", i + 2)
+            body = pattern[i + 1:end]
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body).replace("\\", "\\\\") + "]")
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def names(root: Path, patterns: tuple[str, ...], recorded: str) -> bool:
+    """Whether a source's globs name the file recorded at `recorded` (relative to the case folder, or absolute),
+    whether or not it is there now: a missing file they name is missing evidence, one they do not name is
+    evidence the case no longer holds."""
+    base = root.resolve()
+    target = os.path.normpath(recorded if os.path.isabs(recorded) else os.path.join(base, recorded))
+    for pattern in patterns:
+        full = pattern if os.path.isabs(pattern) else os.path.join(base, pattern)
+        if _glob_regex(os.path.normpath(full)).match(target):
+            return True
+    return False

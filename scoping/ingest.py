@@ -20,10 +20,11 @@ import duckdb
 import pyarrow as pa
 
 from . import ingest_plan, reference
-from .config import CaseConfig, Source
+from .config import CaseConfig, Source, read_settings
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
-from .ingest_read import FileReport, PendingFile, read_file
+from .ingest_read import FileReport, PendingFile, check_columns_present, read_file
+from .mapping import ENCODED_LIST, OBJECTS_FLAG
 from .readers import fetch_lines
 from .store import Runner, arrow_scan, map_duckdb_error
 
@@ -47,13 +48,21 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     references: list[str] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
+    removed: list[ingest_plan.Removed] = field(default_factory=list)  # files case.toml no longer names
+    warnings: list[str] = field(default_factory=list)  # column fields no record holds; lists not read
 
     def summary(self) -> str:
         lines = [f"{'file':40} {'read':>10} {'events':>10} {'dupl.':>8} {'confl.':>7} {'quar.':>8}  status"]
         for f in self.files:
             lines.append(f"{f.path[-40:]:40} {f.lines_read:>10,} {f.events_loaded:>10,} {f.duplicates:>8,} "
                          f"{f.conflicts:>7,} {f.quarantined:>8,}  {f.status}")
+        if self.removed:
+            lines.append("removed from the store, as case.toml no longer names them (the files themselves are "
+                         "untouched):")
+            lines.extend(f"  {r.path} ({r.why}): {_n(r.lines_read, 'line')} read; {_n(r.events, 'event')} and "
+                         f"{_n(r.quarantined, 'quarantined line')} removed" for r in self.removed)
         lines.extend(f"reference: {r}" for r in self.references)
+        lines.extend(f"WARNING: {w}" for w in self.warnings)
         if self.unmapped:
             lines.append("unmapped raw values (events left `other` / `unknown`; add them to the mapping):")
             lines.extend(f"  [sources.{u.source}] {u.column:8} {u.events:>8,} event{'s' if u.events != 1 else ' '}"
@@ -61,6 +70,10 @@ class IngestReport:
                          f"{u.raw_value if u.raw_value is not None else '(no raw value)'}"
                          for u in self.unmapped)
         return "\n".join(lines)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'s' if count != 1 else ''}"
 
 
 def ensure_account_hours(runner: Runner) -> None:
@@ -142,7 +155,46 @@ def _store_and_register(runner: Runner, cfg: CaseConfig, pending: list[PendingFi
                    quarantined=rep.quarantined, dst_flagged=rep.dst_flagged,
                    first_ts=first_ts.isoformat() if first_ts else None,
                    last_ts=last_ts.isoformat() if last_ts else None, status=rep.status, ingest_run=run_id,
-                   source_sha256=f.source_sha256)
+                   source_sha256=f.source_sha256, read_settings=read_settings(cfg))
+
+
+def _check_fields(plan: ingest_plan.Plan, pending: list[PendingFile]) -> list[str]:
+    """Every column field of a JSON-lines source is held by some record of its files (checked when all of them
+    are read: a source defined anew, or changed): a near miss stops the ingest, a field no record holds is
+    warned of."""
+    sources = {p.source.name: p.source for p in plan.files}
+    warnings: list[str] = []
+    for src in sources.values():
+        mine = [p for p in plan.files if p.source.name == src.name]
+        if src.format != "jsonl" or any(not p.read and not p.status.startswith("same content") for p in mine):
+            continue
+        reads = [f for f in pending if f.report.source == src.name]
+        warnings += check_columns_present(src, set().union(*(f.present for f in reads)),
+                                          set().union(*(f.keys for f in reads)), len(reads))
+    return warnings
+
+
+def list_warnings(runner: Runner, source_ids: list[str]) -> list[str]:
+    """Patient lists the files just read hold but that gave no patient: lists of objects with no member named
+    (`patient_id = "results[].id"`), and lists written as a JSON string (quarantined)."""
+    if not source_ids:
+        return []
+    objects = runner.execute("ingest_list_objects", """
+        SELECT e.source, regexp_extract(v.record_flags, 'field (.*) ' || $flag, 1) AS fld,
+               count(DISTINCT (v.source_id, v.source_line))
+        FROM events v JOIN evidence e ON e.source_id = v.source_id
+        WHERE list_contains($ids, v.source_id) AND contains(v.record_flags, $flag)
+        GROUP BY ALL ORDER BY ALL""", {"ids": source_ids, "flag": OBJECTS_FLAG})
+    encoded = runner.execute("ingest_list_encoded", """
+        SELECT e.source, sum(coalesce(q.source_line_end, q.source_line) - q.source_line + 1)
+        FROM quarantine q JOIN evidence e ON e.source_id = q.source_id
+        WHERE list_contains($ids, q.source_id) AND starts_with(q.reason, $reason)
+        GROUP BY ALL ORDER BY ALL""", {"ids": source_ids, "reason": ENCODED_LIST})
+    out = [f"[sources.{s}] field {fld} holds objects, in {_n(int(n), 'event')}: name the member holding the "
+           f"patient id (patient_id = \"{fld}[].id\" when they are {{\"id\": ...}}); until then these events name "
+           f"no patient" for s, fld, n in objects]
+    out += [f"[sources.{s}] {_n(int(n), 'line')} quarantined: {ENCODED_LIST}" for s, n in encoded]
+    return out
 
 
 def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None, progress: bool | None = None,
@@ -161,8 +213,9 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
     try:
         runner.run("store_schema")
         plan = ingest_plan.make(runner, cfg, chosen, force=force)
-        if plan.reread_ids:
-            runner.run("ingest_remove", source_ids=plan.reread_ids)
+        report.removed = plan.removed
+        if plan.replaced_ids:
+            runner.run("ingest_remove", source_ids=plan.replaced_ids)
         else:
             runner.execute("ingest_no_unflag", "CREATE OR REPLACE TEMP TABLE ingest_unflag AS "
                                                "SELECT NULL::VARCHAR AS source_id, NULL::BIGINT AS source_line LIMIT 0")
@@ -180,7 +233,9 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
                              file_seq=len(pending) + 1, signature=planned.signature)
             pending.append(read)
             report.files.append(read.report)
+        absent = _check_fields(plan, pending)
         _store_and_register(runner, cfg, pending, run_id)
+        report.warnings = absent + list_warnings(runner, [f.report.source_id for f in pending])
         known = {r[0] for r in runner.execute("ingest_known", "SELECT sha256 FROM evidence")}
         report.references = reference.load_all(runner, cfg, known=known, run_id=run_id)
         runner.execute("ingest_drop_staging", """

@@ -9,9 +9,11 @@ stops the ingest here, with the reasons and sample lines (a wrong `ts_format` mu
 from __future__ import annotations
 
 import csv
+import difflib
 import hashlib
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,7 @@ from . import formats, mapping, queries
 from .config import CaseConfig, Source
 from .errors import ConfigError, InputError
 from .evidence import display_path, stat_signature
-from .mapping_fields import REPEATED_FLAG
+from .mapping_fields import REPEATED_FLAG, json_path
 from .readers import LINES, Progress, stream_lines
 from .store import Runner
 
@@ -55,6 +57,8 @@ class PendingFile:
     source_sha256: str
     header_lines: int
     path: Path = field(default_factory=Path)
+    present: frozenset[str] = frozenset()  # JSON lines: the mapped column fields some record holds
+    keys: frozenset[str] = frozenset()  # JSON lines: the top-level keys of the first records
 
 
 def _read_header(runner: Runner, src: Source, path: str) -> list[str]:
@@ -115,6 +119,9 @@ class Batches:
         self.lines = 0
         self.quarantined = 0
         self.limit: int | None = None  # a dry run maps the first lines only
+        self.present: set[str] = set()  # JSON lines: the mapped column fields some record holds
+        self.keys: set[str] = set()  # JSON lines: the top-level keys of the first records (a "did you mean")
+        self._keys_read = False
 
     def process(self, *, input_sql: str = LINES) -> None:
         """Map the batch visible as `input_sql` and append its rows to ingest_pending."""
@@ -155,6 +162,8 @@ class Batches:
             raise InputError(f"{self.shown}: not a readable Parquet file ({exc.message})") from exc
         if src.format == "jsonl":
             self._repair_repeated_keys(first, last, params)
+            if staged:
+                self._note_fields()
         lines, quarantined, naive_line = r.run("ingest_batch_counts", file_seq=self.file_seq, first_line=first,
                                                last_line=last)[0]
         if naive_line is not None:
@@ -164,6 +173,37 @@ class Batches:
                 hint=f"add timezone = \"Europe/Paris\" (the zone the logging server used) to [sources.{src.name}]")
         self.lines += int(lines)
         self.quarantined += int(quarantined)
+
+    def _note_fields(self) -> None:
+        """Which mapped column fields the batch's records hold (asked only until each is found; a line is parsed
+        only when its text holds the field's last name), and the keys of the file's first records."""
+        wanted = [f for f in column_fields(self.src) if f not in self.present]
+        if not wanted and self._keys_read:
+            return
+        checks = []
+        params: dict[str, Any] = {}
+        for i, f in enumerate(wanted):
+            last = f.rsplit(".", 1)[-1]
+            params[f"p{i}"] = json_path(f)
+            if f.startswith("$") or not re.fullmatch(r"[A-Za-z0-9_ -]+", last):
+                checks.append(f"coalesce(bool_or(CASE WHEN json_valid(x) THEN json_exists(x, $p{i}) END), false)")
+            else:
+                params[f"k{i}"] = f'"{last}"'
+                checks.append(f"coalesce(bool_or(CASE WHEN contains(x, $k{i}) AND json_valid(x) "
+                              f"THEN json_exists(x, $p{i}) END), false)")
+        keys = "NULL::VARCHAR[]" if self._keys_read else \
+            "list_distinct(flatten(list(CASE WHEN n <= 1000 AND json_valid(x) THEN CASE WHEN json_type(x) = 'OBJECT' " \
+            "THEN json_keys(x) END END)))"
+        # every value is bound; the text is made of this module's own fragments
+        sql = (f"SELECT [{', '.join(checks)}]::BOOLEAN[], {keys}\n"  # noqa: S608
+               f"FROM (SELECT row_number() OVER () AS n,\n"
+               f"             CASE WHEN source_line = 1 THEN ltrim(t, chr(65279)) ELSE t END AS x\n"
+               f"      FROM (SELECT source_line, try(decode(raw)) AS t FROM {LINES}))")
+        found, first_keys = self.runner.execute("ingest_fields_present", sql, params)[0]
+        self.present.update(f for f, hit in zip(wanted, found or [], strict=False) if hit)
+        if not self._keys_read:
+            self.keys.update(first_keys or [])
+            self._keys_read = bool(first_keys)
 
     def _repair_repeated_keys(self, first: int, last: int, params: dict[str, Any]) -> None:
         """Records with a repeated key were mapped with each key's first value: map them again with its last."""
@@ -252,7 +292,8 @@ def read_file(runner: Runner, cfg: CaseConfig, src: Source, file: Path, *, sha: 
     if truncated:
         status += "; file truncated"
     report = FileReport(src.name, shown, sha[:16], status, lines_read=batch.lines, quarantined=batch.quarantined)
-    return PendingFile(report, sha, size, src.format, mapping_sha, source_sha256, header_lines, file)
+    return PendingFile(report, sha, size, src.format, mapping_sha, source_sha256, header_lines, file,
+                       frozenset(batch.present), frozenset(batch.keys))
 
 
 def _join_openemr_api_log(runner: Runner, cfg: CaseConfig, src: Source, file_seq: int) -> None:
@@ -261,3 +302,38 @@ def _join_openemr_api_log(runner: Runner, cfg: CaseConfig, src: Source, file_seq
         raise InputError(f"[sources.{src.name}] api_log file {src.api_log} not found",
                          hint="fix api_log in case.toml, or remove it if the export has no api_log")
     runner.run("format_openemr_api_join", api_log_path=str(path), key_prefix=f"{src.name}:", file_seq=file_seq)
+
+
+def column_fields(src: Source) -> list[str]:
+    """The fields `[sources.NAME.columns]` reads (the list of `patient_id = "results[].id"`)."""
+    return list(dict.fromkeys(f for col, _ in src.columns if (f := src.column(col))))
+
+
+def check_columns_present(src: Source, present: set[str], keys: set[str], files: int, *,
+                          sample: int | None = None) -> list[str]:
+    """A JSON-lines source whose columns name a field that no record of its files holds: a typo silently empties
+    a column and changes the verdicts. When a field the records hold is close to that name (a typo: `result`
+    for `results`, `ipp` for `ip`), stop, naming the column and that field, as a CSV column the header lacks
+    does; otherwise (a field these files happen never to hold, e.g. a result list in logs without a search) the
+    warnings returned say so. A field some records hold is fine; files without a single record are not judged."""
+    if src.format != "jsonl" or not (present or keys):
+        return []
+    missing = [(col, f) for col, _ in src.columns if (f := src.column(col)) and f not in present]
+    where = f"the first {sample:,} lines of each of its {files:,} file(s)" if sample else \
+        f"its {files:,} file(s)"
+    typos, absent = [], []
+    for col, f in missing:
+        close = difflib.get_close_matches(f, sorted(keys), n=1, cutoff=0.6)
+        if close:
+            typos.append(f'{col} = "{f}" (did you mean "{close[0]}"?)')
+        else:
+            absent.append(f'{col} = "{f}"')
+    shown = ", ".join(sorted(keys)[:40]) + (", ..." if len(keys) > 40 else "")
+    if typos:
+        raise ConfigError(
+            f"[sources.{src.name}.columns] names {'a field' if len(typos) == 1 else 'fields'} that no record of "
+            f"{where} holds: {'; '.join(typos)}",
+            hint=f"the records' fields are: {shown}; fix the name"
+                 + ("; if it appears only further on in the files, raise --sample" if sample else ""))
+    return [f"[sources.{src.name}.columns] {c}: no record of {where} holds this field (their fields: {shown}); "
+            f"check the name: the column stays empty" for c in absent]

@@ -22,13 +22,17 @@ import re
 
 from . import expressions
 from .config import Source
-from .mapping_fields import Compiled, field_ref, parquet_fields, text_fields, type_ref
+from .mapping_fields import Compiled, field_ref, json_path, parquet_fields, text_fields, type_ref
 from .queries import quote_ident
 from .schema import ACTIONS, CATEGORIES, OUTCOMES
 
 __all__ = ["Compiled", "compile_source"]
 
-_OFFSET_RE = r"(Z|z|[+-][0-9]{2}(:?[0-9]{2})?)$"
+# iso8601: a date, a time, then nothing, or a zone written as Z, UTC, GMT (offset 0) or a numeric offset;
+# any other text after the time is never dropped (DuckDB's casts would ignore it, or read a zone name as ICU does)
+_ISO_DATETIME = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?)"
+_ISO_RE = _ISO_DATETIME + r" ?(Z|z|UTC|GMT|[+-][0-9]{2}(?::?[0-9]{2})?)?$"
+_ISO_TRAILING = "text after the time that is not Z, UTC, GMT or a numeric offset"
 
 
 def _value(src: Source, col: str, c: Compiled, *, trim: bool = True) -> str | None:
@@ -82,16 +86,19 @@ def _rule_column(src: Source, col: str, fallback: str | None, c: Compiled,
 
 
 def _timestamp(src: Source, c: Compiled) -> tuple[str, str]:
-    """SQL for (instant when the text carries an offset, naive local time when it does not)."""
+    """SQL for (instant when the text carries an offset, naive local time when it does not). An iso8601 stamp
+    is a date and time followed by nothing or by Z, UTC, GMT or a numeric offset; anything else is unread."""
     fmt = src.ts_format
     if fmt == "epoch_s":
         return "to_timestamp(try_cast(ts_text AS DOUBLE))", "NULL::TIMESTAMP"
     if fmt == "epoch_ms":
         return "epoch_ms(try_cast(ts_text AS BIGINT))::TIMESTAMPTZ", "NULL::TIMESTAMP"
     if fmt == "iso8601":
-        off = c.bind(_OFFSET_RE)
-        return (f"CASE WHEN regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMPTZ) END",
-                f"CASE WHEN NOT regexp_matches(ts_text, {off}) THEN try_cast(ts_text AS TIMESTAMP) END")
+        iso = c.bind(_ISO_RE)
+        when, zone = f"regexp_extract(ts_text, {iso}, 1)", f"regexp_extract(ts_text, {iso}, 2)"
+        offset = f"CASE WHEN {zone} IN ('Z', 'z', 'UTC', 'GMT') THEN '+00:00' ELSE {zone} END"
+        return (f"CASE WHEN {zone} <> '' THEN try_cast({when} || {offset} AS TIMESTAMPTZ) END",
+                f"CASE WHEN {when} <> '' AND {zone} = '' THEN try_cast({when} AS TIMESTAMP) END")
     f = c.bind(fmt)
     if "%z" in fmt or "%Z" in fmt:
         return f"try_strptime(ts_text, {f})::TIMESTAMPTZ", "NULL::TIMESTAMP"
@@ -106,23 +113,37 @@ def _rule_fields(src: Source) -> list[str]:
     return list(dict.fromkeys(f for r in chosen for f, _ in r.when))
 
 
-def _patients(src: Source, c: Compiled, patient_rule: str | None) -> tuple[str, str, str, str, str]:
+OBJECTS_FLAG = "holds objects, name the member holding the patient id"  # in record_flags: said by ingest
+ENCODED_LIST = "patient list written as a string (a JSON array inside a JSON string), not read as patient ids"
+
+
+def _patients(src: Source, c: Compiled, patient_rule: str | None) -> tuple[str, str, str, str, str, str]:
     """SQL for the patients list and how they were found: (captured by a rule, the value is a JSON array, the
-    patients came from a list, the list, a flag for list elements that are not ids). The first two read the
-    fields (the `canon` step); the others read those two."""
+    patients came from a list, the list, a flag for list elements that are not ids, whether the value is a JSON
+    array written as a JSON string). The first two read the fields (the `canon` step); the others read those.
+
+    The elements of a list are ids, or objects whose member `patient_id = "results[].id"` names; a list of
+    objects with no member named gives no patient and is flagged (ingest and the dry run say so), never read
+    as ids. A JSON-lines or Parquet string that holds a JSON array ('["A3","B3"]', a list encoded twice) is not
+    guessed at: the line is quarantined (`ENCODED_LIST`)."""
     sep = c.bind(src.patient_separator) if src.patient_separator else "NULL::VARCHAR"
     pfield = src.column("patient_id")
-    typed = f"coalesce({type_ref(pfield)} = 'ARRAY', false)" if pfield and src.format in ("jsonl", "parquet") \
+    member = src.patient_member
+    json_typed = bool(pfield and src.format in ("jsonl", "parquet"))
+    typed = f"coalesce({type_ref(pfield)} = 'ARRAY', false)" if json_typed and pfield \
         else "(CASE WHEN starts_with(patient_text, '[') AND json_valid(patient_text) " \
              "THEN json_type(patient_text) = 'ARRAY' ELSE false END)"
     captured = f"({patient_rule}) IS NOT NULL" if patient_rule else "false"
     elements = "from_json(patient_text, '[\"JSON\"]')"
+    mpath = c.bind(json_path(member)) if member else None
+    from_object = f"WHEN json_type(e) = 'OBJECT' THEN nullif(trim(json_extract_string(e, {mpath})), '')\n" \
+                  f"                                 " if mpath else ""
     is_list = f"(NOT patient_captured AND patient_text IS NOT NULL AND (patient_array OR ({sep} IS NOT NULL " \
               f"AND contains(patient_text, {sep}))))"
     patients = f"""CASE WHEN patient_text IS NULL THEN [NULL::VARCHAR]
            WHEN patient_captured THEN [patient_text]
            WHEN patient_array THEN coalesce(nullif(list_filter(list_distinct(list_transform({elements},
-                  lambda e: CASE WHEN json_type(e) NOT IN ('OBJECT', 'ARRAY')
+                  lambda e: CASE {from_object}WHEN json_type(e) NOT IN ('OBJECT', 'ARRAY')
                                  THEN nullif(trim(json_extract_string(e, '$')), '') END)),
                   lambda p: p IS NOT NULL), []), [NULL::VARCHAR])
            WHEN {sep} IS NOT NULL AND contains(patient_text, {sep})
@@ -130,10 +151,20 @@ def _patients(src: Source, c: Compiled, patient_rule: str | None) -> tuple[str, 
                     string_split(patient_text, {sep}), lambda p: nullif(trim(p), ''))),
                     lambda p: p IS NOT NULL), []), [NULL::VARCHAR])
            ELSE [patient_text] END"""
+    if mpath:
+        objects = f"""WHEN len(list_filter({elements}, lambda e: json_type(e) = 'OBJECT'
+                                          AND nullif(trim(json_extract_string(e, {mpath})), '') IS NULL)) > 0
+                  THEN {c.bind(f'patient list holds objects without a member {member}')}"""
+    else:
+        objects = f"""WHEN len(list_filter({elements}, lambda e: json_type(e) = 'OBJECT')) > 0
+                  THEN {c.bind(f'field {pfield} {OBJECTS_FLAG} (patient_id = "{pfield}[].MEMBER")')}"""
     flag = f"""CASE WHEN patient_text IS NOT NULL AND NOT patient_captured AND patient_array THEN
-             CASE WHEN len(list_filter({elements}, lambda e: json_type(e) IN ('OBJECT', 'ARRAY'))) > 0
+             CASE {objects}
+                  WHEN len(list_filter({elements}, lambda e: json_type(e) = 'ARRAY')) > 0
                   THEN 'patient list holds values that are not ids' END END"""
-    return captured, typed, is_list, patients, flag
+    encoded = "(NOT patient_captured AND NOT patient_array AND starts_with(patient_text, '[') " \
+              "AND json_valid(patient_text) AND json_type(patient_text) = 'ARRAY')" if json_typed else "false"
+    return captured, typed, is_list, patients, flag, encoded
 
 
 def compile_source(src: Source, *, header: list[str] | None, input_sql: str, diagnostics: bool = False,
@@ -181,12 +212,16 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
     request = f"nullif(concat_ws(' ', {', '.join(field_ref(f) for f in rule_fields)}), '')" if rule_fields else None
     raw_action = [v for v in (_value(src, "action_raw", c), _value(src, "action", c), action_rule, request) if v]
     patient_expr, patient_rule = _rule_column(src, "patient_id", _value(src, "patient_id", c), c, matches)
-    captured, is_array, is_list, patients, list_flag = _patients(src, c, patient_rule)
+    captured, is_array, is_list, patients, list_flag, encoded = _patients(src, c, patient_rule)
     patient_link = (f"CASE WHEN patient_text IS NULL THEN NULL ELSE coalesce({patient_rule or 'NULL'}, "
                     f"{c.bind('field:' + pfield) if pfield else 'NULL'}, 'constant') END")
     key = _value(src, "event_key", c)
     key_expr = f"{c.bind(src.name + ':')} || {key}" if key else "'sha256:' || left(content_sha, 32)"
     instant, naive = _timestamp(src, c)
+    # an iso8601 stamp that starts right and ends with other text says so (a reason has no ':' before the value)
+    trailing = f"CASE WHEN regexp_matches(ts_text, {c.bind(_ISO_DATETIME)}) AND NOT regexp_matches(ts_text, " \
+               f"{c.bind(_ISO_RE)}) THEN {c.bind(' (' + _ISO_TRAILING + ')')} ELSE '' END" \
+        if src.ts_format == "iso8601" else "''"
     tz = c.bind(src.timezone) if src.timezone else "NULL"
     max_line = c.bind(max_line_bytes)
     enums = {k: _literal_list(v) for k, v in (("a", ACTIONS), ("c", CATEGORIES), ("o", OUTCOMES))}
@@ -248,9 +283,10 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
         problem,
         CASE WHEN ts_text IS NULL THEN 'missing timestamp'
              WHEN ts_no_offset AND {tz} IS NULL AND ts_local IS NOT NULL THEN 'timestamp without offset'
-             WHEN ts IS NULL THEN 'bad timestamp: ' || left(ts_text, 64)
+             WHEN ts IS NULL THEN 'bad timestamp' || {trailing} || ': ' || left(ts_text, 64)
              WHEN account_id IS NULL THEN 'missing account'
              WHEN key_value IS NULL THEN 'missing event key'
+             WHEN {encoded} THEN {c.bind(ENCODED_LIST + ': ')} || left(patient_text, 64)
         END) AS reason
     FROM timed
   ),

@@ -3,9 +3,10 @@ column per field the mapping reads (`scoping.mapping` builds the canonical colum
 
 - CSV/TSV: the line without its line end is the content; quoted fields are split in SQL (below).
 - JSON lines: the content is the record minified by DuckDB (`json()`: insignificant whitespace removed, so
-  a record rewritten with other spacing is the same record); a key repeated in the record, at the top level
-  or in a parent of a field the mapping reads, is flagged (`record_flags`) and the field takes its *last*
-  value, as most JSON readers do (the record's tree is walked for those records only).
+  a record rewritten with other spacing is the same record; a byte order mark opening the file is dropped);
+  a key repeated in the record, at the top level or in a parent of a field the mapping reads, is flagged
+  (`record_flags`) and the field takes its *last* value, as most JSON readers do (the record's tree is walked
+  for those records only).
 - Parquet: the row as JSON is the content.
 Every value is bound; field names pass through `quote_ident`.
 """
@@ -45,8 +46,8 @@ def type_ref(name: str) -> str:
 def needed_fields(src: Source) -> list[str]:
     """Every source field the mapping reads, in a stable order."""
     seen: dict[str, None] = {}
-    for _, f in src.columns:
-        seen[f] = None
+    for col, _ in src.columns:
+        seen[src.column(col) or ""] = None
     for _, expr in src.expressions:
         for f in expressions.fields(expr):
             seen[f] = None
@@ -54,6 +55,11 @@ def needed_fields(src: Source) -> list[str]:
         for f, _ in rule.when:
             seen[f] = None
     return list(seen)
+
+
+def json_path(name: str) -> str:
+    """A field's name (a.b.c, or a JSONPath of the user's starting with $) as a JSONPath."""
+    return _json_path(name)
 
 
 def _json_path(name: str) -> str:
@@ -89,7 +95,10 @@ def _json_fields(src: Source, c: Compiled, typed: set[str], repair: bool) -> str
            WHEN j IS NULL THEN 'unparseable JSON record'
            WHEN json_type(j) <> 'OBJECT' THEN 'JSON record is not an object'
       END AS problem
-    FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j FROM decoded)
+    FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j
+          -- a UTF-8 byte order mark opening the file is no part of its first record (as for a CSV header)
+          FROM (SELECT * REPLACE (CASE WHEN source_line = 1 AND starts_with(txt, chr(65279)) THEN txt[2:]
+                                       ELSE txt END AS txt) FROM decoded))
   ),
   parsed AS (
     SELECT source_line, source_line_end, oversize, raw, txt, j, problem,

@@ -123,6 +123,6 @@ def load_all(runner: Runner, cfg: CaseConfig, *, known: set[str], run_id: int) -
                        format=path.suffix.lstrip(".") or "csv", mapping_sha256=None, header_lines=1,
                        lines_read=n, events_loaded=0, accesses_loaded=0, duplicates=0, conflicts=0, quarantined=0,
                        dst_flagged=0, first_ts=None, last_ts=None, status="reference table",
-                       ingest_run=run_id, source_sha256=None)
+                       ingest_run=run_id, source_sha256=None, read_settings=None)
         loaded.append(f"{ref.kind}: {n:,} rows from {shown}")
     return loaded

@@ -304,7 +304,12 @@ def _server_cases() -> dict[str, tuple[dict, str, str, str, tuple[str, ...], str
                "agent": [{"who": {"reference": "Patient/0195f8c2"}, "requestor": True,
                           "network": {"address": "203.0.113.9", "type": "2"}}],
                "outcome": "0", "entity": [{"query": "Observation?code=8867-4"}]}
+    # the same search with the agent written as an absolute reference, version-specific: the same account
+    absolute = json.loads(json.dumps(medplum))
+    absolute["agent"][0]["who"]["reference"] = "https://api.example.org/fhir/R4/Patient/0195f8c2/_history/3"
     return {
+        "an absolute agent reference is the same account": (absolute, "Patient/0195f8c2", "search", "success",
+                                                             ("0195f8c2",), AGENT),
         "icanbwell patient scope (server-written)": (scope, f"Patient/{PERSON}", "view", "unknown", (PERSON,), AGENT),
         "icanbwell delegated actor (server-written)": (delegated, "RelatedPerson/8d5fcbff-3707-405c-b0b2-3053a3adc013",
                                                        "view", "unknown", (PERSON,), AGENT),

@@ -393,3 +393,158 @@ def test_the_proposed_incident_round_trips_any_string(value):
     back = tomllib.loads(incident_toml(inc))["incident"]
     assert back["name"] == value and back["compromised_accounts"] == [value]
     assert back["indicators"]["user_agents"] == [value]
+
+
+# -- red-team round 2: ingest ---------------------------------------------------------------------------------
+
+
+def ledger(folder: Path) -> dict[str, tuple[int, int, int, int, int]]:
+    """Per log file: (read, loaded, duplicates, conflicts, quarantined), checked to add up."""
+    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
+    rows = con.execute("SELECT path, lines_read, events_loaded, duplicates, conflicts, quarantined FROM evidence "
+                       "WHERE kind = 'log' ORDER BY path").fetchall()
+    con.close()
+    out = {str(p): tuple(int(v) for v in rest) for p, *rest in rows}
+    assert all(read == sum(rest) for read, *rest in out.values()), out
+    return out  # type: ignore[return-value]
+
+
+def query(folder: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def test_a_byte_order_mark_opening_a_json_lines_file_is_dropped(tmp_path, capsys):
+    bom = b"\xef\xbb\xbf" + _line(patient="P1") + b"\n" + _line(patient="P2") + b"\n"
+    folder = make(tmp_path, files={"a.jsonl": bom, "b.jsonl.gz": gzip.compress(bom)})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0), "logs/b.jsonl.gz": (2, 0, 2, 0, 0)}
+    assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1") == [("P1",), ("P2",)]
+
+
+def _run_id(out: str) -> str:
+    return next(line.split()[1] for line in out.splitlines() if line.startswith("run:"))
+
+
+def test_a_file_the_case_no_longer_names_leaves_the_store_and_a_missing_one_is_named(tmp_path, capsys):
+    """Narrowing `files` removes an ingested file's rows (the file is untouched) and changes the run; a file the
+    globs still name but that is gone stops ingest and scope with the same advice (no loop)."""
+    folder = make(tmp_path, files={"a.jsonl": _line() + b"\n", "test.jsonl": _line(patient="P;2") + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    code, out, err = run(capsys, "scope", str(folder))
+    assert code == 0, err
+    first = _run_id(out)
+    assert "P;2" in (folder / "out" / "affected_patients.csv").read_text()
+    (folder / "logs" / "test.jsonl").rename(folder / "test.jsonl")      # gone, but logs/* still names it
+    for command in ("scope", "ingest"):
+        code, _, err = run(capsys, command, str(folder))
+        assert code == IntegrityError.exit_code, (command, err)
+        assert "logs/test.jsonl" in err and "restore it from the acquisition copy" in err and "narrow" in err
+    (folder / "test.jsonl").rename(folder / "logs" / "test.jsonl")
+    toml = (folder / "case.toml").read_text()
+    (folder / "case.toml").write_text(toml.replace('files = ["logs/*"]', 'files = ["logs/a.jsonl"]'))
+    code, _, err = run(capsys, "scope", str(folder))
+    assert code == IntegrityError.exit_code and "logs/test.jsonl was ingested for [sources.api], whose files no " \
+                                                "longer name it" in err and "`scoping ingest CASE` removes" in err
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0, err
+    assert "removed from the store" in out
+    assert "logs/test.jsonl ([sources.api] files no longer name it): 1 line read; 1 event and 0 quarantined " \
+           "lines removed" in out
+    assert ledger(folder) == {"logs/a.jsonl": (1, 1, 0, 0, 0)}
+    assert (folder / "logs" / "test.jsonl").is_file()                   # evidence is never touched
+    code, out, err = run(capsys, "scope", str(folder))
+    assert code == 0, err
+    second = _run_id(out)
+    assert second != first and "P;2" not in (folder / "out" / "affected_patients.csv").read_text()
+    (folder / "logs" / "test.jsonl").rename(folder / "test.jsonl")      # gone and no longer named: nothing to say
+    code, out, _ = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "removed" not in out
+    code, out, err = run(capsys, "scope", str(folder))
+    assert code == 0 and _run_id(out) == second, err
+
+
+def test_a_changed_max_line_bytes_reads_the_files_again(tmp_path, capsys):
+    long = _line(patient="P;2", pad="x" * 6000)
+    folder = make(tmp_path, toml='[case]\nmax_line_bytes = "4KiB"\n' + JSON_SOURCE + INCIDENT,
+                  files={"a.jsonl": _line() + b"\n" + long + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert ledger(folder) == {"logs/a.jsonl": (2, 1, 0, 0, 1)}
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace('"4KiB"', '"64KiB"'))
+    code, _, err = run(capsys, "scope", str(folder))
+    assert code == IntegrityError.exit_code
+    assert "logs/a.jsonl was read with other [case] settings than case.toml gives now (max_line_bytes = 4096 " \
+           "then, 65536 now)" in err
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0, err
+    assert "re-read: read settings changed (max_line_bytes = 4096 then, 65536 now)" in out
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0)}
+    assert run(capsys, "ingest", str(folder), "--quiet")[1].count("already ingested (same SHA-256)") == 1
+    assert run(capsys, "scope", str(folder))[0] == 0
+
+
+def test_a_column_naming_a_field_no_record_holds_is_a_typo_stopped_or_a_warning(tmp_path, capsys):
+    files = {"a.jsonl": _line(ip="203.0.113.9") + b"\n" + _line(patient="P;2") + b"\n"}
+    folder = make(tmp_path, files=files, toml=JSON_SOURCE.replace('patient_id = "patient"',
+                                                                  'patient_id = "patients"') + INCIDENT)
+    for args in (["--dry-run"], ["--quiet"]):
+        code, _, err = run(capsys, "ingest", str(folder), *args)
+        assert code == ConfigError.exit_code, err
+        assert 'names a field that no record of' in err and 'patient_id = "patients" (did you mean "patient"?)' in err
+    assert events(folder) == 0
+    # an optional column: a near miss stops too; a field only some records hold is fine
+    toml = JSON_SOURCE.replace('patient_id = "patient"', 'patient_id = "patient"\nsrc_ip = "ipp"') + INCIDENT
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace(
+        JSON_SOURCE.replace('patient_id = "patient"', 'patient_id = "patients"') + INCIDENT, toml))
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == ConfigError.exit_code and 'src_ip = "ipp" (did you mean "ip"?)' in err
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace('"ipp"', '"ip"'))
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "WARNING" not in out, err
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0)}
+    # a name close to no field: the column stays empty, and ingest and the dry run say so
+    (folder / "case.toml").write_text((folder / "case.toml").read_text().replace('"ip"', '"client_address"'))
+    for args in (["--dry-run"], ["--quiet"]):
+        code, out, err = run(capsys, "ingest", str(folder), *args)
+        assert code == 0, err
+        assert 'WARNING: [sources.api.columns] src_ip = "client_address": no record of' in out
+
+
+def test_a_result_list_of_objects_is_read_by_its_member_or_said_loudly(tmp_path, capsys):
+    objects = _line(patient=[{"id": "P'1", "name": "x"}, {"id": "P;2"}])
+    encoded = _line(patient='["P/*3*/","P9"]')
+    folder = make(tmp_path, files={"a.jsonl": objects + b"\n" + encoded + b"\n" + _line(patient=["P9"]) + b"\n"})
+    for args in (["--dry-run"], ["--quiet"]):
+        code, out, err = run(capsys, "ingest", str(folder), *args)
+        assert code == 0, err
+        assert "field patient holds objects, in 1 " in out and 'patient_id = "patient[].id"' in out
+    assert "WARNING: [sources.api] 1 line quarantined: patient list written as a string" in out
+    assert ledger(folder) == {"logs/a.jsonl": (3, 2, 0, 0, 1)}
+    assert query(folder, "SELECT reason FROM quarantine") == [
+        ('patient list written as a string (a JSON array inside a JSON string), not read as patient ids: '
+         '["P/*3*/","P9"]',)]
+    assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1 NULLS FIRST") == [(None,), ("P9",)]
+    toml = (folder / "case.toml").read_text()
+    (folder / "case.toml").write_text(toml.replace('patient_id = "patient"', 'patient_id = "patient[].id"'))
+    code, out, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == 0 and "re-read: mapping changed" in out and "holds objects" not in out, err
+    assert ledger(folder) == {"logs/a.jsonl": (3, 2, 0, 0, 1)}
+    assert query(folder, "SELECT DISTINCT patient_id FROM events ORDER BY 1") == [("P'1",), ("P9",), ("P;2",)]
+    assert query(folder, "SELECT count(*) FROM events WHERE record_flags IS NOT NULL") == [(0,)]
+    # FIELD[].MEMBER is for patient_id only
+    (folder / "case.toml").write_text(toml.replace('account_id = "who"', 'account_id = "who[].id"'))
+    code, _, err = run(capsys, "ingest", str(folder), "--quiet")
+    assert code == ConfigError.exit_code and "FIELD[].MEMBER" in err
+
+
+def test_a_rule_setting_a_literal_that_is_a_field_name_is_warned_of_in_the_dry_run(tmp_path, capsys):
+    toml = JSON_SOURCE.replace('patient_id = "patient"\n', '') + \
+        '[[sources.api.rules]]\nname = "all"\nwhen = { who = "." }\nset = { patient_id = "patient" }\n' + INCIDENT
+    folder = make(tmp_path, toml=toml, files={"a.jsonl": _line() + b"\n"})
+    code, out, err = run(capsys, "ingest", str(folder), "--dry-run")
+    assert code == 0, err
+    assert "WARNING: rule 'all' sets patient_id = \"patient\", a literal, and \"patient\" is also a field of the " \
+           "records" in out

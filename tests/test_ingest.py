@@ -136,6 +136,24 @@ def test_timestamp_formats(tmp_path):
             assert str(events(case)["ts"][0]) == expected, fmt
 
 
+def test_iso8601_zone_names_are_read_and_other_trailing_text_is_quarantined(tmp_path):
+    """UTC, GMT and Z are offset 0, whatever the source's time zone; any other text after the time is never
+    dropped (DuckDB's cast ignores it, or reads a zone name as ICU does): the line is quarantined, saying why."""
+    src = CSV_SOURCE.replace('ts_format = "%Y-%m-%d %H:%M:%S"', 'ts_format = "iso8601"')
+    stamps = ["2025-11-10 17:30:00 UTC", "2025-11-10T17:30:00Z", "2025-11-10 17:30:00 GMT",
+              "2025-11-10 17:30:00 +0000", "2025-11-10 18:30:00+01:00", "2025-11-10 18:30:00",
+              "2025-11-10 19:05:00 garbage", "2025-11-10 19:05:00 PST", "2025-11-10 19:05:00 Europe/Paris"]
+    data = "id,t,u,a,p,r\n" + "".join(f"{i},{t},drA,V,P1,OK\n" for i, t in enumerate(stamps))
+    with make_case(tmp_path, src, {"a.csv": data.encode()}) as case:
+        case.ingest(progress=False)
+        ev = events(case)
+        reasons = case.sql("SELECT reason FROM quarantine ORDER BY source_line")["reason"].to_list()
+        assert ledger(case).row(0)[1:5] == (9, 6, 0, 3)
+    assert {str(t) for t in ev["ts"]} == {"2025-11-10 17:30:00+00:00"}  # Paris 18:30 in November is 17:30 UTC
+    assert reasons == [f"bad timestamp (text after the time that is not Z, UTC, GMT or a numeric offset): {t}"
+                       for t in stamps[6:]]
+
+
 def test_tsv_without_header(tmp_path):
     src = CSV_SOURCE.replace('format = "csv"',
                              'format = "tsv"\nheader = false\ncolumn_names = ["id","t","u","a","p","r"]')

@@ -5,7 +5,9 @@
 -- order: source_line (ingest appends the rows to ingest_pending)
 -- assumptions: time = period.start | occurredDateTime | occurredPeriod.start | recorded; account = the
 --   requestor agent (who.identifier.value, who.reference, who.display, altId, name, else its OAuth/SAML
---   token as policy:<id>), else a human-user agent, else the client (DCM 110153/110150); session = the
+--   token as policy:<id>), else a human-user agent, else the client (DCM 110153/110150); a who.reference is
+--   read as Type/id, whether written relative or absolute (https://server/fhir/Patient/A2 is Patient/A2) and
+--   with or without /_history/<version>, so that one account is one id; session = the
 --   requestor's first policy (BALP: the token id), unless it is a Consent reference (the consent a
 --   delegate acts under, not a session). Patient, first rule that finds one (patient_link): the R5/R6
 --   `patient` element; entities with object-role 1 (Patient, by reference or identifier); any entity
@@ -73,14 +75,14 @@ agents AS (
 who AS (
   SELECT *,
     coalesce(
-      json_extract_string(requestor, '$.who.identifier.value'), json_extract_string(requestor, '$.who.reference'),
+      json_extract_string(requestor, '$.who.identifier.value'), regexp_replace(json_extract_string(requestor, '$.who.reference'), '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^?#]*/)?([A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64})(?:/_history/[^/?#]*)?$', '\1'),
       json_extract_string(requestor, '$.who.display'), json_extract_string(requestor, '$.altId'),
       json_extract_string(requestor, '$.name'), 'policy:' || json_extract_string(requestor, '$.policy[0]'),
-      json_extract_string(human, '$.who.identifier.value'), json_extract_string(human, '$.who.reference'),
+      json_extract_string(human, '$.who.identifier.value'), regexp_replace(json_extract_string(human, '$.who.reference'), '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^?#]*/)?([A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64})(?:/_history/[^/?#]*)?$', '\1'),
       json_extract_string(human, '$.who.display'),
-      json_extract_string(client, '$.who.identifier.value'), json_extract_string(client, '$.who.reference'),
+      json_extract_string(client, '$.who.identifier.value'), regexp_replace(json_extract_string(client, '$.who.reference'), '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^?#]*/)?([A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64})(?:/_history/[^/?#]*)?$', '\1'),
       json_extract_string(client, '$.who.display'),
-      json_extract_string(agents[1], '$.who.identifier.value'), json_extract_string(agents[1], '$.who.reference'),
+      json_extract_string(agents[1], '$.who.identifier.value'), regexp_replace(json_extract_string(agents[1], '$.who.reference'), '^(?:[A-Za-z][A-Za-z0-9+.-]*://[^?#]*/)?([A-Z][A-Za-z]+/[A-Za-z0-9.-]{1,64})(?:/_history/[^/?#]*)?$', '\1'),
       json_extract_string(agents[1], '$.who.display')) AS account_id,
     CASE WHEN NOT regexp_matches(coalesce(json_extract_string(requestor, '$.policy[0]'), ''), '(?:^|/)Consent/')
          THEN json_extract_string(requestor, '$.policy[0]') END AS session_id,

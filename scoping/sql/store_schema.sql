@@ -129,6 +129,8 @@ CREATE TABLE IF NOT EXISTS ingest_runs (
 );
 ALTER TABLE evidence ADD COLUMN IF NOT EXISTS conflicts BIGINT;
 ALTER TABLE evidence ADD COLUMN IF NOT EXISTS source_sha256 VARCHAR;
+-- the case settings a log file was read with, besides its source's definition ({"max_line_bytes": ...})
+ALTER TABLE evidence ADD COLUMN IF NOT EXISTS read_settings VARCHAR;
 ALTER TABLE quarantine ADD COLUMN IF NOT EXISTS source_line_end BIGINT;
 ALTER TABLE duplicates ADD COLUMN IF NOT EXISTS source_line_end BIGINT;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS src_ip_raw VARCHAR;
