@@ -132,7 +132,7 @@ name = "New case"
 # [[incident.decisions]]
 # segment = "log:8f3a…/1f2e3d4c"
 # session = "log:8f3a…"                   # instead of segment: the whole session
-# verdict = "owner"                       # attacker | owner | undetermined
+# verdict = "owner"                       # attacker | owner | undetermined | excluded (left out, who acted unsaid)
 # justification = "the holder confirmed this connection from the hospital's guest Wi-Fi (call of 14 Nov)"
 # by = "J. Martin, DPO"
 

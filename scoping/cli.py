@@ -85,7 +85,9 @@ def _scope_summary(result: ScopeResult, out: Path) -> str:
         f"modified {c['patients_modified']:,})",
         f"attempted only:    {c['patients_attempted_only']:,}",
         f"segments:          {c['segments_attacker']:,} attacker, {c['segments_undetermined']:,} undetermined, "
-        f"{c['segments_owner']:,} owner (in {c['sessions']:,} sessions)",
+        f"{c['segments_owner']:,} owner"
+        + (f", {c['segments_excluded']:,} excluded by a decision" if c.get("segments_excluded") else "")
+        + f" (in {c['sessions']:,} sessions)",
     ]
     for verdict in ("attacker", "undetermined"):
         v = act[verdict]

@@ -31,7 +31,7 @@ class ReportFigure(Figure):
         return render(self, "png")
 
 
-VERDICT_COLOURS = {"attacker": "#c0392b", "undetermined": "#e67e22", "owner": "#2e86c1"}
+VERDICT_COLOURS = {"attacker": "#c0392b", "undetermined": "#e67e22", "owner": "#2e86c1", "excluded": "#95a5a6"}
 EXPOSURE_COLOURS = {"listed": "#f5b041", "opened": "#e67e22", "copied": "#c0392b"}
 
 
@@ -83,7 +83,9 @@ def account_timeline(result: ScopeResult) -> ReportFigure:
         ax.barh(y, width, left=mdates.date2num(start), height=0.6, color=VERDICT_COLOURS[row["verdict"]])
     ax.set_yticks(range(len(numbers)), [f"account {n}" for n in numbers])
     ax.invert_yaxis()
-    handles = [Patch(color=colour, label=verdict) for verdict, colour in VERDICT_COLOURS.items()]
+    shown = set(df["verdict"].to_list())
+    handles = [Patch(color=colour, label=verdict) for verdict, colour in VERDICT_COLOURS.items()
+               if verdict != "excluded" or verdict in shown]  # the analyst's exclusions only when there are some
     ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=True)
     _time_axis(ax)
     ax.set_xlabel(_utc_label(result))

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from .config import check_timezone
 from .errors import ConfigError
+from .schema import DECISIONS
 
 
 @dataclass(frozen=True)
@@ -266,7 +267,8 @@ def parse_incident(raw: dict[str, Any], *, where: str = "[incident]") -> Inciden
         decisions=decisions)
 
 
-VERDICTS = ("attacker", "owner", "undetermined")
+# a decision's verdict: one of schema.DECISIONS ("exclude" is read as "excluded")
+_DECISION_WORDS = {**{v: v for v in DECISIONS}, "exclude": "excluded"}
 
 
 def _decision(raw: Any, where: str) -> Decision:
@@ -280,9 +282,11 @@ def _decision(raw: Any, where: str) -> Decision:
     if not isinstance(key, str) or not key.strip():
         raise ConfigError(f"{where} names no segment",
                           hint="copy the segment_key (or session_key) of sessions.csv: segment = \"log:…/…\"")
-    verdict = raw.get("verdict")
-    if verdict not in VERDICTS:
-        raise ConfigError(f"{where}.verdict = {verdict!r}", hint=f"use one of {', '.join(VERDICTS)}")
+    said = raw.get("verdict")
+    verdict = _DECISION_WORDS.get(said) if isinstance(said, str) else None
+    if verdict is None:
+        raise ConfigError(f"{where}.verdict = {raw.get('verdict')!r}",
+                          hint=f"use one of {', '.join(DECISIONS)} (excluded: left out of the lists, who acted unsaid)")
     why = raw.get("justification")
     if not isinstance(why, str) or len(why.strip()) < 10:
         raise ConfigError(f"{where} has no justification",

@@ -25,7 +25,7 @@ from .queries import Query, get
 from .report_html import CSP, CSS, Html, hashed, name, table
 from .report_html import code as _code
 from .report_html import e as _e
-from .result import ScopeResult
+from .result import VERDICT_ORDER, ScopeResult
 from .scope import USUAL_WEEKS, USUALLY_ACTIVE_ACCOUNTS
 
 
@@ -135,7 +135,7 @@ def _burst(r: dict[str, Any]) -> bool:
 
 
 def _shown(result: ScopeResult) -> list[dict[str, Any]]:
-    order = {"attacker": 0, "undetermined": 1, "owner": 2}
+    order = VERDICT_ORDER
     shown = [r for r in result.sessions.iter_rows(named=True) if r["verdict"] != "owner" or r["decision_justification"]]
     return sorted(shown, key=lambda r: (order[r["verdict"]], r["account_id"], r["segment_start_utc"]))
 
@@ -294,8 +294,11 @@ def _html(result: ScopeResult, figures_html: str, discovery: DiscoveryResult | N
     account_rows = [{"account": lab.account(r["account_id"]), "practice": lab.practice(r["practice_id"]),
                      "role": r["role"], "departed": _clock(r["active_until_utc"], tz),
                      "attacker segments": r["attacker_segments"], "undetermined": r["undetermined_segments"],
-                     "owner": r["owner_segments"], "patients reached": r["patients_reached"]}
+                     "owner": r["owner_segments"], "excluded by a decision": r.get("excluded_segments", 0),
+                     "patients reached": r["patients_reached"]}
                     for r in result.accounts.iter_rows(named=True)]
+    if not any(r["excluded by a decision"] for r in account_rows):  # a column only when a decision excluded one
+        account_rows = [{k: v for k, v in r.items() if k != "excluded by a decision"} for r in account_rows]
     title = "Forensic report" + (" (shareable)" if shareable else "")
     variant = ("This shareable variant names no patient, and shows accounts, practices, network addresses and "
                "clients as neutral labels." if shareable else

@@ -32,7 +32,7 @@ FRAMES = ("affected", "attempted", "unassigned", "exposures", "pairs", "accesses
           "sequence_sources", "sequence_gaps")
 
 
-VERDICT_ORDER = {"attacker": 0, "undetermined": 1, "owner": 2}
+VERDICT_ORDER = {"attacker": 0, "undetermined": 1, "owner": 2, "excluded": 3}
 
 
 def in_local_time(frame: pl.DataFrame, tz: str) -> pl.DataFrame:

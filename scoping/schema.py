@@ -34,6 +34,9 @@ AUTHENTICATION = tuple(a for a, e in ACTION_EXPOSURE.items() if e is None)
 
 # How a segment of a compromised account's session is judged (scope_segments.sql says why).
 VERDICTS = ("attacker", "undetermined", "owner")
+# What an analyst's decision may rule: a verdict, or `excluded`, a segment left out of the lists without saying who
+# acted (the security team's own test, an audit run from the account): never counted, shown with its justification.
+DECISIONS = (*VERDICTS, "excluded")
 
 # Canonical event columns a mapping may feed, besides the derived ones.
 MAPPABLE = ("event_key", "ts", "account_id", "session_id", "src_ip", "user_agent", "action", "action_raw",

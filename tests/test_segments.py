@@ -256,3 +256,25 @@ def test_usual_min_days_is_checked(value, ok):
         with pytest.raises(ConfigError, match="usual_min_days"):
             parse_incident({**BASE_INCIDENT, "usual_min_days": value})
     assert parse_incident({**BASE_INCIDENT, "baseline_days": 1}).usual_min_days == 1  # never more than the baseline
+
+
+def test_an_excluded_segment_leaves_exactly_its_own_patients_out(fresh_world):
+    folder = fresh_world(seed=7, scale=0.3)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        before = case.scope()
+        segment = before.sessions.filter(pl.col("verdict") == "attacker").row(0, named=True)
+        why = "the security team's own test of the reset account (change 8812)"
+        after = case.scope(case.incident().with_decision(segment["segment_key"], "exclude", why, by="CISO"))
+        row = after.sessions.filter(pl.col("segment_key") == segment["segment_key"]).row(0, named=True)
+        assert (row["verdict"], row["rule_verdict"]) == ("excluded", "attacker") and why in row["reasons"]
+        assert after.summary["counts"]["segments_excluded"] == 1
+        # the patients only that segment reached leave the list; every other patient stays, as it was
+        reached = before.accesses.filter(pl.col("reached"))
+        mine = set(reached.filter(pl.col("segment_key") == segment["segment_key"])["patient_id"])
+        others = set(reached.filter(pl.col("segment_key") != segment["segment_key"])["patient_id"])
+        assert set(before.affected["patient_id"]) - set(after.affected["patient_id"]) == mine - others
+        assert set(after.affected["patient_id"]) <= set(before.affected["patient_id"])
+        case.publish(after)
+        case.report(after)
+        assert "excluded by a decision" in (case.out / "report.html").read_text()

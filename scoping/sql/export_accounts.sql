@@ -1,4 +1,5 @@
--- question: the compromised accounts: their practice, departure, segments by verdict, patients reached and the
+-- question: the compromised accounts: their practice, departure, segments by verdict (an analyst's `excluded`
+--           included), patients reached and the
 --           first and last suspect activity (accounts.csv).
 -- params: none
 -- reads: incident_accounts, accounts, scope_segments, scope_exposures
@@ -10,8 +11,9 @@ WITH s AS (
     count(*) FILTER (WHERE verdict = 'attacker') AS attacker_segments,
     count(*) FILTER (WHERE verdict = 'owner') AS owner_segments,
     count(*) FILTER (WHERE verdict = 'undetermined') AS undetermined_segments,
-    min(segment_start) FILTER (WHERE verdict <> 'owner') AS first_suspect,
-    max(segment_end) FILTER (WHERE verdict <> 'owner') AS last_suspect
+    count(*) FILTER (WHERE verdict = 'excluded') AS excluded_segments,
+    min(segment_start) FILTER (WHERE verdict IN ('attacker', 'undetermined')) AS first_suspect,
+    max(segment_end) FILTER (WHERE verdict IN ('attacker', 'undetermined')) AS last_suspect
   FROM scope_segments GROUP BY account_id
 ),
 x AS (SELECT account_id, count(DISTINCT patient_id) AS patients_reached FROM scope_exposures GROUP BY account_id),
@@ -21,6 +23,7 @@ final AS (
     coalesce(s.attacker_segments, 0) AS attacker_segments,
     coalesce(s.owner_segments, 0) AS owner_segments,
     coalesce(s.undetermined_segments, 0) AS undetermined_segments,
+    coalesce(s.excluded_segments, 0) AS excluded_segments,
     coalesce(x.patients_reached, 0) AS patients_reached,
     iso_utc(s.first_suspect) AS first_suspect_activity_utc,
     iso_utc(s.last_suspect) AS last_suspect_activity_utc

@@ -39,9 +39,11 @@ s AS (
   SELECT count(*) FILTER (WHERE verdict = 'attacker') AS segments_attacker,
          count(*) FILTER (WHERE verdict = 'owner') AS segments_owner,
          count(*) FILTER (WHERE verdict = 'undetermined') AS segments_undetermined,
+         count(*) FILTER (WHERE verdict = 'excluded') AS segments_excluded,
          count(DISTINCT session_key) AS sessions,
          count(DISTINCT session_key) FILTER (WHERE session_segments > 1) AS sessions_with_several_segments,
-         count(DISTINCT account_id) FILTER (WHERE verdict <> 'owner') AS accounts_with_suspect_segments
+         count(DISTINCT account_id) FILTER (WHERE verdict IN ('attacker', 'undetermined'))
+           AS accounts_with_suspect_segments
   FROM scope_segments
 ),
 final AS (SELECT * FROM a, t, u, x, left_out, s)
