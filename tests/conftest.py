@@ -36,3 +36,16 @@ def fresh_world(world_factory, tmp_path: Path):
         return dst
 
     return make
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole run (2 threads, 2 shuffle partitions, no UI): a case whose engine is
+    Spark finds it started."""
+    from scoping.config import SparkSettings
+    from scoping.spark_engine import session
+
+    spark = session(SparkSettings(master="local[2]", config=(("spark.sql.shuffle.partitions", "2"),
+                                                             ("spark.default.parallelism", "2"))))
+    yield spark
+    spark.stop()
