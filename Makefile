@@ -37,7 +37,7 @@ bench: $(STAMP)
 # Re-pin every dependency after changing pyproject.toml (needs the registry).
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
-	.lockenv/bin/pip install --quiet ".[dev,notebooks]"
+	.lockenv/bin/pip install --quiet ".[dev,notebooks,spark]"
 	(echo "# Pinned by make lock"; .lockenv/bin/pip freeze --all --exclude scoping | grep -v -E "^(pip|wheel)==") > requirements.lock
 	rm -rf .lockenv
 

@@ -30,9 +30,14 @@ CACHE = HERE / "cache"
 EVENTS_PER_SCALE = 48_300  # scale 1 of `scoping synth` is about this many events
 STAGES = [("ingest_csv", "bare_csv"), ("ingest_jsonl", "bare_jsonl"), ("verify_evidence", None), ("scope", "bare_scan"),
           ("export", None),
-          ("polars_scope", None), ("pandas_scope", None), ("discover", "bare_rollup"), ("report", None)]
+          ("polars_scope", None), ("pandas_scope", None), ("discover", "bare_rollup"), ("report", None),
+          # beyond one machine: the lake written from the store, DuckDB over it, Spark local (2 cores) over it
+          ("lake_write", None), ("lake_scope", None), ("lake_discover", None), ("spark_session", None),
+          ("spark_scope", None), ("spark_discover", None), ("spark_account_hours", None)]
 LARGE = 50_000_000  # from this size, only the stages the scale targets are about run by default
-LARGE_STAGES = {"bare_csv", "bare_jsonl", "verify_evidence", "scope", "discover"}
+LARGE_STAGES = {"bare_csv", "bare_jsonl", "verify_evidence", "scope", "discover", "lake_write", "lake_scope",
+                "lake_discover", "spark_session", "spark_scope", "spark_discover", "spark_account_hours"}
+ONCE = {"lake_write", "spark_session", "spark_scope", "spark_discover", "spark_account_hours"}  # slow: one run
 HOSTILE = ("hostile_newline_bomb", "hostile_long_line")  # the `hostile` stage: measured once, not per size
 
 
@@ -142,7 +147,7 @@ def main() -> int:
             _measure("prepare_outputs", scope_case, 1)
         for stage, floor in chosen:
             folder = ingest_case if stage.startswith("ingest") else scope_case
-            m = _measure(stage, folder, runs if n < LARGE else 1)
+            m = _measure(stage, folder, runs if n < LARGE and stage not in ONCE else 1)
             f = _measure(floor, folder, runs if n < LARGE else 1) if floor else None
             if "equal_to_scoping" in m and not m["equal_to_scoping"]:
                 failures.append(f"{stage} at {n:.0e}: result differs from scoping's affected list")
@@ -188,6 +193,10 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
             notes.append(f"{m['files']:,} files")
         if "affected" in m:
             notes.append(f"{m['affected']:,} affected rows")
+        if "session_seconds" in m:
+            notes.append(f"Spark session start {m['session_seconds']:.1f} s (not counted)")
+        if "lake_mb" in m:
+            notes.append(f"lake {m['lake_mb']:,} MB")
         ratio = f"{f['seconds'] / m['seconds']:.2f}" if f else ""
         if "rows" in m:
             notes.append(f"{m['rows']:,} quarantine/duplicate rows for {m['lines']:,} lines; "
@@ -204,7 +213,12 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
             "writes every output (one CSV per practice included) and the manifest; `verify_evidence` re-hashes "
             "the evidence as every real `scope` run does first. "
             "`polars_scope` and `pandas_scope` answer the scope question from a Parquet export of the events "
-            "table (benchmarks/alt_scope.py); their result must equal scoping's or the benchmark fails."]
+            "table (benchmarks/alt_scope.py); their result must equal scoping's or the benchmark fails. "
+            "`lake_write` writes the store's canonical tables as the Parquet lake (events partitioned by day); "
+            "`lake_scope` / `lake_discover` are scope and discover on DuckDB reading views over the lake; "
+            "`spark_*` run the same with `[case] engine = \"spark\"` on Spark local mode (`local[2]`, the session "
+            "started first and timed apart in `spark_session`); `spark_account_hours` is Spark's full scan of every "
+            "event into the accounts' hours. Their lists must equal the store's."]
     if failures:
         out += ["", "**FAILED:** " + "; ".join(failures)]
     kept = _kept_history()

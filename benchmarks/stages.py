@@ -106,11 +106,81 @@ def stage(name: str, folder: Path) -> dict:
             result.export()
             t0 = time.perf_counter()  # the report alone, scope excluded
             case.report(result)
+    elif name.startswith(("lake_", "spark_")):
+        t0, extra = _beyond_one_machine(name, folder)
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - t0
     rss = _peak_rss_mb()
     return {"stage": name, "seconds": round(seconds, 3), "peak_rss_mb": round(rss, 1), **extra}
+
+
+SPARK = (("spark.sql.shuffle.partitions", "4"), ("spark.driver.memory", "6g"))
+
+
+def _beyond_one_machine(name: str, folder: Path) -> tuple[float, dict]:
+    """The lake (DuckDB over Parquet) and Spark local stages: the case reads the lake folder/lake, which
+    `lake_write` writes from the store; scope's lists must equal the store's."""
+    import dataclasses
+    import shutil
+
+    from scoping import Case
+    from scoping.config import SparkSettings
+    from scoping.lake import Lake
+    from scoping.lake import write as write_lake
+
+    extra: dict = {}
+
+    def reading(engine: str) -> Case:
+        case = Case.open(folder)
+        case.config = dataclasses.replace(case.config, lake="lake", engine=engine,
+                                          spark=SparkSettings(master="local[2]", config=SPARK))
+        return case
+
+    def same_as_store(affected: pl.DataFrame) -> bool:
+        with Case.open(folder) as case:
+            return case.scope(check_evidence=False, count_undetermined=None).affected.equals(affected)
+
+    if name == "lake_write":
+        with Case.open(folder) as case:
+            runner = case.runner
+            t0 = time.perf_counter()
+            info = write_lake(runner, Lake(str(folder / "lake")))
+        extra["lines"] = info["tables"]["events"]
+        extra["lake_mb"] = round(sum(p.stat().st_size for p in (folder / "lake").rglob("*") if p.is_file()) / 1e6)
+        return t0, extra
+    if name.startswith("spark_"):
+        from scoping.spark_engine import session
+
+        t_start = time.perf_counter()
+        spark = session(SparkSettings(master="local[2]", config=SPARK))
+        extra["session_seconds"] = round(time.perf_counter() - t_start, 1)
+    t0 = time.perf_counter()
+    if name in ("lake_scope", "spark_scope"):
+        with reading("spark" if name == "spark_scope" else "duckdb") as case:
+            result = case.scope(check_evidence=False)
+        seconds = time.perf_counter() - t0
+        extra.update(affected=result.affected.height, equal_to_scoping=same_as_store(result.affected),
+                     compute_seconds=round(seconds, 3))
+        return time.perf_counter() - seconds, extra
+    if name in ("lake_discover", "spark_discover"):
+        with reading("spark" if name == "spark_discover" else "duckdb") as case:
+            found = case.discover()
+        extra["accounts_ranked"] = found.accounts.height
+        return t0, extra
+    if name == "spark_account_hours":  # the full scan: every event of the lake, hour by hour, written as Parquet
+        from scoping import spark_sql
+
+        spark.read.option("basePath", str(folder / "lake/events")).parquet(str(folder / "lake/events")) \
+            .drop("day").createOrReplaceTempView("events")
+        target = folder / "spark-hours"
+        shutil.rmtree(target, ignore_errors=True)
+        spark.sql(spark_sql.spark_text("account_hours_rebuild")).write.parquet(str(target))
+        extra["lines"] = spark.read.parquet(str(folder / "lake/events")).count()
+        return t0, extra
+    if name == "spark_session":
+        return time.perf_counter() - extra["session_seconds"], extra
+    raise SystemExit(f"unknown stage {name}")
 
 
 def _peak_rss_mb() -> float:

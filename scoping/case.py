@@ -35,9 +35,14 @@ from .boundary import foreign_errors
 from .casefile import TEMPLATE
 from .completeness import check_evidence_complete
 from .dryrun import DryRunReport, dry_run
+from .engine import DuckDBEngine, Engine
 from .errors import ConfigError, IntegrityError
 from .evidence import sha256_file
 from .incident import Incident, parse_incident, parse_time
+from .lake import Lake
+from .lake import attach as attach_lake
+from .lake import detach as detach_lake
+from .lake import write as write_lake
 from .private import private_dir, private_files, write_private
 from .progress import Progress
 from .publish import Published, Section, SetIdentity, publish_set
@@ -55,6 +60,7 @@ class Case:
     root: Path
     config: config.CaseConfig
     _runner: Runner | None = field(default=None, repr=False)
+    _engine: Engine | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, overwrite: bool = False) -> Case:
@@ -93,7 +99,58 @@ class Case:
                               max_temp_directory_size=self.config.max_temp_directory_size)
                 self._runner = Runner(con)
                 self._runner.run("store_schema")
+            self._attach_lake()
         return self._runner
+
+    # -- the lake and the engine ---------------------------------------------------------------
+    @property
+    def lake(self) -> Lake | None:
+        """The case's Parquet lake ([case] lake), if it has one."""
+        return Lake.of(self.root, self.config.lake) if self.config.lake else None
+
+    @property
+    def engine(self) -> Engine:
+        """What runs the scans of every event: DuckDB over the store or the lake, or Spark over the lake."""
+        if self._engine is None:
+            lake = self.lake
+            if self.config.engine == "spark" and lake is not None:
+                try:
+                    from .spark_engine import SparkEngine
+                except ImportError as exc:
+                    raise ConfigError(f'[case] engine = "spark" needs {exc.name or "a package"}, which is not '
+                                      f'installed', hint='pip install "scoping[spark]"') from exc
+                self._engine = SparkEngine(self.config.spark, lake)
+            else:
+                self._engine = DuckDBEngine(tables="lake" if lake is not None and lake.present() else "store")
+        return self._engine
+
+    def _attach_lake(self) -> None:
+        """Every stage reads the lake, once one is written: views over its files hide the store's tables."""
+        lake, runner = self.lake, self._runner
+        if lake is None or runner is None or not lake.present():
+            return
+        with foreign_errors("attach the lake"):
+            engine = self.engine
+            if isinstance(engine, DuckDBEngine) and engine.tables != "lake":
+                self._engine = DuckDBEngine(tables="lake")
+            ensure = getattr(engine, "ensure_lake_hours", None)
+            if ensure is not None:
+                ensure(runner)
+            attach_lake(runner, lake)
+
+    def write_lake(self) -> dict[str, Any]:
+        """Write the store's canonical tables into the case's lake ([case] lake), replacing it whole."""
+        lake = self.lake
+        if lake is None:
+            raise ConfigError("this case has no lake: [case] lake is not set in case.toml",
+                              hint='add lake = "lake" to [case]')
+        with self._step("write the lake"):
+            runner = self.runner
+            detach_lake(runner)
+            info = write_lake(runner, lake)
+            self._engine = None
+            self._attach_lake()
+            return info
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
@@ -171,8 +228,17 @@ class Case:
                force: bool = False) -> _ingest.IngestReport:
         """Load evidence files and reference tables named in case.toml (all sources by default); a file whose
         source definition changed since is read again (`force`: every file)."""
+        lake = self.lake
+        if lake is not None and not lake.is_folder:
+            raise ConfigError(f"this case reads its lake at {lake.location}: scoping ingests into a lake folder only",
+                              hint="ingest in the case that wrote the lake, or name a folder in [case] lake")
         with self._step("ingest"):
-            return _ingest.ingest(self.runner, self.config, sources=sources, progress=progress, force=force)
+            if lake is not None:
+                detach_lake(self.runner)  # ingest reads and writes the store's own tables
+            report = _ingest.ingest(self.runner, self.config, sources=sources, progress=progress, force=force)
+        if lake is not None:
+            self.write_lake()
+        return report
 
     def incident(self, table: dict[str, Any] | None = None) -> Incident:
         """The incident defined in case.toml, or the one of `table` (an [incident] table: a discovery's
@@ -191,7 +257,7 @@ class Case:
     def discover(self, **kwargs: Any) -> _discover.DiscoveryResult:
         """Rank accounts that look compromised, with the reasons; the run is recorded in the store."""
         with self._step("discover"):
-            return _discover.discover(self.runner, self.config, **kwargs)
+            return _discover.discover(self.runner, self.config, engine=self.engine, **kwargs)
 
     def scope(self, incident: Incident | None = None, *, count_undetermined: bool | None = None,
               check_evidence: bool = True) -> ScopeResult:
@@ -201,7 +267,7 @@ class Case:
         with self._step("scope"):
             return _scope.scope(self.runner, self.config, incident or self.incident(),
                                 count_undetermined=count_undetermined, check_evidence=check_evidence,
-                                home=self.out)
+                                home=self.out, engine=self.engine)
 
     def runs(self) -> pl.DataFrame:
         """Every recorded run, newest first, with when it was recorded last and first (a report states the first)."""
@@ -340,7 +406,7 @@ class Case:
             folder = self._out(out)
             v = manifest.verify(self.root, folder, case_id=runs.case_id(self.runner))
             if recompute:
-                _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key)
+                _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key, engine=self.engine)
             return v
 
 

@@ -20,6 +20,10 @@ name = "New case"
 # session_gap_minutes = 30      # derived sessions: same account, address and client, gap under this
 # max_quarantined_share = 0.5   # a file with more quarantined lines than this fails the ingest (a wrong mapping)
 # max_line_bytes = "16MiB"      # a longer line is quarantined by its first 2 KB and its length
+# lake = "lake"                 # the canonical tables as a Parquet lake (events/day=YYYY-MM-DD/): `scoping ingest`
+#                               # writes it, every stage reads it (a folder, or a URI DuckDB reads, e.g. s3://…)
+# engine = "duckdb"             # or "spark": the scans of the whole lake run on Apache Spark (pip install
+#                               # "scoping[spark]" and Java 17); needs lake
 
 # ---------------------------------------------------------------------------------------------
 # A source: a set of log files in one format, and how its fields map onto scoping's columns.
@@ -148,4 +152,11 @@ name = "New case"
 # wording_dir = "wording"                 # the case's own wording_<lang>.toml / letter_<lang>.md (override key by key)
 # contact_columns = ["address", "email", "phone"]   # directory columns that reach a patient (default: all but
 #                                                   # patient_id and identity columns such as name, birth_date)
+
+# ---------------------------------------------------------------------------------------------
+# The Spark engine ([case] engine = "spark"): where it runs.
+# ---------------------------------------------------------------------------------------------
+# [spark]
+# master = "local[*]"                     # this machine; a cluster master, or Spark Connect: "sc://host:15002"
+# config = { "spark.driver.memory" = "4g" }   # any Spark setting
 '''

@@ -27,6 +27,7 @@ TABLES: dict[str, dict[str, str]] = {
         "reference": "reference tables: accounts, patients, care",
         "incident": "the incident: windows, compromised accounts, indicators",
         "notify": "what the notification letters say",
+        "spark": "where the Spark engine runs (master, config)",
     },
     "case": {
         "name": "the case's name in reports",
@@ -36,7 +37,15 @@ TABLES: dict[str, dict[str, str]] = {
         "session_gap_minutes": "derived sessions: same account, address and client, gap under this",
         "max_quarantined_share": "a file with a larger share of quarantined lines fails the ingest (default 0.5)",
         "max_line_bytes": "a longer line is quarantined by its first 2 KB and its length (default 16 MiB)",
+        "lake": "a Parquet lake of the canonical tables (a folder, or a URI DuckDB reads): ingest writes it, "
+                "every stage reads it",
+        "engine": "duckdb (default) | spark: the scans of the whole lake run on Apache Spark",
     },
+    "spark": {
+        "master": "local[*] (default), a cluster master, or a Spark Connect URL sc://host:15002",
+        "config": "Spark settings, e.g. { \"spark.driver.memory\" = \"4g\" }",
+    },
+    "spark.config": {"*": "a Spark setting = its value"},
     "sources": {"*": "a source: a set of files in one format and its mapping"},
     "sources.*": {
         "format": "csv | tsv | jsonl | parquet | fhir | openemr",

@@ -136,6 +136,22 @@ def cmd_run(a: argparse.Namespace) -> int:
         print(f"notification kits: {case.out / 'notify' / a.lang} ({len(result.practice_files)} practices)")
         case.report(result, progress=_progress(a))
         print(f"report:            {case.out / 'report.html'} ({kits.folder / 'manifest.json'} lists every file)")
+        engine = result.run.engine
+        if engine:
+            print(f"engine:            {engine.get('name')} {engine.get('version')}"
+                  + (f" ({engine['master']}, over the lake)" if engine.get("master") else
+                     f" (over the {engine.get('tables', 'store')})"))
+    if (Path(a.case) / "truth" / "affected_patients.csv").is_file():  # a synthetic world
+        print(_compare_with_truth(Path(a.case)))
+    return 0
+
+
+def cmd_lake(a: argparse.Namespace) -> int:
+    with _open(a.case) as case:
+        info = case.write_lake()
+        lake = case.lake
+    tables = ", ".join(f"{name} {rows:,}" for name, rows in sorted(info["tables"].items()))
+    print(f"lake written: {lake.location if lake else ''} ({tables} rows); every stage of this case now reads it")
     return 0
 
 
@@ -208,9 +224,7 @@ def cmd_demo(a: argparse.Namespace) -> int:
     world = synthesize(folder, SynthOptions(scale=a.scale, seed=a.seed))
     print(world.describe())
     ns = argparse.Namespace(case=str(folder), quiet=False, lang=a.lang)
-    code = cmd_run(ns)
-    print(_compare_with_truth(folder))
-    return code
+    return cmd_run(ns)  # which compares the lists with the world's truth
 
 
 def _compare_with_truth(folder: Path) -> str:
@@ -266,6 +280,11 @@ def cmd_queries(a: argparse.Namespace) -> int:
     if a.show:
         print(queries.get(a.show).text, end="")
         return 0
+    if a.spark:
+        from .spark_sql import spark_text
+
+        print(spark_text(a.spark), end="")
+        return 0
     for q in queries.all_queries():
         print(f"{q.name:32} {q.question}")
     return 0
@@ -281,6 +300,8 @@ COMMANDS: dict[str, tuple[Handler, str, str]] = {
                "scoping notify CASE --lang fr --directory patients.csv"),
     "report": (cmd_report, "figures and out/report.html", "scoping report CASE"),
     "run": (cmd_run, "ingest + scope + notify + report from case.toml", "scoping run CASE"),
+    "lake": (cmd_lake, "write the case store's canonical tables into the case's Parquet lake ([case] lake)",
+             "scoping lake CASE"),
     "runs": (cmd_runs, "list the recorded runs, newest first", "scoping runs CASE"),
     "verify": (cmd_verify, "re-hash evidence and outputs against the manifest; name every changed, missing or "
                "unlisted file", "scoping verify CASE --out shared/"),
@@ -303,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (_, help_text, example) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, epilog=f"example: {example}")
         if name in ("init", "ingest", "discover", "scope", "notify", "report", "run", "runs", "verify", "timeline",
-                    "export-timeline"):
+                    "export-timeline", "lake"):
             p.add_argument("case", metavar="CASE", help="the case folder")
         if name == "ingest":
             p.add_argument("sources", nargs="*", metavar="SOURCE", help="source names (default: all)")
@@ -367,6 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--limit", type=int, default=1000, help="at most this many events (default 1000)")
         if name == "queries":
             p.add_argument("--show", metavar="NAME", help="print one query verbatim")
+            p.add_argument("--spark", metavar="NAME", help="print the Spark text of a file the Spark engine runs")
     return parser
 
 

@@ -89,6 +89,18 @@ class Reference:
     timezone: str | None = None  # dates written without an offset are refused when None
 
 
+ENGINES = ("duckdb", "spark")
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """`[spark]`: where the scans run — `local[*]` (this machine), a cluster master, or a Spark Connect URL
+    (`sc://host:15002`); `config` adds Spark settings (e.g. spark.driver.memory)."""
+
+    master: str = "local[*]"
+    config: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass(frozen=True)
 class CaseConfig:
     root: Path
@@ -103,6 +115,9 @@ class CaseConfig:
     raw: dict[str, Any] = field(default_factory=dict)
     max_quarantined_share: float = 0.5
     max_line_bytes: int = 16 * 1024 * 1024
+    lake: str | None = None        # [case] lake: a folder (relative to the case) or a URI; None: the store's tables
+    engine: str = "duckdb"         # [case] engine: "duckdb", or "spark" for the scans of the whole lake
+    spark: SparkSettings = field(default_factory=lambda: SparkSettings())
 
     def quarantine_limit(self, src: Source) -> float:
         """The share of quarantined lines above which a file of `src` fails the ingest."""
@@ -423,4 +438,32 @@ def load(root: Path) -> CaseConfig:
                       threads=int(threads) if threads else None, session_gap_minutes=gap, raw=raw,
                       max_quarantined_share=_share(case.get("max_quarantined_share", 0.5),
                                                    "[case].max_quarantined_share"),
-                      max_line_bytes=_bytes(case, "max_line_bytes", 16 * 1024 * 1024))
+                      max_line_bytes=_bytes(case, "max_line_bytes", 16 * 1024 * 1024),
+                      **_engine(case, raw.get("spark", {})))
+
+
+def _engine(case: dict[str, Any], spark: Any) -> dict[str, Any]:
+    """[case] lake and engine, and the [spark] table."""
+    lake = case.get("lake")
+    if lake is not None and (not isinstance(lake, str) or not lake.strip()):
+        raise ConfigError("[case].lake must be a folder or a URI", hint='e.g. lake = "lake"')
+    engine = case.get("engine", "duckdb")
+    if engine not in ENGINES:
+        raise ConfigError(f"[case].engine = {engine!r} is not an engine scoping runs on",
+                          hint=f"use one of {', '.join(ENGINES)}")
+    if not isinstance(spark, dict):
+        raise ConfigError("[spark] must be a table")
+    master = spark.get("master", "local[*]")
+    if not isinstance(master, str) or not master.strip():
+        raise ConfigError("[spark].master must be text", hint='e.g. master = "local[*]" or "sc://host:15002"')
+    extra = spark.get("config", {})
+    if not isinstance(extra, dict) or not all(isinstance(v, str | int | float | bool) for v in extra.values()):
+        raise ConfigError("[spark].config must be a table of Spark settings",
+                          hint='e.g. config = { "spark.driver.memory" = "4g" }')
+    if engine == "spark" and lake is None:
+        raise ConfigError('[case] engine = "spark" reads the canonical tables from a lake, and [case] lake is not set',
+                          hint='add lake = "lake" to [case]: `scoping ingest` then writes it')
+    settings = SparkSettings(master=master.strip(),
+                             config=tuple(sorted((str(k), str(v).lower() if isinstance(v, bool) else str(v))
+                                                 for k, v in extra.items())))
+    return {"lake": lake.strip() if lake else None, "engine": engine, "spark": settings}

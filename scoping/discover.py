@@ -17,6 +17,7 @@ import polars as pl
 
 from . import queries, runs
 from .config import CaseConfig
+from .engine import DuckDBEngine, Engine
 from .errors import ConfigError
 from .incident import parse_time
 from .ingest import ensure_account_hours
@@ -159,9 +160,11 @@ def _bound(cfg: CaseConfig, value: str | datetime | None, what: str) -> datetime
 
 
 def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = None,
-             until: str | datetime | None = None, settings: DiscoverySettings | None = None) -> DiscoveryResult:
+             until: str | datetime | None = None, settings: DiscoverySettings | None = None,
+             engine: Engine | None = None) -> DiscoveryResult:
     """Rank the accounts that look compromised over the period examined (the last week by default), record the run
-    and return it."""
+    and return it; `engine` runs the scan of the period (DuckDB by default)."""
+    engine = engine or DuckDBEngine()
     require_events(runner)
     s = settings or DiscoverySettings()
     r = runner
@@ -175,8 +178,8 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
     first = len(r.trace)
     with r.atomic():
         ensure_account_hours(r)
-        r.run("discover_events", baseline_start=baseline.isoformat(), period_start=start.isoformat(),
-              period_end=end.isoformat())
+        engine.run(r, "discover_events", period_start=start.isoformat(), period_end=end.isoformat())
+        r.run("discover_baseline", baseline_start=baseline.isoformat(), period_start=start.isoformat())
         r.run("discover_signals", min_foreign_patients=s.min_foreign_patients,
               spray_min_accounts=s.spray_min_accounts, gateway_min_accounts=s.gateway_min_accounts,
               volume_min_ratio=s.volume_min_ratio)
@@ -196,7 +199,7 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
                   for t in r.trace[first:])
     run = RunRecord(run_id=RunRecord.make_id("discover", parameters, digest, sql), kind="discover",
                     parameters=parameters, incident_sha256="", evidence_sha256=digest, evidence=tuple(evidence),
-                    sql=sql, mappings=(), trace=trace, case_id=runs.case_id(r))
+                    sql=sql, mappings=(), trace=trace, case_id=runs.case_id(r), engine=engine.record())
     return DiscoveryResult(run=runs.record(r, run, frames, {}, {}), period=(start, end),
                            baseline_start=baseline, settings=s, timezone=tz, **frames)
 

@@ -16,6 +16,7 @@ from . import config, manifest, notify, runs, timesketch
 from . import discover as _discover
 from . import report as _report
 from . import scope as _scope
+from .engine import Engine
 from .evidence import sha256_file
 from .incident import Incident
 from .result import ScopeResult, canonical_digest
@@ -24,8 +25,9 @@ from .writers import key_fingerprint
 
 
 def recompute(runner: Runner, cfg: config.CaseConfig, folder: Path, v: manifest.Verification,
-              key: bytes | None) -> None:
-    """Add to `v` every file of the set at `folder` that the recomputed run would not give byte for byte."""
+              key: bytes | None, *, engine: Engine | None = None) -> None:
+    """Add to `v` every file of the set at `folder` that the recomputed run would not give byte for byte (the scans
+    run on `engine`, the case's: every engine gives the same lists)."""
     body = manifest.read(folder) or {}
     run_id = body.get("output_set", {}).get("scope_run_id")
     if not run_id:
@@ -46,7 +48,8 @@ def recompute(runner: Runner, cfg: config.CaseConfig, folder: Path, v: manifest.
     except (KeyError, TypeError, ValueError) as exc:
         v.other.append(f"run {run_id}: its recorded parameters cannot be read ({exc!r}): nothing to recompute")
         return
-    again = _scope.scope(runner, cfg, incident, count_undetermined=counted, record=False, as_recorded=params)
+    again = _scope.scope(runner, cfg, incident, count_undetermined=counted, record=False, as_recorded=params,
+                         engine=engine)
     # the report states when the run was first recorded: the time the set's run records (else the store's)
     first = str(recorded.get("first_recorded_at") or _first_recorded(runner, run_id))
     again = dataclasses.replace(again, run=dataclasses.replace(again.run, first_recorded_at=first))

@@ -79,6 +79,9 @@ class RunRecord:
     recorded_at: str = ""
     case_id: str = ""              # the case whose store made the run (not part of its id)
     first_recorded_at: str = ""    # when a run of this id was first recorded: the time a report states
+    # the engine that ran the scans (name, version, where the tables were read; for Spark the SHA-256 of the DuckDB
+    # and Spark texts of each file it ran): not part of the id, since every engine must give the same lists
+    engine: Mapping[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "kind": self.kind, "parameters": dict(self.parameters),
@@ -86,7 +89,8 @@ class RunRecord:
                 "evidence": [dict(e) for e in self.evidence], "sql": dict(self.sql),
                 "mappings": [{k: v for k, v in m.items() if k != "sql"} for m in self.mappings],
                 "trace": [dict(t) for t in self.trace], "tool_version": self.tool_version, "case_id": self.case_id,
-                "first_recorded_at": self.first_recorded_at}
+                "first_recorded_at": self.first_recorded_at,
+                "engine": dict(self.engine)}
 
     @staticmethod
     def make_id(kind: str, parameters: Mapping[str, Any], evidence_sha256: str, sql: Mapping[str, str]) -> str:

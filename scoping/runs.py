@@ -120,7 +120,8 @@ def load(runner: Runner, kind: str, run_id: str | None = None) -> tuple[RunRecor
                     evidence=tuple(raw["evidence"]), sql=raw["sql"], mappings=tuple(raw["mappings"]),
                     trace=tuple(raw["trace"]), tool_version=raw["tool_version"],
                     recorded_at=str(row["recorded_at_utc"]), case_id=raw.get("case_id", ""),
-                    first_recorded_at=str(row["first_recorded_at_utc"] or row["recorded_at_utc"]))
+                    first_recorded_at=str(row["first_recorded_at_utc"] or row["recorded_at_utc"]),
+                    engine=raw.get("engine") or {})
     columns = json.loads(row["frame_columns"])
     frames = {}
     for table in runner.execute("runs_tables", "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' "

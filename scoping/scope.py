@@ -20,6 +20,7 @@ from . import naming, queries, runs
 from ._version import __version__
 from .completeness import check_evidence_complete
 from .config import CaseConfig
+from .engine import DuckDBEngine, Engine
 from .errors import ConfigError, InputError
 from .incident import Incident, address_key, baseline_start
 from .ingest import ensure_account_hours, unmapped_values
@@ -57,12 +58,13 @@ def _baseline_split(start: datetime, window_start: datetime) -> tuple[datetime, 
     return min(first_full_hour, read_start), read_start
 
 
-def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int) -> None:
+def _compute(r: Runner, incident: Incident, counted: bool, gap_minutes: int, engine: Engine) -> None:
     accounts = list(incident.compromised_accounts)
     start = baseline_start(incident)
     ensure_account_hours(r)
     first_full_hour, read_start = _baseline_split(start, incident.start)
-    r.run("scope_account_events", accounts=accounts, read_start=_iso(read_start), scope_end=_iso(incident.end))
+    r.run("scope_accounts", accounts=accounts)
+    engine.run(r, "scope_account_events", read_start=_iso(read_start), scope_end=_iso(incident.end))
     r.run("scope_session_history", accounts=accounts, baseline_start=_iso(start), read_start=_iso(read_start),
           first_window_start=_iso(incident.start))
     values = r.run("scope_distinct_clients")
@@ -178,11 +180,13 @@ def _summary(r: Runner, name: str, incident: Incident, counted: bool, frames: di
 
 def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undetermined: bool | None = None,
           check_evidence: bool = True, home: Path | None = None, record: bool = True,
-          as_recorded: dict[str, Any] | None = None) -> ScopeResult:
+          as_recorded: dict[str, Any] | None = None, engine: Engine | None = None) -> ScopeResult:
     """Compute and record one scope run of `incident`; `count_undetermined` overrides the incident's own option.
     `record=False` computes without recording, and `as_recorded` (a run's parameters) takes the case's name and
-    session gap from the run rather than from case.toml: `verify --recompute` checks a run as it was made."""
+    session gap from the run rather than from case.toml: `verify --recompute` checks a run as it was made. `engine`
+    runs the scan of the windows (DuckDB by default); the run records which engine it was."""
     r = runner
+    engine = engine or DuckDBEngine()
     require_events(r)
     if check_evidence:
         check_evidence_complete(r, cfg)
@@ -196,7 +200,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
     name = str((as_recorded or {}).get("case_name", cfg.name))
     first = len(r.trace)
     with r.atomic():
-        _compute(r, incident, counted, gap)
+        _compute(r, incident, counted, gap, engine)
     frames = _frames(r, incident)
     digest, evidence = runs.evidence_state(r)
     summary = runs.stored(_summary(r, name, incident, counted, frames, evidence))
@@ -210,7 +214,7 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
                   for t in r.trace[first:])
     run = RunRecord(run_id=RunRecord.make_id("scope", parameters, digest, sql), kind="scope", parameters=parameters,
                     incident_sha256=incident.digest(), evidence_sha256=digest, evidence=tuple(evidence), sql=sql,
-                    mappings=tuple(mappings), trace=trace, case_id=runs.case_id(r))
+                    mappings=tuple(mappings), trace=trace, case_id=runs.case_id(r), engine=engine.record())
     practices = [p for p in pl.concat([frames["affected"]["practice_id"], frames["attempted"]["practice_id"]])
                  .unique().to_list() if p is not None]
     practice_files = naming.practice_files(practices)

@@ -82,6 +82,10 @@ class Runner:
         self.sql_texts[name] = sql
         self.trace.append(TraceEntry(name, sha, _jsonable(params), rows, time.perf_counter() - t0))
 
+    def note(self, name: str, sql: str, params: dict[str, Any], rows: int | None, t0: float) -> None:
+        """Trace a statement another engine ran (Spark): its name, text, parameters and row count."""
+        self._record(name, sql, params, rows, t0)
+
     def execute(self, name: str, sql: str, params: dict[str, Any] | None = None) -> list[tuple[Any, ...]]:
         """Run SQL (generated or shipped) and fetch its rows."""
         t0 = time.perf_counter()

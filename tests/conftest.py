@@ -71,3 +71,16 @@ def reported(world_factory, tmp_path_factory):
     with Case.open(folder) as case:
         case.report(result)
     return folder
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole run (2 threads, 2 shuffle partitions, no UI): a case whose engine is
+    Spark finds it started."""
+    from scoping.config import SparkSettings
+    from scoping.spark_engine import session
+
+    spark = session(SparkSettings(master="local[2]", config=(("spark.sql.shuffle.partitions", "2"),
+                                                             ("spark.default.parallelism", "2"))))
+    yield spark
+    spark.stop()

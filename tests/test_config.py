@@ -76,7 +76,9 @@ def test_every_toml_example_of_the_readme_uses_known_keys():
 
 
 @pytest.mark.parametrize(("text", "fragment"), [
-    ('[case]\nengine = "spark"\n', "unknown key 'engine' in [case]"),
+    ('[case]\nengin = "spark"\n', "unknown key 'engin' in [case]"),
+    ('[case]\nengine = "sparkle"\n', "is not an engine"),
+    ('[case]\nengine = "spark"\n', "[case] lake is not set"),
     ('[case]\nmax_quarantined_share = 2\n', "between 0 and 1"),
     ('[case]\nmax_line_bytes = "lots"\n', "is not a size"),
     ('[sources.a]\nformat = "fhir"\nfiles = ["x"]\nts_format = "%Y"\n', 'format = "fhir" does not use ts_format'),

@@ -139,7 +139,7 @@ def test_a_glob_matching_nothing_and_a_case_without_sources_are_errors(tmp_path,
 @pytest.mark.parametrize(("toml", "fragment"), [
     (GATEWAY.replace("[sources.api.columns]", 'ts_fromat = "%Y"\n[sources.api.columns]'),
      "unknown key 'ts_fromat' in [sources.api]\n  what to do: did you mean ts_format?"),
-    ("[case]\nengine = \"spark\"\n" + GATEWAY, "unknown key 'engine' in [case]"),
+    ("[case]\nengin = \"spark\"\n" + GATEWAY, "did you mean engine?"),
     (GATEWAY.replace("[sources.api.columns]", "[sources.api.colums]"), "did you mean columns?"),
     (GATEWAY + INCIDENT + "[incident.indicator]\nips = []\n", "unknown key 'indicator' in [incident]"),
     (GATEWAY + "[reference.acounts]\nfile = \"x.csv\"\n", "did you mean accounts?"),

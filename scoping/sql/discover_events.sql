@@ -1,15 +1,12 @@
 -- question: every event of the examined period, with whether the patient is the account's own (registered
---           with its practice, or with a care relationship with the account or its practice begun by then);
---           and each account's baseline (addresses, clients, hourly habits) read from account_hours.
--- params: baseline_start, period_start, period_end
--- reads: events, account_hours, accounts, patients, care
--- writes: discover_events, discover_baseline, discover_habits
+--           with its practice, or with a care relationship with the account or its practice begun by then)
+-- params: period_start, period_end
+-- reads: events, accounts, patients, care
+-- writes: discover_events
 -- order: ts (the events table's order)
--- assumptions: the baseline is [baseline_start, period_start), the period [period_start, period_end), both
---   starting on whole hours (discover.py rounds them), so the baseline is whole hours of account_hours and
---   only the period's events are read. The baseline's patients per hour are its accesses per hour (an
---   upper bound of the distinct patients: a volume signal needs more, never less, than before). Refused requests
---   are no habit: the baseline's addresses and clients are those of requests not refused.
+-- assumptions: the period [period_start, period_end) starts on a whole hour (discover.py rounds it); only the
+--   period's events are read (the baseline is discover_baseline.sql's, from account_hours). Spark runs this file
+--   too (engine = "spark"): it keeps to the portable subset of scoping/spark_sql.py.
 CREATE OR REPLACE TEMP TABLE discover_events AS
 WITH own_by_practice AS (
   -- since when each patient is a practice's own: registered (always) or cared for (from the first contact)
@@ -43,21 +40,3 @@ final AS (
   LEFT JOIN own_by_account c ON c.account_id = ev.account_id AND c.patient_id = ev.patient_id
 )
 SELECT * FROM final;
-
-CREATE OR REPLACE TEMP TABLE discover_baseline AS
-SELECT account_id, src_ip, user_agent, sum(event_rows - refused) AS event_rows
-FROM account_hours
-WHERE hour >= CAST($baseline_start AS TIMESTAMPTZ) AND hour < CAST($period_start AS TIMESTAMPTZ)
-GROUP BY ALL
-HAVING sum(event_rows - refused) > 0;
-
-CREATE OR REPLACE TEMP TABLE discover_habits AS
-WITH hourly AS (
-  SELECT account_id, hour, sum(accesses) AS patients, sum(copies) AS copies
-  FROM account_hours
-  WHERE hour >= CAST($baseline_start AS TIMESTAMPTZ) AND hour < CAST($period_start AS TIMESTAMPTZ)
-    AND accesses > 0
-  GROUP BY account_id, hour
-)
-SELECT account_id, median(patients) AS med_patients, max(patients) AS max_patients, max(copies) AS max_copies
-FROM hourly GROUP BY account_id;

@@ -1,0 +1,207 @@
+"""The Spark text of the files Spark runs: one place, derived from the DuckDB files, which stay the reference.
+
+Spark runs only what scans the whole lake: scope's extract of the windows' events (`scope_account_events`),
+discovery's scan of the examined period (`discover_events`) and the accounts' hours (`account_hours_rebuild`). The
+rows it returns are few, and the same DuckDB SQL finishes them (`SPARK_FILES`: which file lands them).
+
+The Spark text of a file is its DuckDB text, parsed and written for Spark by sqlglot (pinned in requirements.lock),
+then changed by the named rewrites of `REWRITES` — versioned: a change to one is a new `REWRITES_VERSION`, and a run
+records the version with the SHA-256 of both texts. Where sqlglot cannot write a file, a hand-written twin goes in
+`TWINS` (none is needed today). sqlglot translates without complaint things Spark computes otherwise; each such
+trap seen so far is a rewrite or a refusal here, and a test on both engines (tests/test_spark_semantics.py):
+
+- `isodow`: sqlglot writes `DAYOFWEEK(x) % 7 + 1`, which makes Monday 3 → `(DAYOFWEEK(x) + 5) % 7 + 1`;
+- a timestamp as text: Spark drops DuckDB's `+00` → the suffix is added (the session time zone is UTC);
+- binary as text: DuckDB escapes invalid UTF-8 (`\\xFF`), Spark replaces it (U+FFFD) → refused (use `hex()`);
+- HUGEINT: DuckDB's `sum` of BIGINT is HUGEINT, which Parquet stores as DOUBLE → the lake and the landed rows
+  are typed BIGINT by the DuckDB SQL that writes them, never by the engine;
+- DuckDB's `timezone(zone, ts)` → Spark's `from_utc_timestamp(ts, zone)`.
+
+A Spark-run file keeps to a portable subset (tests/test_spark_sql.py lints it): parameters only inside a CAST to a
+scalar type (a list is a table: join it), no `AS MATERIALIZED`, no recursive CTE, no timestamp or binary turned
+into text, `NOT EXISTS` rather than `NOT IN (subquery)`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import version
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
+
+from . import queries
+from .errors import ConfigError
+from .store import _statements
+
+REWRITES_VERSION = 1
+SQLGLOT_VERSION = version("sqlglot")
+
+
+class TranslationError(ConfigError):
+    """A DuckDB file uses something Spark would compute otherwise, and no rewrite makes it the same."""
+
+
+@dataclass(frozen=True)
+class SparkFile:
+    """A DuckDB file Spark runs: the statement whose query Spark computes, the lake tables and the small DuckDB
+    tables it reads, and the DuckDB file that lands its rows (None: Spark writes them into the lake)."""
+
+    name: str
+    statement: int            # which statement of the file holds the query (0-based)
+    lake_tables: tuple[str, ...]
+    inputs: tuple[str, ...]   # DuckDB tables sent to Spark as they are (small: a list of accounts)
+    lands: str | None
+
+
+SPARK_FILES = {f.name: f for f in (
+    SparkFile("scope_account_events", 0, ("events",), ("scope_accounts",), "spark_land_session_input"),
+    SparkFile("discover_events", 0, ("events", "accounts", "patients", "care"), (), "spark_land_discover_events"),
+    SparkFile("account_hours_rebuild", 1, ("events",), (), None),
+)}
+
+# The types of the lake's columns, for the rewrites that depend on a type (what a column holds as text).
+LAKE_SCHEMA: dict[str, dict[str, str]] = {
+    "events": {"event_key": "VARCHAR", "ts": "TIMESTAMPTZ", "ts_raw": "VARCHAR", "ts_flag": "VARCHAR",
+               "account_id": "VARCHAR", "session_id": "VARCHAR", "src_ip": "VARCHAR", "user_agent": "VARCHAR",
+               "action": "VARCHAR", "action_raw": "VARCHAR", "category": "VARCHAR", "patient_id": "VARCHAR",
+               "patient_link": "VARCHAR", "outcome": "VARCHAR", "resource_type": "VARCHAR",
+               "resource_id": "VARCHAR", "source_id": "VARCHAR", "source_line": "BIGINT", "src_ip_raw": "VARCHAR",
+               "record_flags": "VARCHAR", "key_conflict": "BOOLEAN", "content_digest_hex": "VARCHAR"},
+    "accounts": {"account_id": "VARCHAR", "practice_id": "VARCHAR", "role": "VARCHAR",
+                 "active_from": "TIMESTAMPTZ", "active_until": "TIMESTAMPTZ"},
+    "patients": {"patient_id": "VARCHAR", "practice_id": "VARCHAR"},
+    "care": {"patient_id": "VARCHAR", "practice_id": "VARCHAR", "account_id": "VARCHAR", "kind": "VARCHAR",
+             "start_ts": "TIMESTAMPTZ", "end_ts": "TIMESTAMPTZ"},
+    "scope_accounts": {"account_id": "VARCHAR"},
+}
+
+_BINARY = {exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY}
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One named change from sqlglot's Spark output to what computes the same as DuckDB."""
+
+    name: str
+    why: str
+    apply: Callable[[exp.Expr, dict[str, exp.DataType]], exp.Expr]
+
+
+def _query_of_write(tree: exp.Expr, _: dict[str, exp.DataType]) -> exp.Expr:
+    if isinstance(tree, exp.Create | exp.Insert) and isinstance(tree.expression, exp.Query):
+        return tree.expression
+    return tree
+
+
+def _isodow(tree: exp.Expr, _: dict[str, exp.DataType]) -> exp.Expr:
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.DayOfWeekIso):
+            return sqlglot.parse_one(f"((DAYOFWEEK({node.this.sql('spark')}) + 5) % 7) + 1", read="spark")
+        if isinstance(node, exp.Extract) and node.this.name.upper() == "ISODOW":
+            return sqlglot.parse_one(f"((DAYOFWEEK({node.expression.sql('spark')}) + 5) % 7) + 1", read="spark")
+        return node
+    return tree.transform(fix)
+
+
+def _is_text(dtype: exp.DataType) -> bool:
+    return dtype.is_type(*exp.DataType.TEXT_TYPES)
+
+
+def _typed(node: exp.Expr, columns: dict[str, exp.DataType]) -> exp.DataType | None:
+    """The type sqlglot found, else the one type a column of that name has in the schema."""
+    t = node.type
+    if isinstance(t, exp.DataType) and not t.is_type(exp.DataType.Type.UNKNOWN):
+        return t
+    return columns.get(node.name) if isinstance(node, exp.Column) else None
+
+
+def _column_types(schema: dict[str, dict[str, str]]) -> dict[str, exp.DataType]:
+    seen: dict[str, set[str]] = {}
+    for columns in schema.values():
+        for name, dtype in columns.items():
+            seen.setdefault(name, set()).add(dtype.upper())
+    return {name: exp.DataType.build(next(iter(types)), dialect="duckdb")
+            for name, types in seen.items() if len(types) == 1}
+
+
+def _text_of(tree: exp.Expr, columns: dict[str, exp.DataType]) -> exp.Expr:
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Cast) and _is_text(node.to):
+            operand = _typed(node.this, columns)
+            if operand is None and not isinstance(node.this, exp.Literal):
+                raise TranslationError(f"CAST({node.this.sql('duckdb')} AS {node.to.sql('duckdb')}): the type of "
+                                       f"the value turned into text is not known, and Spark writes timestamps and "
+                                       f"binary values as text otherwise than DuckDB",
+                                       hint="cast it to its type first, or compute the text from epoch microseconds")
+            if operand is not None and operand.this in _BINARY:
+                raise TranslationError(f"CAST({node.this.sql('duckdb')} AS {node.to.sql('duckdb')}): binary as "
+                                       f"text differs on invalid UTF-8 (DuckDB escapes it, Spark replaces it)",
+                                       hint="use hex() of the binary value")
+            if operand is not None and operand.this in (exp.DataType.Type.TIMESTAMPTZ,
+                                                        exp.DataType.Type.TIMESTAMPLTZ):
+                return exp.Concat(expressions=[node.copy(), exp.Literal.string("+00")])
+        return node
+    return tree.transform(fix)
+
+
+def _timezone(tree: exp.Expr, _: dict[str, exp.DataType]) -> exp.Expr:
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone" and len(node.expressions) == 2:
+            zone, value = node.expressions
+            return exp.Anonymous(this="FROM_UTC_TIMESTAMP", expressions=[value.copy(), zone.copy()])
+        return node
+    return tree.transform(fix)
+
+
+REWRITES: tuple[Rewrite, ...] = (
+    Rewrite("query_of_write", "Spark computes the rows, DuckDB stores them: CREATE OR REPLACE TABLE needs a v2 "
+            "catalog in Spark, and the landing file types the rows as the store does", _query_of_write),
+    Rewrite("isodow", "ISO weekday, Monday 1 … Sunday 7 (sqlglot's DAYOFWEEK % 7 + 1 makes Monday 3)", _isodow),
+    Rewrite("text_of_timestamp", "a TIMESTAMPTZ as text ends in +00 in DuckDB, not in Spark; binary as text is "
+            "refused", _text_of),
+    Rewrite("timezone", "DuckDB timezone(zone, ts) is Spark from_utc_timestamp(ts, zone)", _timezone),
+)
+
+TWINS: dict[str, str] = {}
+
+
+def translate(duckdb_sql: str, *, schema: dict[str, dict[str, str]] | None = None) -> str:
+    """One DuckDB statement as Spark SQL: sqlglot, then every rewrite in order."""
+    schema = schema or LAKE_SCHEMA
+    tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
+    tree = annotate_types(tree, schema=dict(schema), dialect="duckdb")
+    columns = _column_types(schema)
+    for rewrite in REWRITES:
+        tree = rewrite.apply(tree, columns)
+    return tree.sql(dialect="spark", pretty=True)
+
+
+def reference_statement(name: str) -> str:
+    """The statement of the DuckDB file whose query Spark computes."""
+    spec = SPARK_FILES[name]
+    return _statements(queries.get(name).text)[spec.statement]
+
+
+@cache
+def spark_text(name: str) -> str:
+    """The Spark text of a Spark-run file."""
+    if name not in SPARK_FILES:
+        raise ConfigError(f"{name} is not a file Spark runs")
+    if name in TWINS:
+        return TWINS[name]
+    header = f"-- Spark text of scoping/sql/{name}.sql (sqlglot {SQLGLOT_VERSION}, rewrites v{REWRITES_VERSION})\n"
+    return header + translate(reference_statement(name)) + "\n"
+
+
+def texts() -> dict[str, dict[str, str]]:
+    """What a run records of the Spark-run files: the SHA-256 of both texts and how the Spark one was made."""
+    return {name: {"duckdb_sha256": queries.get(name).sha256,
+                   "spark_sha256": hashlib.sha256(spark_text(name).encode()).hexdigest(),
+                   "method": "hand-written twin" if name in TWINS else
+                   f"sqlglot {SQLGLOT_VERSION} + rewrites v{REWRITES_VERSION}"}
+            for name in sorted(SPARK_FILES)}

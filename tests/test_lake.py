@@ -1,0 +1,107 @@
+"""The canonical lake: the store's tables as Parquet partitioned by day, and a case attached to it gives the same
+lists, sessions and summary, byte for byte."""
+
+from __future__ import annotations
+
+import stat
+
+import pyarrow.parquet as pq
+import pytest
+from helpers import run_case
+from lake_helpers import attached_copy, manifest_engine, published, scope_and_publish, with_case_settings
+
+from scoping import Case
+from scoping.cli import main
+from scoping.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def store_and_lake(world_factory, tmp_path_factory):
+    """One world scoped from its store, then with a lake written by ingest and attached."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("lake")
+    store = base / "store"
+    shutil.copytree(world_factory(seed=7, scale=0.3), store,
+                    ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp"))
+    run_case(store)
+    lake_case = base / "lake_case"
+    shutil.copytree(store, lake_case, ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp"))
+    with_case_settings(lake_case, 'lake = "lake"')
+    run_case(lake_case)  # ingest writes the lake; scope reads it
+    return store, lake_case
+
+
+def test_a_case_reading_its_lake_publishes_the_stores_lists(store_and_lake):
+    store, lake_case = store_and_lake
+    assert published(lake_case) == published(store)
+    assert manifest_engine(lake_case)["tables"] == "lake"
+    assert manifest_engine(store)["tables"] == "store"
+
+
+def test_a_case_attached_to_a_lake_without_a_store_of_its_own(store_and_lake, tmp_path):
+    store, lake_case = store_and_lake
+    other = attached_copy(lake_case, lake_case / "lake", tmp_path / "attached")
+    scope_and_publish(other)
+    assert published(other) == published(store)
+    with Case.open(other) as case:  # its store holds no event: every one is read from the lake
+        assert case.con.execute('SELECT count(*) FROM "case".main.events').fetchone() == (0,)
+        assert case.con.execute("SELECT count(*) FROM events").fetchone()[0] > 10_000
+        assert case.discover().accounts.height > 0
+
+
+def test_discovery_reads_the_lake_alike(store_and_lake):
+    store, lake_case = store_and_lake
+    found = []
+    for folder in (store, lake_case):
+        with Case.open(folder) as case:
+            found.append(case.discover().files())
+    assert found[0] == found[1]
+
+
+def test_the_lake_has_a_fixed_schema_days_and_time_order(store_and_lake):
+    _, lake_case = store_and_lake
+    lake = lake_case / "lake"
+    days = sorted(p.name for p in (lake / "events").iterdir())
+    assert days and all(d.startswith("day=20") for d in days)
+    for day in days:
+        (part,) = (lake / "events" / day).glob("*.parquet")
+        table = pq.read_table(part)
+        ts = table.column("ts").to_pylist()
+        assert ts == sorted(ts) and {t.strftime("day=%Y-%m-%d") for t in ts} == {day}
+        types = {f.name: str(f.type) for f in table.schema}
+        assert types["ts"] == "timestamp[us, tz=UTC]"
+        assert types["source_line"] == "int64" and types["content_digest_hex"] == "string"
+    for path in lake.rglob("*.parquet"):
+        schema = pq.read_schema(path)
+        for f in schema:  # BIGINT, never HUGEINT (which Parquet keeps as a DOUBLE)
+            assert not str(f.type).startswith(("double", "float", "decimal", "fixed_size_binary")), (path, f)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    hours = pq.read_table(next((lake / "account_hours").glob("*.parquet")))
+    assert str(hours.schema.field("hour").type) == "timestamp[us, tz=UTC]"
+
+
+def test_the_lake_command_writes_the_lake_of_the_store(store_and_lake, capsys):
+    _, lake_case = store_and_lake
+    assert main(["lake", str(lake_case)]) == 0
+    assert "lake written" in capsys.readouterr().out
+    assert sorted(p.name for p in lake_case.iterdir() if p.name.startswith(".lake"))  == []
+
+
+def test_a_lake_needs_a_setting_and_a_folder_of_its_own(fresh_world, capsys):
+    folder = fresh_world(seed=7, scale=0.3)
+    assert main(["lake", str(folder)]) == 2
+    assert "[case] lake is not set" in capsys.readouterr().err
+    (folder / "notes").mkdir()
+    (folder / "notes" / "mine.txt").write_text("x")
+    with_case_settings(folder, 'lake = "notes"')
+    with Case.open(folder) as case, pytest.raises(ConfigError, match="is not a lake"):
+        case.ingest(progress=False)
+    assert (folder / "notes" / "mine.txt").read_text() == "x"
+
+
+def test_an_object_store_lake_is_read_not_written(fresh_world):
+    folder = fresh_world(seed=7, scale=0.3)
+    with_case_settings(folder, 'lake = "s3://bucket/cases/weda"')
+    with Case.open(folder) as case, pytest.raises(ConfigError, match="lake folder only"):
+        case.ingest(progress=False)

@@ -1,0 +1,121 @@
+"""The Spark engine end to end: a case with engine = "spark" publishes the embedded run's lists byte for byte, and the
+synthetic truth; each file Spark runs gives DuckDB's rows on the same lake. One local Spark session (conftest)."""
+
+from __future__ import annotations
+
+import shutil
+
+import polars as pl
+import pytest
+from helpers import compare_with_truth, run_case
+from lake_helpers import attached_copy, manifest_engine, published, with_case_settings
+
+from scoping import Case, spark_sql
+from scoping.cli import main
+from scoping.config import SparkSettings
+from scoping.engine import DuckDBEngine
+from scoping.errors import ConfigError
+from scoping.lake import Lake
+from scoping.spark_engine import SparkEngine
+
+SPARK = 'engine = "spark"\n\n[spark]\nmaster = "local[2]"\nconfig = { "spark.sql.shuffle.partitions" = "2" }'
+
+
+@pytest.fixture(scope="module")
+def embedded(world_factory, tmp_path_factory):
+    """The world scoped by the embedded engine, with its lake written."""
+    folder = tmp_path_factory.mktemp("spark") / "embedded"
+    shutil.copytree(world_factory(seed=7, scale=0.3), folder,
+                    ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp"))
+    with_case_settings(folder, 'lake = "lake"')
+    run_case(folder)
+    return folder
+
+
+def test_scoping_run_on_spark_gives_the_embedded_lists_and_the_truth(embedded, spark, tmp_path, capsys):
+    folder = tmp_path / "on-spark"
+    shutil.copytree(embedded, folder, ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp", "lake"))
+    with_case_settings(folder, SPARK)
+    assert main(["run", str(folder), "--quiet", "--lang", "en"]) == 0
+    said = capsys.readouterr().out
+    assert "matches the synthetic ground truth (truth/affected_patients.csv): yes" in said
+    assert "engine:            spark 4." in said
+    assert published(folder) == published(embedded)
+    cmp = compare_with_truth(folder)
+    assert {k: v for k, v in cmp.items() if k not in ("truth", "out")} == dict.fromkeys(
+        [k for k in cmp if k not in ("truth", "out")], 0)
+    engine = manifest_engine(folder)
+    assert engine["name"] == "spark" and engine["version"] == spark.version
+    ran = engine["files"]["scope_account_events"]
+    assert ran == spark_sql.texts()["scope_account_events"]
+    with Case.open(folder) as case:  # the embedded engine recomputes the Spark run: the same bytes
+        assert case.verify(recompute=True).ok
+
+
+def test_spark_computes_the_hours_a_lake_lacks(embedded, spark, tmp_path):
+    lake_folder = tmp_path / "lake"
+    shutil.copytree(embedded / "lake", lake_folder)
+    shutil.rmtree(lake_folder / "account_hours")
+    info = lake_folder / "_lake.json"
+    info.write_text(info.read_text().replace('"account_hours"', '"account_hours_gone"'))
+    folder = attached_copy(embedded, lake_folder, tmp_path / "case", SPARK)
+    with Case.open(folder) as case:
+        assert not Lake(str(lake_folder)).has("account_hours")
+        mine = case.sql("SELECT account_id, hour, src_ip, user_agent, source_id, sum(event_rows) AS n, "
+                        "sum(accesses) AS a, sum(copies) AS c, sum(refused) AS r FROM account_hours GROUP BY ALL "
+                        "ORDER BY ALL")
+        assert Lake(str(lake_folder)).has("account_hours")  # written by Spark when the case attached the lake
+        case.publish(case.scope())
+    with Case.open(embedded) as case:
+        theirs = case.sql("SELECT account_id, hour, src_ip, user_agent, source_id, sum(event_rows) AS n, "
+                          "sum(accesses) AS a, sum(copies) AS c, sum(refused) AS r FROM account_hours GROUP BY ALL "
+                          "ORDER BY ALL")
+    assert mine.equals(theirs)
+    assert published(folder) == published(embedded)
+    assert [p for p in (lake_folder / "account_hours").rglob("*") if p.stat().st_mode & 0o077] == []
+
+
+@pytest.mark.parametrize("name", [n for n, f in sorted(spark_sql.SPARK_FILES.items()) if f.lands])
+def test_each_spark_file_lands_the_rows_duckdb_computes(embedded, spark, name):
+    """Per file: the Spark text over the lake, landed, equals the DuckDB file's table over the same lake."""
+    with Case.open(embedded) as case:
+        incident = case.incident()
+        runner = case.runner
+        runner.run("scope_accounts", accounts=list(incident.compromised_accounts))
+        params = ({"read_start": "2025-11-01T00:00:00+00:00", "scope_end": "2025-11-20T00:00:00+00:00"}
+                  if name == "scope_account_events" else
+                  {"period_start": "2025-11-06T00:00:00+00:00", "period_end": "2025-11-13T00:00:00+00:00"})
+        table = "session_input" if name == "scope_account_events" else "discover_events"
+        order = "ORDER BY ts, event_key, patient_id NULLS FIRST"
+        DuckDBEngine(tables="lake").run(runner, name, **params)
+        duck = runner.con.sql(f"SELECT * FROM {table} {order}").pl()
+        SparkEngine(SparkSettings(master="local[2]"), case.lake).run(runner, name, **params)
+        on_spark = runner.con.sql(f"SELECT * FROM {table} {order}").pl()
+    assert duck.height > 100
+    assert on_spark.schema == duck.schema
+    assert on_spark.equals(duck)
+
+
+def test_discovery_on_spark_ranks_as_the_embedded_one(embedded, spark, tmp_path):
+    folder = attached_copy(embedded, embedded / "lake", tmp_path / "discover", SPARK)
+    with Case.open(folder) as case:
+        found = case.discover()
+        assert found.run.engine["name"] == "spark"
+        assert "discover_events" in found.run.engine["files"]
+    with Case.open(embedded) as case:
+        theirs = case.discover()
+    assert found.files() == theirs.files()
+    assert found.accounts.filter(pl.col("score") >= found.settings.threshold).height > 0
+
+
+def test_spark_without_pyspark_or_java_is_a_configuration_error(embedded, tmp_path, monkeypatch, capsys):
+    from scoping import spark_engine
+
+    folder = attached_copy(embedded, embedded / "lake", tmp_path / "nojava", SPARK)
+    monkeypatch.setattr(spark_engine, "_missing_java", lambda: True)
+    assert main(["scope", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "needs Java 17" in err and "openjdk-17-jre-headless" in err and "Traceback" not in err
+    monkeypatch.setitem(__import__("sys").modules, "pyspark.sql", None)
+    with pytest.raises(ConfigError, match="needs pyspark"):
+        spark_engine.session(SparkSettings())
