@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from helpers import csv_case
+from ingest_helpers import query
 
 from scoping import cli
 from scoping.errors import ConfigError, InputError, IntegrityError
@@ -407,14 +408,6 @@ def ledger(folder: Path) -> dict[str, tuple[int, int, int, int, int]]:
     out = {str(p): tuple(int(v) for v in rest) for p, *rest in rows}
     assert all(read == sum(rest) for read, *rest in out.values()), out
     return out  # type: ignore[return-value]
-
-
-def query(folder: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(folder / "case.duckdb"), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 def test_a_byte_order_mark_opening_a_json_lines_file_is_dropped(tmp_path, capsys):

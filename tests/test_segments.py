@@ -207,7 +207,7 @@ def test_one_visit_the_day_before_the_window_makes_nothing_usual(tmp_path, extra
     assert intruder["verdict"] == verdict, intruder["reasons"]
     assert holder["verdict"] == "owner"  # three days from home: usual
     if verdict == "attacker":
-        assert "seen on too few days of the account's baseline" in intruder["reasons"]
+        assert "address seen on too few days to be usual" in intruder["reasons"]
         assert set(result.affected["patient_id"]) == {"X1", "X2"}
     else:  # the old rule, asked for: the visit made the intruder's address usual
         assert result.affected.is_empty()

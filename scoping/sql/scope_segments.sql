@@ -116,16 +116,14 @@ ruled AS (
       CASE WHEN replayed THEN 'replayed session: the same session was also used from the account''s usual '
                               || 'address and client' END,
       CASE WHEN new_address AND NOT address_seldom THEN 'address never seen for this account in its baseline' END,
-      CASE WHEN new_address AND address_seldom THEN 'address seen on too few days of the account''s baseline to '
-                                                   || 'be usual' END,
+      CASE WHEN new_address AND address_seldom THEN 'address seen on too few days to be usual' END,
       CASE WHEN new_client AND NOT client_seldom THEN 'client never seen for this account in its baseline' END,
-      CASE WHEN new_client AND client_seldom THEN 'client seen on too few days of the account''s baseline to be '
-                                                 || 'usual' END,
+      CASE WHEN new_client AND client_seldom THEN 'client seen on too few days to be usual' END,
       CASE WHEN usual_address AND src_ip IS NOT NULL THEN 'the account''s usual address' END,
       CASE WHEN usual_client AND user_agent IS NOT NULL THEN 'the account''s usual client' END,
       CASE WHEN NOT identified THEN 'neither address nor client logged: nothing shows who acted' END,
-      CASE WHEN NOT has_baseline THEN 'too little activity of the account before the window (fewer days than '
-                                      || 'usual_min_days): its usual address and client are unknown' END)
+      CASE WHEN NOT has_baseline THEN 'too little activity before the window to know the account''s usual '
+                                      || 'address and client' END)
       AS rule_reasons
   FROM numbered
 ),
