@@ -171,26 +171,22 @@ def _check_function(node: dict[str, Any], where: str) -> None:
         raise _refuse(where, f"an aggregate form of {name}() (DISTINCT, FILTER or ORDER BY)")
 
 
-def _lambda_names(node: Any, out: set[str]) -> None:
+def _nodes(node: Any) -> Iterator[dict[str, Any]]:
+    """Every node of a serialised expression tree, depth first."""
     if isinstance(node, list):
         for item in node:
-            _lambda_names(item, out)
+            yield from _nodes(item)
     elif isinstance(node, dict):
-        if node.get("class") == "LAMBDA":
-            _collect_refs(node.get("lhs"), out)
+        yield node
         for value in node.values():
-            _lambda_names(value, out)
+            yield from _nodes(value)
 
 
-def _collect_refs(node: Any, out: set[str]) -> None:
-    if isinstance(node, list):
-        for item in node:
-            _collect_refs(item, out)
-    elif isinstance(node, dict):
-        if node.get("class") == "COLUMN_REF":
-            out.update(node.get("column_names") or [])
-        for value in node.values():
-            _collect_refs(value, out)
+def _lambda_names(tree: Any) -> set[str]:
+    """The parameter names of every lambda in the tree (`x` of `list_transform({f}, x -> x + 1)`)."""
+    return {name for lam in _nodes(tree) if lam.get("class") == "LAMBDA"
+            for ref in _nodes(lam.get("lhs")) if ref.get("class") == "COLUMN_REF"
+            for name in ref.get("column_names") or []}
 
 
 def check_expression(expr: str, where: str) -> None:
@@ -231,6 +227,4 @@ def check_expression(expr: str, where: str) -> None:
     values = select.get("select_list") or []
     if len(values) != 1:
         raise _refuse(where, f"{len(values)} values (one expression gives one column)")
-    names: set[str] = set()
-    _lambda_names(values, names)
-    _walk(values, where, names)
+    _walk(values, where, _lambda_names(values))
