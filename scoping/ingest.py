@@ -179,17 +179,8 @@ def list_warnings(runner: Runner, source_ids: list[str]) -> list[str]:
     (`patient_id = "results[].id"`), and lists written as a JSON string (quarantined)."""
     if not source_ids:
         return []
-    objects = runner.execute("ingest_list_objects", """
-        SELECT e.source, regexp_extract(v.record_flags, 'field (.*) ' || $flag, 1) AS fld,
-               count(DISTINCT (v.source_id, v.source_line))
-        FROM events v JOIN evidence e ON e.source_id = v.source_id
-        WHERE list_contains($ids, v.source_id) AND contains(v.record_flags, $flag)
-        GROUP BY ALL ORDER BY ALL""", {"ids": source_ids, "flag": OBJECTS_FLAG})
-    encoded = runner.execute("ingest_list_encoded", """
-        SELECT e.source, sum(coalesce(q.source_line_end, q.source_line) - q.source_line + 1)
-        FROM quarantine q JOIN evidence e ON e.source_id = q.source_id
-        WHERE list_contains($ids, q.source_id) AND starts_with(q.reason, $reason)
-        GROUP BY ALL ORDER BY ALL""", {"ids": source_ids, "reason": ENCODED_LIST})
+    objects = runner.run("ingest_list_objects", ids=source_ids, flag=OBJECTS_FLAG)
+    encoded = runner.run("ingest_list_encoded", ids=source_ids, reason=ENCODED_LIST)
     out = [f"[sources.{s}] field {fld} holds objects, in {_n(int(n), 'event')}: name the member holding the "
            f"patient id (patient_id = \"{fld}[].id\" when they are {{\"id\": ...}}); until then these events name "
            f"no patient" for s, fld, n in objects]
