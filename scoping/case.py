@@ -328,8 +328,9 @@ class Case:
                                        "lists there without a key first (scoping scope CASE --out DIR)")
             contacts = notify.read_directory(Path(directory)) if directory else None
             settings = self.config.raw.get("notify", {}) or {}
-            kits = _kits(result, lang=lang, practices=practices, directory=contacts,
-                         include_attempted=include_attempted, settings=settings, root=self.root, progress=progress)
+            kits = notify.kit_files(result, lang=lang, practices=practices, directory=contacts,
+                                    include_attempted=include_attempted, settings=settings, root=self.root,
+                                    progress=progress)
             words = notify.load_wording(lang, settings, self.root)
             options = {  # everything a kit is made from besides the run: `verify --recompute` makes it again
                 "lang": lang, "include_attempted": include_attempted, "settings": dict(settings),
@@ -408,20 +409,6 @@ class Case:
             if recompute:
                 _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key, engine=self.engine)
             return v
-
-
-def _kits(result: ScopeResult, *, practices: list[str] | None, progress: Progress | None,
-          **options: Any) -> dict[str, dict[str, bytes]]:
-    """The kits of `notify.kit_files`, made practice by practice when someone listens to the progress (a kit depends
-    on its practice's patients only, so the bytes are the same either way)."""
-    if progress is None:
-        return notify.kit_files(result, practices=practices, **options)
-    chosen = notify.kit_practices(result, practices)
-    kits: dict[str, dict[str, bytes]] = {}
-    for done, practice in enumerate(chosen, start=1):
-        kits.update(notify.kit_files(result, practices=[practice], **options))
-        progress("kits", done, len(chosen))
-    return kits
 
 
 def _pseudonymisation(folder: Path) -> str | None:

@@ -28,6 +28,7 @@ from . import kit_tables as kt
 from . import regulator, wording
 from .errors import ConfigError, InputError
 from .phrasing import Facts, Phrasing, instant, patient_facts
+from .progress import Progress
 from .result import ScopeResult
 from .writers import Sheet, csv_bytes, json_bytes, xlsx_bytes
 
@@ -110,10 +111,12 @@ def kit_practices(result: ScopeResult, practices: list[str] | None = None) -> li
 
 def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | None = None,
               directory: pl.DataFrame | None = None, include_attempted: bool = False,
-              settings: Mapping[str, Any] | None = None, root: Path | None = None) -> dict[str, dict[str, bytes]]:
+              settings: Mapping[str, Any] | None = None, root: Path | None = None,
+              progress: Progress | None = None) -> dict[str, dict[str, bytes]]:
     """One kit per practice (or the named ones): practice file name → {path under the output folder: bytes}.
 
-    `settings` is case.toml's [notify] table; `root` is the case folder, where a relative `wording_dir` is read."""
+    `settings` is case.toml's [notify] table; `root` is the case folder, where a relative `wording_dir` is read;
+    `progress` hears of each kit made."""
     cfg = _settings(settings or {})
     words = load_wording(lang, cfg, root)
     tz = result.incident.timezone
@@ -140,6 +143,8 @@ def kit_files(result: ScopeResult, *, lang: str = "fr", practices: list[str] | N
                           include_attempted=include_attempted, affected=part("affected"),
                           messages=texts.get(practice, messages.clear().drop("practice_id")),
                           attempted=part("attempted"), pairs=part("pairs"), accesses=part("accesses"))
+        if progress is not None:
+            progress("kits", len(kits), len(chosen))
     return kits
 
 
