@@ -27,14 +27,13 @@ import polars as pl
 from . import kit_tables as kt
 from . import regulator, wording
 from .errors import ConfigError, InputError
-from .phrasing import Facts, Phrasing, instant, patient_facts
+from .phrasing import Phrasing, instant, patient_facts
 from .progress import Progress
 from .result import ScopeResult
 from .writers import Sheet, csv_bytes, json_bytes, xlsx_bytes
 
 TEXT_SETTINGS = ("processor", "contact", "authority", "measures", "signature")
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss.000"
-_ATTACKER = Facts(refused_by_attacker=True)  # a patient the accesses do not hold: worded as before the split
 
 
 def read_directory(path: Path) -> pl.DataFrame:
@@ -90,7 +89,7 @@ def _messages(result: ScopeResult, phr: Phrasing, wanted: pl.DataFrame, attempte
     tried = (attempted.filter(~pl.col("patient_id").is_in(list(reached))).unique(["patient_id", "practice_id"])
              .select("patient_id", "practice_id", instant("first_attempt_utc").alias("a"),
                      instant("last_attempt_utc").alias("b")))
-    rows += [(p, practice, phr.attempted(a, b, by_attacker=facts.get(p, _ATTACKER).refused_by_attacker))
+    rows += [(p, practice, (phr.attempts(facts[p]) if p in facts else "") or phr.attempted(a, b))
              for p, practice, a, b in tried.iter_rows()]
     return pl.DataFrame(rows, schema={"patient_id": pl.String, "practice_id": pl.String, "message": pl.String},
                         orient="row")

@@ -86,7 +86,8 @@ class Facts:
     attacker: Acts | None = None
     undetermined: Acts | None = None
     refused: Span | None = None
-    refused_by_attacker: bool = False
+    refused_attacker: Span | None = None        # the blocked accesses of the person who had no right
+    refused_undetermined: Span | None = None    # those of segments we could not attribute
     doubt: frozenset[str] = frozenset()  # practices of the accounts behind undetermined accesses ("" unknown)
 
 
@@ -129,7 +130,10 @@ def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.Data
     seen = (pl.col("exposure") == "opened") & ~pl.col("action").is_in(list(MODIFYING))
     unsure = pl.col("outcome") == "unknown"
     t = pl.col("t")
-    changes = (reached.filter(pl.col("modifies")).group_by("patient_id", "attacker", "action", "category")
+    # a change of the record, or of a list of patients that names the patient (not a change of the record: the
+    # accesses do not count it as modifying, and the letter tells it as a list changed)
+    changed = pl.col("modifies") | (pl.col("action").is_in(list(MODIFYING)) & (pl.col("category") == LIST_CATEGORY))
+    changes = (reached.filter(changed).group_by("patient_id", "attacker", "action", "category")
                .agg(pl.len().alias("n"), t.min().alias("first"), t.max().alias("last"))
                .sort("first", "action", "category")
                .group_by("patient_id", "attacker").agg(pl.struct("action", "category", "n", "first", "last")
@@ -146,8 +150,11 @@ def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.Data
         pl.col("account_practice").filter(~pl.col("attacker")).fill_null("").unique().alias("doubt"),
     ).join(changes, on=["patient_id", "attacker"], how="left").join(copies, on=["patient_id", "attacker"], how="left")
     fields = pl.exclude("patient_id", "attacker", "doubt")
+    att = pl.col("attacker")
     refused = a.filter(~pl.col("reached")).group_by("patient_id").agg(
-        t.min().alias("refused_min"), t.max().alias("refused_max"), pl.col("attacker").any().alias("by_attacker"))
+        t.min().alias("refused_min"), t.max().alias("refused_max"),
+        t.filter(att).min().alias("refused_attacker_min"), t.filter(att).max().alias("refused_attacker_max"),
+        t.filter(~att).min().alias("refused_undetermined_min"), t.filter(~att).max().alias("refused_undetermined_max"))
     grouped = (a.select("patient_id").unique()
                .join(acts.filter(pl.col("attacker")).select("patient_id", pl.struct(fields).alias("att")),
                      on="patient_id", how="left")
@@ -158,7 +165,8 @@ def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.Data
     for row in grouped.iter_rows(named=True):  # one iteration per patient: the facts its letter tells
         facts[row["patient_id"]] = Facts(
             attacker=_acts(row["att"]), undetermined=_acts(row["und"]), refused=_span(row, "refused"),
-            refused_by_attacker=bool(row["by_attacker"]), doubt=frozenset(row["doubt"] or ()))
+            refused_attacker=_span(row, "refused_attacker"), refused_undetermined=_span(row, "refused_undetermined"),
+            doubt=frozenset(row["doubt"] or ()))
     return facts
 
 
@@ -308,9 +316,8 @@ class Phrasing:
         """What someone we could not identify did to a record the person who had no right also opened."""
         when = self.span(und.span)
         parts = [self._text("letter", "also_undetermined", when=when, who=self.words.label("who", "undetermined"))]
-        new = tuple(c for c in und.seen if c not in att.seen)
-        if new:
-            parts.append(self._text("letter", "also_seen", categories=self.categories(new)))
+        if und.seen:  # all it showed, the intruder's categories included: the letter says each kind's own acts
+            parts.append(self._text("letter", "also_seen", categories=self.categories(und.seen)))
         if und.copied and und.copies:
             copied = self.span(und.copied)
             parts.append(self._text("letter", "also_copied", copies=self._copies(und.copies),
@@ -327,6 +334,13 @@ class Phrasing:
             return self._text("letter", "change", verb=verb, item=item, when=self.moment(c.span.first))
         return self._text("letter", "change_many", verb=verb, item=item, count=self.number(c.count),
                           when=self.when(c.span.first, c.span.last))
+
+    def attempts(self, f: Facts) -> str:
+        """A patient only attempted: the person who had no right's attempts, then, apart, those of segments we could
+        not attribute (never told as the intruder's)."""
+        parts = [self.attempted(s.first, s.last, by_attacker=kind) for s, kind in
+                 ((f.refused_attacker, True), (f.refused_undetermined, False)) if s is not None]
+        return " ".join(parts)
 
     def attempted(self, first: datetime, last: datetime, *, by_attacker: bool = True) -> str:
         """A patient only attempted: by the person who had no right, or only by someone we could not identify."""

@@ -65,7 +65,7 @@ def test_copies_and_changes_of_an_undetermined_segment_follow_the_sentence_that_
     text = phr.letter(facts, practice="P1")
     intruder, _, rest = text.partition("Other accesses to your record")
     assert "downloaded" not in intruder and "changed" not in intruder   # nothing of theirs told as the intruder's
-    assert "These accesses showed: laboratory results." in rest          # only what the intruder's did not show
+    assert "These accesses showed: consultation notes and laboratory results." in rest  # all they showed
     assert "During these accesses, copies were made at the same time — downloaded: documents" in rest
     assert "During these accesses, your record was changed — changed: a consultation note" in rest
 
@@ -204,3 +204,29 @@ def test_an_access_whose_outcome_the_log_does_not_give_is_told_as_such():
     assert text.endswith("The logs do not show whether the requests made on 10 November 2025 at 20:30 (Paris time) "
                          "succeeded: this letter tells them as if they had, as a precaution.")
     assert "do not show" not in phr.letter(Facts(attacker=Acts(span=ONCE, record=ONCE)), practice="P1")
+
+
+def test_attempts_of_the_intruder_and_of_an_unidentified_segment_are_told_apart():
+    phr = _phrasing()
+    later = Span(_t("2025-11-10 20:00"), _t("2025-11-10 20:00"))
+    text = phr.attempts(Facts(refused_attacker=ONCE, refused_undetermined=later))
+    intruder, _, unsure = text.partition("Someone we could not identify")
+    assert intruder.startswith("Someone without the right") and "20:00" in intruder and "21:00" not in intruder
+    assert "21:00" in unsure and unsure.endswith("We are telling you as a precaution.")
+
+
+def test_a_list_of_patients_changed_by_the_intruder_reaches_the_letter():
+    import polars as pl
+
+    from scoping.phrasing import patient_facts
+
+    pairs = pl.DataFrame({"patient_id": ["P1"], "action": ["update"], "category": ["patient_list"],
+                          "exposure": ["listed"]})
+    accesses = pl.DataFrame({"patient_id": ["P1"], "event_key": ["e1"], "ts_utc": ["2025-11-10T18:00:00Z"],
+                             "verdict": ["attacker"], "reached": [True], "account_id": ["drX"],
+                             "outcome": ["success"], "action": ["update"], "category": ["patient_list"],
+                             "modifies": [False]})  # the accesses never count a list change as a record change
+    facts = patient_facts(pairs, accesses, pl.DataFrame({"account_id": ["drX"], "practice_id": ["P9"]}))
+    text = _phrasing().letter(facts["P1"], practice="P1")
+    assert "A list of patients that names you was changed — changed: a list of patients" in text
+    assert "Your record was also changed" not in text

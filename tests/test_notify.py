@@ -79,8 +79,9 @@ EXPECTED_FR = {
     "V": "Votre dossier médical a été ouvert le 10 novembre 2025 à 19 h 40 (heure de Paris) par une personne qui "
          "n'avait pas le droit d'y accéder. Il affichait : les notes de consultation. D'autres accès à votre dossier "
          "ont eu lieu le 10 novembre 2025 à 20 h 01 (heure de Paris), par une personne que nous n'avons pas pu "
-         "identifier avec certitude. Nous ne pouvons pas être certains qu'il ne s'agissait pas de votre praticien "
-         "ou d'un membre du personnel de votre cabinet : nous vous en informons par précaution.",
+         "identifier avec certitude. Ces accès ont affiché : les notes de consultation. Nous ne pouvons pas être "
+         "certains qu'il ne s'agissait pas de votre praticien ou d'un membre du personnel de votre cabinet : nous "
+         "vous en informons par précaution.",
     "G": "Votre dossier médical a été ouvert le 26 octobre 2025 entre 1 h 30 et 12 h 00 (heure de Paris) par une "
          "personne qui n'avait pas le droit d'y accéder. Il affichait : les notes de consultation.",
 }
@@ -123,8 +124,9 @@ EXPECTED_EN = {
          "practitioner or a member of your practice's staff: we are telling you as a precaution.",
     "V": "Your medical record was opened on 10 November 2025 at 19:40 (Paris time) by a person who had no right to "
          "see it. It showed: consultation notes. Other accesses to your record took place on 10 November 2025 at "
-         "20:01 (Paris time), by someone we could not identify with certainty. We cannot be sure that this was not "
-         "your practitioner or a member of your practice's staff: we are telling you as a precaution.",
+         "20:01 (Paris time), by someone we could not identify with certainty. These accesses showed: consultation "
+         "notes. We cannot be sure that this was not your practitioner or a member of your practice's staff: we are "
+         "telling you as a precaution.",
     "G": "Your medical record was opened on 26 October 2025 between 01:30 and 12:00 (Paris time) by a person who "
          "had no right to see it. It showed: consultation notes.",
 }

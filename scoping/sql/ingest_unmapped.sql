@@ -1,11 +1,12 @@
 -- question: which raw values did the mapping leave unclassified (events whose action stayed `other`, or whose
 --           category stayed `unknown`), how many events each, and how many of those named a patient?
 -- params: sources, top
--- reads: events, evidence
+-- reads: events, evidence, action_vocabulary
 -- order: source, column, events (most first), raw_value
 -- assumptions: the raw value is the event's action_raw (the logged action, or for a rule-driven source the
 --   fields its rules read, e.g. "GET /api/v1/patients/P2/"); an event counts once however many patients it names;
---   the `top` most frequent values per source and column are listed. `sources` empty means every source.
+--   the `top` most frequent values per source and column are listed; a login or logout touches no data: its
+--   category is never missing. `sources` empty means every source.
 WITH chosen AS (
   SELECT source_id, source FROM evidence
   WHERE kind = 'log' AND (len($sources) = 0 OR list_contains($sources, source))
@@ -14,7 +15,7 @@ lines AS (
   SELECT e.source_id, e.source_line, any_value(e.action) AS action, any_value(e.category) AS category,
          any_value(e.action_raw) AS action_raw, count(e.patient_id) AS accesses
   FROM events e SEMI JOIN chosen c ON c.source_id = e.source_id
-  WHERE e.action = 'other' OR e.category = 'unknown'
+  WHERE e.action = 'other' OR (e.category = 'unknown' AND e.action NOT IN (SELECT action FROM action_vocabulary WHERE authentication))
   GROUP BY e.source_id, e.source_line
 ),
 tagged AS (
@@ -23,7 +24,8 @@ tagged AS (
   FROM lines l JOIN chosen c USING (source_id) WHERE l.action = 'other' GROUP BY ALL
   UNION ALL
   SELECT c.source, 'category', l.action_raw, count(*), count(*) FILTER (WHERE l.accesses > 0)
-  FROM lines l JOIN chosen c USING (source_id) WHERE l.category = 'unknown' GROUP BY ALL
+  FROM lines l JOIN chosen c USING (source_id)
+  WHERE l.category = 'unknown' AND l.action NOT IN (SELECT action FROM action_vocabulary WHERE authentication) GROUP BY ALL
 ),
 final AS (
   SELECT *, row_number() OVER (PARTITION BY source, "column" ORDER BY events DESC, raw_value NULLS LAST) AS n

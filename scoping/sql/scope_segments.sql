@@ -9,8 +9,8 @@
 -- assumptions: the baseline of an account is its activity before the first window starts (scope_baseline). An
 --   address or a client is the account's usual one when the account used it on at least $usual_min_days different
 --   (UTC) days of its baseline: one visit the day before the window (an intruder trying the stolen password) makes
---   nothing usual. An account active on fewer days than that has no baseline to compare with. A segment has one
---   address and one client. Verdicts, judged segment by segment:
+--   nothing usual. An account active on fewer days than that has no baseline to tell its usual address and
+--   client, but an address or client it never used at all is still new. A segment has one address and one client. Verdicts, judged segment by segment:
 --   attacker      activity after the account's departure; an indicator address or client; both an address and a
 --                 client never seen for the account in its baseline; or a replayed session: another segment of the
 --                 same session comes from the account's usual address and client, and this one from an address
@@ -56,7 +56,8 @@ segment_events AS (
     coalesce(c.usual, false) AS client_known,
     b.net_key IS NOT NULL AS ip_seen,
     c.user_agent IS NOT NULL AS client_seen,
-    e.account_id IN (SELECT account_id FROM baselined) AS has_baseline
+    e.account_id IN (SELECT account_id FROM baselined) AS has_baseline,
+    e.account_id IN (SELECT account_id FROM scope_baseline) AS has_history
   FROM scope_account_events e
   SEMI JOIN (SELECT DISTINCT account_id, session_key FROM in_window) s USING (account_id, session_key)
   LEFT JOIN accounts a USING (account_id)
@@ -77,8 +78,11 @@ per_segment AS (
     bool_or(active_until IS NOT NULL AND ts >= active_until) AS after_departure,
     bool_or(ip_indicator) AS indicator_address,
     bool_or(client_indicator) AS indicator_client,
-    bool_or(has_baseline AND seg_ip IS NOT NULL AND NOT ip_known) AS new_address,
-    bool_or(has_baseline AND seg_client IS NOT NULL AND NOT client_known) AS new_client,
+    -- new: not usual when the account has a baseline; never seen at all when it has too little history for one
+    bool_or(seg_ip IS NOT NULL AND ((has_baseline AND NOT ip_known) OR (has_history AND NOT ip_seen)))
+      AS new_address,
+    bool_or(seg_client IS NOT NULL AND ((has_baseline AND NOT client_known) OR (has_history AND NOT client_seen)))
+      AS new_client,
     bool_or(seg_ip IS NOT NULL AND NOT ip_known AND ip_seen) AS address_seldom,
     bool_or(seg_client IS NOT NULL AND NOT client_known AND client_seen) AS client_seldom,
     bool_and(seg_ip IS NULL OR ip_known) AS usual_address,
