@@ -14,13 +14,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from . import queries
 from .config import CaseConfig, Source
 from .errors import ConfigError
 from .evidence import display_path, expand
 from .ingest_read import Batches, check_columns_present, read_into_pending
 from .mapping import OBJECTS_FLAG
-from .store import Runner, map_duckdb_error
+from .store import Runner, load_macros_and_vocabulary, map_duckdb_error
 
 
 @dataclass
@@ -105,7 +104,7 @@ def _runner(cfg: CaseConfig) -> Runner:
     con.execute("SET temp_directory = ''")  # nothing spills to disk either
     if cfg.memory_limit:  # a size checked by config.load ("2GB"): no quote can reach this statement
         con.execute(f"SET memory_limit = '{cfg.memory_limit}'")
-    con.execute(queries.get("store_macros").text)
+    load_macros_and_vocabulary(con)
     runner = Runner(con)
     runner.run("store_schema")
     runner.run("ingest_staging")

@@ -206,10 +206,15 @@ def connect(path: Path, *, memory_limit: str | None = None, threads: int | None 
         con.execute(f"SET max_temp_directory_size = '{_sql_string(max_temp_directory_size)}'")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    load_macros_and_vocabulary(con)
+    return con
+
+
+def load_macros_and_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
+    """What every connection scoping runs its SQL files in needs: the macros and the action vocabulary."""
     con.execute(queries.get("store_macros").text)
     vocabulary = queries.get("store_vocabulary")
     con.execute(vocabulary.text, vocabulary.bind(schema.vocabulary_parameters()))
-    return con
 
 
 def _sql_string(value: str) -> str:
