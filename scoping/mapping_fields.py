@@ -93,16 +93,18 @@ def _json_fields(src: Source, c: Compiled, typed: set[str], repair: bool) -> str
       CASE WHEN txt IS NULL THEN 'invalid UTF-8'
            WHEN trim(txt) = '' THEN 'empty line'
            WHEN j IS NULL THEN 'unparseable JSON record'
-           WHEN json_type(j) <> 'OBJECT' THEN 'JSON record is not an object'
+           WHEN NOT starts_with(j, '{{') THEN 'JSON record is not an object'
       END AS problem
-    FROM (SELECT *, CASE WHEN txt IS NOT NULL AND json_valid(txt) THEN txt END AS j
+    -- one parse tells a valid record and minifies it (no whitespace: an object starts with '{{'); every
+    -- later function reads the minified text
+    FROM (SELECT *, CASE WHEN txt IS NOT NULL THEN CAST(try(json(txt)) AS VARCHAR) END AS j
           -- a UTF-8 byte order mark opening the file is no part of its first record (as for a CSV header)
           FROM (SELECT * REPLACE (CASE WHEN source_line = 1 AND starts_with(txt, chr(65279)) THEN txt[2:]
                                        ELSE txt END AS txt) FROM decoded))
   ),
   parsed AS (
     SELECT source_line, source_line_end, oversize, raw, txt, j, problem,
-      CASE WHEN problem IS NULL THEN CAST(json(j) AS VARCHAR) END AS content,
+      CASE WHEN problem IS NULL THEN j END AS content,
       CASE WHEN problem IS NULL THEN json_extract_string(j, {paths}) END AS vals,
       CASE WHEN problem IS NULL THEN {types} END AS types,
       CASE WHEN problem IS NULL THEN json_keys(j, {parent_paths}) END AS key_lists
