@@ -212,7 +212,8 @@ def cmd_verify(a: argparse.Namespace) -> int:
 def cmd_synth(a: argparse.Namespace) -> int:
     from .synth import SynthOptions, synthesize
 
-    world = synthesize(Path(a.dir), SynthOptions(scale=a.scale, seed=a.seed, formats=tuple(a.formats.split(","))))
+    world = synthesize(Path(a.dir), SynthOptions(scale=a.scale, seed=a.seed, formats=tuple(a.formats.split(",")),
+                                                 days=a.days))
     print(world.describe())
     return 0
 
@@ -377,6 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same world)")
             if name == "synth":
                 p.add_argument("--formats", default="csv,jsonl", help="log formats: csv, jsonl, fhir")
+                p.add_argument("--days", type=int, default=28,
+                               help="days of normal work before the breach (default 28): more days, the same "
+                                    "daily volume")
         if name == "timeline":
             p.add_argument("--run", metavar="ID", help="the verdicts of this recorded run (default: the latest)")
             for flag, what in (("--patient", "a patient id"), ("--account", "an account id"),

@@ -10,7 +10,7 @@ import json
 import math
 import shutil
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from .synth_world import (
     SHUTDOWN,
     Scenario,
     World,
+    baseline_start,
     build_world,
     scenario_for,
 )
@@ -41,6 +42,7 @@ class SynthOptions:
     formats: tuple[str, ...] = ("csv", "jsonl")
     dirt_rate: float = 1 / 3000
     scenario: Scenario | None = None
+    days: int = 28  # days of normal work before the breach (ignored when a scenario is given)
 
 
 @dataclass
@@ -66,6 +68,24 @@ def _iso_s(col: str) -> pl.Expr:
     frac = (pl.col(col) % 1_000_000).cast(pl.String).str.zfill(6).str.strip_chars_end("0")
     return (t.dt.strftime("%Y-%m-%dT%H:%M:%S")
             + pl.when(frac == "").then(pl.lit("")).otherwise(pl.lit(".") + frac) + pl.lit("+00:00"))
+
+
+MIN_DAYS, MAX_DAYS = 28, 3650
+
+
+def _rotations(start: date, prefix: str, suffix: str) -> list[tuple[str, int]]:
+    """The web application's files, one per month (named by month); the first opens with the logs."""
+    months, day = [], start.replace(day=1)
+    while day <= SHUTDOWN.date():
+        months.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return [(f"{prefix}{m:%Y-%m}{suffix}", 0 if i == 0 else _local_midnight_us(m)) for i, m in enumerate(months)]
+
+
+def _gateway_rotations(start: date) -> list[tuple[str, int]]:
+    """The gateway's files, numbered: one per month before November, then one from 5 November."""
+    cuts = [m for _, m in _rotations(start, "", "")[1:] if m < _local_midnight_us(date(2025, 11, 1))]
+    return [(f"gateway-{i + 1}.jsonl.gz", at) for i, at in enumerate([0, *cuts, _local_midnight_us(date(2025, 11, 5))])]
 
 
 SYNTH_MARK = "# A synthetic breach world written by `scoping synth"
@@ -95,6 +115,10 @@ def _check_options(opts: SynthOptions) -> None:
         raise ConfigError(f"scale {opts.scale!r} is not a size of world", hint="give a number above 0, e.g. 1 or 0.3")
     if not 0 <= opts.seed < 2**63:
         raise ConfigError(f"seed {opts.seed!r} is not allowed", hint="give a whole number from 0 up")
+    if not MIN_DAYS <= opts.days <= MAX_DAYS:
+        raise ConfigError(f"days {opts.days!r}: a world has {MIN_DAYS} to {MAX_DAYS} days of normal work before "
+                          f"the breach", hint=f"give a whole number from {MIN_DAYS} (four weeks: the decoys' nights "
+                                              f"and the change of clocks of 26 October need them)")
 
 
 def synthesize(folder: Path, opts: SynthOptions | None = None) -> SynthResult:
@@ -112,7 +136,7 @@ def _synthesize(folder: Path, opts: SynthOptions) -> SynthResult:
     if bad or not opts.formats:
         raise ConfigError(f"unknown synth format(s): {', '.join(bad) or 'none given'}",
                           hint=f"use a comma-separated list of {', '.join(FORMATS)}")
-    sc = opts.scenario or scenario_for(opts.scale)
+    sc = opts.scenario or scenario_for(opts.scale, opts.days)
     rng = np.random.default_rng(opts.seed)
     world = build_world(sc, rng)
     for sub in ("logs", "reference", "truth"):
@@ -129,12 +153,10 @@ def _synthesize(folder: Path, opts: SynthOptions) -> SynthResult:
     writers = {}
     dirt_rng = np.random.default_rng([opts.seed, 7])
     if "csv" in channels.values():
-        writers["csv"] = RotatingLog(logs, [("webapp-2025-10.csv", 0),
-                                            ("webapp-2025-11.csv", _local_midnight_us(date(2025, 11, 1)))],
+        writers["csv"] = RotatingLog(logs, _rotations(baseline_start(sc), "webapp-", ".csv"),
                                      gz=False, header=CSV_HEADER, rng=dirt_rng, dirt_rate=opts.dirt_rate)
     if "jsonl" in channels.values():
-        writers["jsonl"] = RotatingLog(logs, [("gateway-1.jsonl.gz", 0),
-                                              ("gateway-2.jsonl.gz", _local_midnight_us(date(2025, 11, 5)))],
+        writers["jsonl"] = RotatingLog(logs, _gateway_rotations(baseline_start(sc)),
                                        gz=True, header=None, rng=dirt_rng, dirt_rate=opts.dirt_rate)
     fhir_writer = None
     if "fhir" in channels.values():
@@ -436,7 +458,9 @@ files = ["logs/audit-events.ndjson.gz"]
 
 def _write_case(folder: Path, world: World, opts: SynthOptions, channels: dict[str, str]) -> None:
     fmts = set(channels.values())
-    parts = [f'''# A synthetic breach world written by `scoping synth --scale {opts.scale} --seed {opts.seed}`.
+    n_days = opts.scenario.baseline_days if opts.scenario else opts.days
+    days = f" --days {n_days}" if n_days != Scenario.baseline_days else ""
+    parts = [f'''# A synthetic breach world written by `scoping synth --scale {opts.scale} --seed {opts.seed}{days}`.
 # Its ground truth is in truth/; `scoping run .` must reproduce it exactly.
 
 [case]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -22,7 +23,6 @@ from .synth_world import (
     ATTACK_NET_1,
     ATTACK_NET_2,
     ATTACK_TOOL,
-    BASELINE_START,
     BREACH_START,
     CARRIER_IP,
     REPLAY_IP,
@@ -32,6 +32,7 @@ from .synth_world import (
     TZ,
     Scenario,
     World,
+    baseline_start,
 )
 
 # code, canonical action, category, patients named (0 none, 1 one, "n" a list)
@@ -94,9 +95,13 @@ class Activity:
     seed: int
 
     def days(self) -> list[date]:
-        end = SHUTDOWN.date()
-        n = (end - BASELINE_START).days + 1
-        return [BASELINE_START + timedelta(days=i) for i in range(n)]
+        start = baseline_start(self.sc)
+        return [start + timedelta(days=i) for i in range((SHUTDOWN.date() - start).days + 1)]
+
+    @cached_property
+    def first_workday(self) -> date:
+        """The first weekday of the baseline: every account shows its usual clients and home address that day."""
+        return next(d for d in self.days() if d.weekday() < 5)
 
     # -- normal work ---------------------------------------------------------------------------
     def normal_day(self, day: date) -> pl.DataFrame:
@@ -118,11 +123,11 @@ class Activity:
         # (clocks change on a Sunday at night, when nobody works: local midnight + hours is exact on weekdays)
         home_ip = acc["home_ip"].to_numpy()[sess_acc]
         from_home = (home_ip != "") & (slot == per_acc[sess_acc] - 1) & (
-            (rng.random(sess_acc.size) < 0.3) | (day == BASELINE_START))
+            (rng.random(sess_acc.size) < 0.3) | (day == self.first_workday))
         ips = np.where(from_home, home_ip, acc["ip"].to_numpy()[sess_acc])
         # everyone uses the mobile app now and then; on the first day at least once, so every client an
         # owner uses during the breach is in the owner's baseline
-        mobile = (rng.random(sess_acc.size) < 0.12) | ((day == BASELINE_START) & (slot == 0))
+        mobile = (rng.random(sess_acc.size) < 0.12) | ((day == self.first_workday) & (slot == 0))
         uas = np.where(mobile, MOBILE_APP, acc["ua"].to_numpy()[sess_acc])
         # the mobile app and the new web client call the API gateway; the older web pages are audited by
         # the web application itself

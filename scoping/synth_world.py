@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 
 TZ = ZoneInfo("Europe/Paris")
-BASELINE_START = date(2025, 10, 13)      # four weeks of normal work, across the 26 October DST change
+BASELINE_START = date(2025, 10, 13)      # by default four weeks of normal work, across the 26 October DST change
 BREACH_START = datetime(2025, 11, 10, 18, 0, tzinfo=TZ)
 SPRAY_START = datetime(2025, 11, 12, 19, 0, tzinfo=TZ)
 SHUTDOWN = datetime(2025, 11, 13, 3, 0, tzinfo=TZ)  # the service is shut: the logs stop at this minute
@@ -44,7 +44,7 @@ class Scenario:
     takeovers: int
     phase1_patients: int
     phase2_patients_per_account: int
-    baseline_days: int = 28
+    baseline_days: int = 28  # days of normal work before the breach (`scoping synth --days`)
     denied_share: float = 0.12
     # A stolen session cookie replayed from another address, interleaved with its owner's own requests
     # in the very same session. Off by default until scope judges each segment of a session on its own
@@ -52,7 +52,14 @@ class Scenario:
     replayed_session: bool = True
 
 
-def scenario_for(scale: float) -> Scenario:
+def baseline_start(sc: Scenario) -> date:
+    """The first day of normal work: `baseline_days` before the day the breach starts (BASELINE_START by default)."""
+    return BREACH_START.date() - timedelta(days=sc.baseline_days)
+
+
+def scenario_for(scale: float, days: int = 28) -> Scenario:
+    """The scenario of a world of this scale: the scale sets the daily volume, `days` how many days of normal work
+    come before the breach (more days, the same daily volume)."""
     s = max(scale, 0.05)
     return Scenario(
         practices=max(6, round(30 * s)),
@@ -60,6 +67,7 @@ def scenario_for(scale: float) -> Scenario:
         takeovers=max(2, min(12, round(3 * s ** 0.5))),
         phase1_patients=max(40, round(300 * s ** 0.5)),
         phase2_patients_per_account=max(15, round(60 * s ** 0.5)),
+        baseline_days=days,
     )
 
 

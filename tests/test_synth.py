@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from scoping.errors import ConfigError
 from scoping.synth import SynthOptions, synthesize
 from scoping.synth_world import scenario_for
 
@@ -261,3 +262,23 @@ def test_without_the_flag_there_is_no_replayed_session(world):
     assert not [r for r in _truth(world, "attacker_sessions.csv") if r["kind"] == "attack_replayed_session"]
     assert len(_truth(world, "compromised_accounts.csv")) == len(
         tomllib.loads((world / "case.toml").read_text())["incident"]["compromised_accounts"])
+
+
+def test_more_days_same_daily_volume_same_breach(tmp_path):
+    """`--days` adds days of normal work before the breach: the same daily volume, one web file per month, the
+    gateway's files numbered in order, the same truth; the default world is unchanged (its files keep their names)."""
+    short = synthesize(tmp_path / "short", SynthOptions(scale=0.1, seed=5))
+    long = synthesize(tmp_path / "long", SynthOptions(scale=0.1, seed=5, days=70))
+    assert sorted(p.name for p in (short.folder / "logs").iterdir()) == [
+        "gateway-1.jsonl.gz", "gateway-2.jsonl.gz", "webapp-2025-10.csv", "webapp-2025-11.csv"]
+    assert sorted(p.name for p in (long.folder / "logs").iterdir()) == [
+        "gateway-1.jsonl.gz", "gateway-2.jsonl.gz", "gateway-3.jsonl.gz", "webapp-2025-09.csv",
+        "webapp-2025-10.csv", "webapp-2025-11.csv"]
+    assert 2.0 < long.events / short.events < 3.0  # 70 days of work against 28, the breach the same
+    for name in ("affected_patients.csv", "attempted_patients.csv", "compromised_accounts.csv"):
+        assert (long.folder / "truth" / name).read_bytes() == (short.folder / "truth" / name).read_bytes()
+    first = (long.folder / "logs" / "webapp-2025-09.csv").read_text().splitlines()[1]
+    assert first.split(",")[1].startswith("2025-09-01")  # 70 days before 10 November: Monday 1 September
+    assert "--days 70" in (long.folder / "case.toml").read_text().splitlines()[0]
+    with pytest.raises(ConfigError, match="28 to 3650 days"):
+        synthesize(tmp_path / "too-short", SynthOptions(scale=0.1, days=10))
