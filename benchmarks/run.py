@@ -11,6 +11,11 @@ memory_limit = 512MB, whatever the size: a 64 KB gzip of 67 million newlines and
 (made once in benchmarks/cache/hostile/). From 1e8 events the per-source ingests, the polars/pandas comparison (its
 Parquet copy alone is gigabytes) and the report are left out unless BENCH_STAGES names them
 (BENCH_STAGES=scope,discover runs only those, at every size).
+
+The `e2e` stage (run by default, or alone with BENCH_STAGES=e2e) takes a gzip JSON-lines log of about 2.5 million
+lines from nothing to the affected list, against a plain DuckDB script answering the same question; both lists
+must be equal. With BENCH_LONGER=1, the worlds after the first size keep its daily volume over more days
+(`scoping synth --days`), so that scope at 1e8 compares with scope at 1e7 on the same days' volume.
 """
 
 from __future__ import annotations
@@ -39,6 +44,18 @@ LARGE_STAGES = {"bare_csv", "bare_jsonl", "verify_evidence", "scope", "discover"
                 "lake_discover", "spark_session", "spark_scope", "spark_discover", "spark_account_hours"}
 ONCE = {"lake_write", "spark_session", "spark_scope", "spark_discover", "spark_account_hours"}  # slow: one run
 HOSTILE = ("hostile_newline_bomb", "hostile_long_line")  # the `hostile` stage: measured once, not per size
+E2E_EVENTS = 2_500_000  # the end-to-end pair (stage `e2e`): a gzip JSON-lines log of about this many lines
+
+
+def _e2e_case() -> Path:
+    """A world whose every channel is the gateway's gzip JSON lines (`scoping synth --formats jsonl`)."""
+    from scoping.synth import SynthOptions, synthesize
+
+    folder = CACHE / f"e2e-jsonl-{E2E_EVENTS:.0e}"
+    if not (folder / "truth" / "counts.json").exists():
+        result = synthesize(folder, SynthOptions(scale=E2E_EVENTS / EVENTS_PER_SCALE, seed=7, formats=("jsonl",)))
+        print(f"  generated {result.events:,} events (JSON lines only)", flush=True)
+    return folder
 
 
 def _hostile_case(kind: str) -> Path:
@@ -61,6 +78,11 @@ def _hostile_case(kind: str) -> Path:
     return folder
 
 
+def _sizes_wanted() -> bool:
+    named = _named()
+    return not named or bool(named - set(HOSTILE) - {"hostile", "e2e"})
+
+
 def _named() -> set[str]:
     named = {x.strip() for x in os.environ.get("BENCH_STAGES", "").split(",") if x.strip()}
     return named | set(HOSTILE) if "hostile" in named else named
@@ -81,12 +103,17 @@ def _sizes() -> list[int]:
 
 
 def _world(n: int) -> Path:
+    """The world of about n events: by default a bigger daily volume over the same 28 days; with BENCH_LONGER=1 the
+    worlds beyond the first size keep the first size's daily volume and have more days (`scoping synth --days`)."""
     from scoping.synth import SynthOptions, synthesize
 
-    folder = CACHE / f"world-{n:.0e}"
+    base = _sizes()[0]
+    longer = os.environ.get("BENCH_LONGER") == "1" and n > base
+    scale, days = (base / EVENTS_PER_SCALE, round(28 * n / base)) if longer else (n / EVENTS_PER_SCALE, 28)
+    folder = CACHE / (f"world-{n:.0e}-{days}d" if longer else f"world-{n:.0e}")
     if not (folder / "truth" / "counts.json").exists():
         t0 = time.perf_counter()
-        result = synthesize(folder, SynthOptions(scale=n / EVENTS_PER_SCALE, seed=7))
+        result = synthesize(folder, SynthOptions(scale=scale, seed=7, days=days))
         print(f"  generated {result.events:,} events in {time.perf_counter() - t0:.0f} s", flush=True)
     return folder
 
@@ -133,7 +160,7 @@ def main() -> int:
     runs = int(os.environ.get("BENCH_RUNS", "3"))
     CACHE.mkdir(exist_ok=True)
     rows, stores, failures = [], [], []
-    for n in _sizes() if not _named() or _named() - set(HOSTILE) - {"hostile"} else []:
+    for n in _sizes() if _sizes_wanted() else []:
         print(f"world of ~{n:,.0f} events", flush=True)
         world = _world(n)
         ingest_case = _case(world, "ingest")
@@ -162,6 +189,15 @@ def main() -> int:
             rows.append((0, stage, m, None, None))
             print(f"  {stage:20} {m['seconds']:8.2f} s  peak RSS {m['peak_rss_mb']:,.0f} MB  {m['lines']:,} lines "
                   f"in {m['rows']:,} rows", flush=True)
+    if not _named() or "e2e" in _named():
+        folder = _e2e_case()
+        m = _measure("e2e_jsonl", folder, runs)
+        f = _measure("plain_e2e_jsonl", folder, runs)
+        if not f["equal_to_scoping"]:
+            failures.append("plain_e2e_jsonl: the plain script's list differs from scoping's")
+        rows.append((m["lines"], "e2e_jsonl", m, "plain_e2e_jsonl", f))
+        print(f"  {'e2e_jsonl':14} {m['seconds']:8.2f} s  plain {f['seconds']:8.2f} s  floor/stage "
+              f"{f['seconds'] / m['seconds']:.2f}  same list: {f['equal_to_scoping']}", flush=True)
     text = _results_md(rows, stores, runs, failures)
     (HERE / "RESULTS.md").write_text(text)
     print(text)
@@ -180,7 +216,9 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
            f"Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB; Python {platform.python_version()}, "
            f"DuckDB {duckdb.__version__}, polars {polars.__version__}, pandas {pandas.__version__}. "
            f"Median of {runs} runs (one run from {LARGE:.0e} events, and for ingest_all), each in its own process; "
-           f"cases at memory_limit = 2GB.", "",
+           f"cases at memory_limit = 2GB."
+           + (" Worlds after the first size have its daily volume over more days (BENCH_LONGER=1)."
+              if os.environ.get("BENCH_LONGER") == "1" else ""), "",
            "| events | stage | median s | floor | floor s | floor / stage | peak RSS MB | notes |",
            "|---:|---|---:|---|---:|---:|---:|---|"]
     for n, stage, m, floor, f in rows:
@@ -218,7 +256,11 @@ def _results_md(rows: list, stores: list, runs: int, failures: list[str]) -> str
             "`lake_scope` / `lake_discover` are scope and discover on DuckDB reading views over the lake; "
             "`spark_*` run the same with `[case] engine = \"spark\"` on Spark local mode (`local[2]`, the session "
             "started first and timed apart in `spark_session`); `spark_account_hours` is Spark's full scan of every "
-            "event into the accounts' hours. Their lists must equal the store's."]
+            "event into the accounts' hours. Their lists must equal the store's. "
+            "`e2e_jsonl` (its row counts lines) is a gzip JSON-lines log from nothing to the affected list as a new "
+            "user runs it (`ingest`, then `scope`, which hashes the evidence again); its floor `plain_e2e_jsonl` is "
+            "a plain DuckDB script over the same files (benchmarks/plain_jsonl.py: `read_json`, the case's rules as "
+            "SQL, then the polars scope): no ledger, no digests, no checks. Their lists must be equal."]
     if failures:
         out += ["", "**FAILED:** " + "; ".join(failures)]
     kept = _kept_history()

@@ -108,6 +108,8 @@ def stage(name: str, folder: Path) -> dict:
             case.report(result)
     elif name.startswith(("lake_", "spark_")):
         t0, extra = _beyond_one_machine(name, folder)
+    elif name in ("e2e_jsonl", "plain_e2e_jsonl"):
+        t0, extra = _end_to_end(name, folder)
     else:
         raise SystemExit(f"unknown stage {name}")
     seconds = time.perf_counter() - t0
@@ -181,6 +183,53 @@ def _beyond_one_machine(name: str, folder: Path) -> tuple[float, dict]:
     if name == "spark_session":
         return time.perf_counter() - extra["session_seconds"], extra
     raise SystemExit(f"unknown stage {name}")
+
+
+E2E_COLUMNS = ["practice_id", "patient_id", "exposure", "modified", "actions", "categories", "first_access_utc",
+               "last_access_utc", "accounts", "n_accesses", "attribution"]
+
+
+def _end_to_end(name: str, folder: Path) -> tuple[float, dict]:
+    """A gzip JSON-lines log from nothing to the affected list, as a new user runs it (`scoping ingest`, then
+    `scoping scope`, the evidence hashed again as scope does), against a plain DuckDB script that reads the same
+    files and answers the same question (benchmarks/plain_jsonl.py, then alt_scope's polars scope). The two lists
+    must be equal."""
+    from scoping import Case
+
+    t0 = time.perf_counter()
+    if name == "e2e_jsonl":
+        (folder / "case.duckdb").unlink(missing_ok=True)
+        with Case.open(folder) as case:
+            report = case.ingest(progress=False)
+            result = case.scope()
+        seconds = time.perf_counter() - t0
+        result.affected.select(E2E_COLUMNS).write_parquet(folder / "e2e_affected.parquet")
+        return t0, {"lines": sum(f.lines_read for f in report.files), "affected": result.affected.height,
+                    "compute_seconds": round(seconds, 3)}
+    from alt_scope import polars_scope
+    from plain_jsonl import plain_events
+
+    from scoping.config import load
+    from scoping.incident import baseline_start, parse_incident
+
+    inc = parse_incident(load(folder).incident, where="case.toml [incident]")
+    events = folder / "plain_events.parquet"
+    patients, accounts = plain_events(folder, "gateway", events)
+    seen = pl.scan_parquet(events).filter((pl.col("ts") >= baseline_start(inc)) & (pl.col("ts") < inc.end))
+    kwargs = {"windows": [(w.start, w.end) for w in inc.windows], "compromised": list(inc.compromised_accounts),
+              "baseline_start": baseline_start(inc), "count_undetermined": inc.count_undetermined,
+              "ip_indicators": inc.matching_ips(seen.select("src_ip").unique().drop_nulls().collect()
+                                                .to_series().to_list()),
+              "client_indicators": inc.matching_clients(seen.select("user_agent").unique().drop_nulls().collect()
+                                                        .to_series().to_list())}
+    out = polars_scope(str(events), patients, accounts, **kwargs).filter(pl.col("practice_id").is_not_null())
+    seconds = time.perf_counter() - t0
+    expected = pl.read_parquet(folder / "e2e_affected.parquet").with_columns(pl.col(c).cast(pl.String)
+                                                                              for c in E2E_COLUMNS)
+    got = out.select(E2E_COLUMNS).with_columns(pl.col("modified").cast(pl.String).str.to_lowercase(),
+                                               *(pl.col(c).cast(pl.String) for c in E2E_COLUMNS if c != "modified"))
+    same = got.sort("practice_id", "patient_id").equals(expected.sort("practice_id", "patient_id"))
+    return t0, {"equal_to_scoping": same, "affected": out.height, "compute_seconds": round(seconds, 3)}
 
 
 def _peak_rss_mb() -> float:
