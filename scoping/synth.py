@@ -10,7 +10,6 @@ import json
 import math
 import shutil
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -18,8 +17,8 @@ import polars as pl
 
 from .errors import ConfigError
 from .private import private_files, tighten
-from .synth_activity import CODES, Activity, _local_midnight_us
-from .synth_logs import CSV_HEADER, RotatingLog, api_lines, web_lines
+from .synth_activity import CODES, Activity
+from .synth_logs import CSV_HEADER, RotatingLog, api_lines, gateway_rotations, web_lines, web_rotations
 from .synth_world import (
     ATTACK_NET_1,
     ATTACK_NET_2,
@@ -71,21 +70,6 @@ def _iso_s(col: str) -> pl.Expr:
 
 
 MIN_DAYS, MAX_DAYS = 28, 3650
-
-
-def _rotations(start: date, prefix: str, suffix: str) -> list[tuple[str, int]]:
-    """The web application's files, one per month (named by month); the first opens with the logs."""
-    months, day = [], start.replace(day=1)
-    while day <= SHUTDOWN.date():
-        months.append(day)
-        day = (day + timedelta(days=32)).replace(day=1)
-    return [(f"{prefix}{m:%Y-%m}{suffix}", 0 if i == 0 else _local_midnight_us(m)) for i, m in enumerate(months)]
-
-
-def _gateway_rotations(start: date) -> list[tuple[str, int]]:
-    """The gateway's files, numbered: one per month before November, then one from 5 November."""
-    cuts = [m for _, m in _rotations(start, "", "")[1:] if m < _local_midnight_us(date(2025, 11, 1))]
-    return [(f"gateway-{i + 1}.jsonl.gz", at) for i, at in enumerate([0, *cuts, _local_midnight_us(date(2025, 11, 5))])]
 
 
 SYNTH_MARK = "# A synthetic breach world written by `scoping synth"
@@ -153,10 +137,10 @@ def _synthesize(folder: Path, opts: SynthOptions) -> SynthResult:
     writers = {}
     dirt_rng = np.random.default_rng([opts.seed, 7])
     if "csv" in channels.values():
-        writers["csv"] = RotatingLog(logs, _rotations(baseline_start(sc), "webapp-", ".csv"),
+        writers["csv"] = RotatingLog(logs, web_rotations(baseline_start(sc)),
                                      gz=False, header=CSV_HEADER, rng=dirt_rng, dirt_rate=opts.dirt_rate)
     if "jsonl" in channels.values():
-        writers["jsonl"] = RotatingLog(logs, _gateway_rotations(baseline_start(sc)),
+        writers["jsonl"] = RotatingLog(logs, gateway_rotations(baseline_start(sc)),
                                        gz=True, header=None, rng=dirt_rng, dirt_rate=opts.dirt_rate)
     fhir_writer = None
     if "fhir" in channels.values():

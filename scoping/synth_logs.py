@@ -17,15 +17,15 @@ from __future__ import annotations
 import gzip
 import io
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
 import polars as pl
 
-from .synth_activity import CODES
-from .synth_world import TZ
+from .synth_activity import CODES, _local_midnight_us
+from .synth_world import SHUTDOWN, TZ
 
 ROTATION_OVERLAP = 20
 CSV_HEADER = b"log_id,timestamp,user,ip,user_agent,action,patient,result\n"
@@ -54,6 +54,26 @@ class FileStats:
     duplicates: int = 0
     malformed: dict[str, int] = field(default_factory=dict)
     dst_ambiguous: int = 0
+
+
+def _monthly(start: date, prefix: str, suffix: str) -> list[tuple[str, int]]:
+    """One file per month from `start` to the shutdown, named by month; the first opens with the logs."""
+    months, day = [], start.replace(day=1)
+    while day <= SHUTDOWN.date():
+        months.append(day)
+        day = (day + timedelta(days=32)).replace(day=1)
+    return [(f"{prefix}{m:%Y-%m}{suffix}", 0 if i == 0 else _local_midnight_us(m)) for i, m in enumerate(months)]
+
+
+def gateway_rotations(start: date) -> list[tuple[str, int]]:
+    """The gateway's files, numbered: one per month before November, then one from 5 November."""
+    cuts = [m for _, m in _monthly(start, "", "")[1:] if m < _local_midnight_us(date(2025, 11, 1))]
+    return [(f"gateway-{i + 1}.jsonl.gz", at) for i, at in enumerate([0, *cuts, _local_midnight_us(date(2025, 11, 5))])]
+
+
+def web_rotations(start: date) -> list[tuple[str, int]]:
+    """The web application's files: one per month (webapp-2025-10.csv, ...)."""
+    return _monthly(start, "webapp-", ".csv")
 
 
 class RotatingLog:
