@@ -183,7 +183,7 @@ class Phrasing:
 
     words: Wording
     tz: str
-    _stamps: dict[datetime, tuple[Day, str, str]] = field(default_factory=dict, init=False, repr=False,
+    _stamps: dict[datetime, tuple[Day, str, str, bool]] = field(default_factory=dict, init=False, repr=False,
                                                              compare=False)
 
     @property
@@ -201,40 +201,52 @@ class Phrasing:
         day = str(self.words.tables["time"]["first_day"]) if t.day == 1 else str(t.day)
         return self._text("time", "date", day=day, month=months[t.month - 1], year=t.year)
 
-    def clock(self, t: datetime) -> str:
-        """A local time to the minute; one that happens twice (the hour the clocks go back) says which it is."""
-        text = self._text("time", "clock", hour=t.hour, minute=t.minute, second=t.second)
+    def happens_twice(self, t: datetime) -> bool:
+        """Whether the local time `t` shows happens twice (the hour the clocks go back)."""
         if t.tzinfo is None:
+            return False
+        naive, zone = t.replace(tzinfo=None), ZoneInfo(self.tz)
+        return len({naive.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}) == 2
+
+    def clock(self, t: datetime) -> str:
+        """A local time to the minute; one that happens twice (the hour the clocks go back) says which it is, and
+        in which zone (a phrase holding one leaves out its own zone: its `_dst` form)."""
+        text = self._text("time", "clock", hour=t.hour, minute=t.minute, second=t.second)
+        if not self.happens_twice(t):
             return text
         naive, zone = t.replace(tzinfo=None), ZoneInfo(self.tz)
         offsets = {naive.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
-        if len(offsets) < 2:
-            return text
         offset = t.utcoffset()
         season = "summer_time" if offset == max(o for o in offsets if o is not None) else "winter_time"
-        return self._text("time", "ambiguous", clock=text, season=self._text("time", season), offset=_offset(offset))
+        return self._text("time", "ambiguous", clock=text, season=self._text("time", season), offset=_offset(offset),
+                          zone=self.zone)
 
-    def _stamp(self, t: datetime) -> tuple[Day, str, str]:
-        """An instant's local day, date in words and clock (kept: the letters of a kit share their times)."""
+    def _stamp(self, t: datetime) -> tuple[Day, str, str, bool]:
+        """An instant's local day, date in words, clock, and whether that clock happens twice (kept: the letters of
+        a kit share their times)."""
         key = t.replace(microsecond=0)
         found = self._stamps.get(key)
         if found is None:
             a = self.local(key)
-            found = self._stamps[key] = (a.date(), self.date(a), self.clock(a))
+            found = self._stamps[key] = (a.date(), self.date(a), self.clock(a), self.happens_twice(a))
         return found
 
+    def _time(self, key: str, twice: bool, **values: Any) -> str:
+        """A time phrase; with a time that happens twice, its `_dst` form (the zone is said with that time)."""
+        return self._text("time", f"{key}_dst", **values) if twice else \
+            self._text("time", key, zone=self.zone, **values)
+
     def moment(self, t: datetime) -> str:
-        _, day, clock = self._stamp(t)
-        return self._text("time", "one_moment", date=day, start=clock, zone=self.zone)
+        _, day, clock, twice = self._stamp(t)
+        return self._time("one_moment", twice, date=day, start=clock)
 
     def when(self, first: datetime, last: datetime) -> str:
-        (a, day_a, clock_a), (b, day_b, clock_b) = self._stamp(first), self._stamp(last)
+        (a, day_a, clock_a, twice_a), (b, day_b, clock_b, twice_b) = self._stamp(first), self._stamp(last)
         if a != b:
-            return self._text("time", "two_days", date=day_a, start=clock_a, end_date=day_b, end=clock_b,
-                              zone=self.zone)
+            return self._time("two_days", twice_a or twice_b, date=day_a, start=clock_a, end_date=day_b, end=clock_b)
         if clock_a == clock_b:
             return self.moment(first)
-        return self._text("time", "same_day", date=day_a, start=clock_a, end=clock_b, zone=self.zone)
+        return self._time("same_day", twice_a or twice_b, date=day_a, start=clock_a, end=clock_b)
 
     def span(self, s: Span) -> str:
         return self.when(s.first, s.last)

@@ -46,7 +46,9 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "date": ("day", "month", "year"), "first_day": (), "clock": ("hour", "minute", "second"),
         "months": (), "one_moment": ("date", "start", "zone"), "same_day": ("date", "start", "end", "zone"),
         "two_days": ("date", "start", "end_date", "end", "zone"), "same_time": (),
-        "ambiguous": ("clock", "season", "offset"), "summer_time": (), "winter_time": (),
+        "ambiguous": ("clock", "season", "offset", "zone"), "summer_time": (), "winter_time": (),
+        "one_moment_dst": ("date", "start"), "same_day_dst": ("date", "start", "end"),
+        "two_days_dst": ("date", "start", "end_date", "end"),
     },
     "grammar": {"list_separator": (), "last_separator": (), "item_separator": (), "thousands": ()},
     "letter": {
@@ -100,6 +102,7 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
         "activity": ("first", "last", "first_access", "last_access", "events", "patients"),
         "activity_none": (), "counted": (), "not_counted": (), "tool": ("version",),
         "gap_same_day": ("date", "start", "end", "zone"), "gap_two_days": ("date", "start", "end_date", "end", "zone"),
+        "gap_same_day_dst": ("date", "start", "end"), "gap_two_days_dst": ("date", "start", "end_date", "end"),
         "gap_quiet": ("gap",), "gap_active": ("gap", "usual"), "no_gap": (),
     },
 }

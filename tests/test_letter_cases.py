@@ -80,15 +80,21 @@ def test_a_changed_list_of_patients_is_not_a_changed_record():
     assert text.endswith("Your record itself was not opened.")
 
 
-@pytest.mark.parametrize(("lang", "summer", "winter"), [("en", "02:50 (summer time, UTC+2)", "02:10 (winter time, "
-                                                         "UTC+1)"),
-                                                        ("fr", "2 h 50 (heure d'été, UTC+2)", "2 h 10 (heure d'hiver, "
-                                                         "UTC+1)")])
-def test_a_time_the_clocks_show_twice_says_which_it_is(lang, summer, winter):
+@pytest.mark.parametrize(("lang", "summer", "winter", "zone"), [
+    ("en", "02:50 (Paris summer time, UTC+2)", "02:10 (Paris winter time, UTC+1)", "(Paris time)"),
+    ("fr", "2 h 50 (heure d'été de Paris, UTC+2)", "2 h 10 (heure d'hiver de Paris, UTC+1)", "(heure de Paris)")])
+def test_a_time_the_clocks_show_twice_says_which_it_is(lang, summer, winter, zone):
+    """Said once, with its zone: the phrase holding such a time does not add its own zone in brackets again."""
     phr = _phrasing(lang)
     text = phr.when(_t("2025-10-26 00:50"), _t("2025-10-26 01:10"))   # 02:50 CEST, then 02:10 CET
     assert text.index(summer) < text.index(winter)
+    assert zone not in text and ") (" not in text and text.endswith(winter)
+    one = phr.moment(_t("2025-10-26 01:10"))
+    assert one.endswith(winter) and one.count("(") == 1
+    mixed = phr.when(_t("2025-10-25 23:40"), _t("2025-10-26 00:10"))  # 01:40 (once), then 02:10 CEST (twice)
+    assert zone not in mixed and mixed.count("(") == 1
     assert "UTC" not in phr.when(_t("2025-10-26 03:00"), _t("2025-10-26 03:00"))  # 04:00: happens once
+    assert phr.when(_t("2025-10-26 03:00"), _t("2025-10-26 03:00")).endswith(zone)
 
 
 def test_the_example_letter_of_an_incident_of_two_windows_names_each_window(tmp_path):
