@@ -47,7 +47,7 @@ from .private import private_dir, private_files, write_private
 from .progress import Progress
 from .publish import Published, Section, SetIdentity, publish_set
 from .result import ScopeResult, canonical_digest, engine_versions
-from .store import Runner, connect
+from .store import Runner, connect, ensure_schema
 
 STORE = "case.duckdb"
 T = TypeVar("T")
@@ -98,7 +98,7 @@ class Case:
                 con = connect(self.store_path, memory_limit=self.config.memory_limit, threads=self.config.threads,
                               max_temp_directory_size=self.config.max_temp_directory_size)
                 self._runner = Runner(con)
-                self._runner.run("store_schema")
+                ensure_schema(self._runner)
             self._attach_lake()
         return self._runner
 

@@ -19,7 +19,7 @@ from .errors import ConfigError
 from .evidence import display_path, expand
 from .ingest_read import Batches, check_columns_present, read_into_pending
 from .mapping import OBJECTS_FLAG
-from .store import Runner, load_macros_and_vocabulary, map_duckdb_error
+from .store import Runner, ensure_schema, load_macros_and_vocabulary, map_duckdb_error
 
 
 @dataclass
@@ -106,7 +106,7 @@ def _runner(cfg: CaseConfig) -> Runner:
         con.execute(f"SET memory_limit = '{cfg.memory_limit}'")
     load_macros_and_vocabulary(con)
     runner = Runner(con)
-    runner.run("store_schema")
+    ensure_schema(runner)
     runner.run("ingest_staging")
     runner.execute("dryrun_hits_column", "ALTER TABLE ingest_pending ADD COLUMN rule_hits BOOLEAN[]")
     return runner

@@ -26,7 +26,7 @@ from .evidence import sha256_file
 from .ingest_read import FileReport, PendingFile, check_columns_present, read_file
 from .mapping import ENCODED_LIST, OBJECTS_FLAG
 from .readers import fetch_lines
-from .store import Runner, arrow_scan, map_duckdb_error
+from .store import Runner, arrow_scan, ensure_schema, map_duckdb_error
 
 __all__ = ["FileReport", "IngestReport", "Unmapped", "ensure_account_hours", "ingest", "unmapped_values"]
 
@@ -202,7 +202,7 @@ def ingest(runner: Runner, cfg: CaseConfig, *, sources: list[str] | None = None,
     con = runner.con
     con.execute("BEGIN TRANSACTION")
     try:
-        runner.run("store_schema")
+        ensure_schema(runner)
         plan = ingest_plan.make(runner, cfg, chosen, force=force)
         report.removed = plan.removed
         if plan.replaced_ids:

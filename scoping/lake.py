@@ -31,7 +31,7 @@ from .store import Runner
 
 MARKER = "_lake.json"
 FORMAT = "scoping-lake"
-VERSION = 1
+VERSION = 2  # 2: the content digest is 64 bits (16 hex digits)
 TABLES = ("events", "account_hours", "evidence", "quarantine", "duplicates", "conflicts", "mappings", "accounts",
           "patients", "care", "ingest_runs")
 

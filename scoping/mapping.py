@@ -12,8 +12,9 @@ fields into the canonical columns:
 - the patients of an event: a rule's capture is one value, never split; a field holding a JSON array (a
   result page) gives one patient per element; a field with `patient_separator` is split. Patients that came
   from a list make the category `patient_list` when nothing else set one;
-- `content_digest` (the first 128 bits of the SHA-256 of the normalised record) tells a duplicate (same key,
-  same content) from a conflict (same key, other content); the key of a line without one is that hash.
+- `content_digest` (the first 64 bits of the SHA-256 of the normalised record) tells a duplicate (same key,
+  same content) from a conflict (same key, other content); the key of a line without one is the first 128 bits
+  of that hash, as hex.
 """
 
 from __future__ import annotations
@@ -295,7 +296,7 @@ def compile_source(src: Source, *, header: list[str] | None, input_sql: str, dia
     SELECT source_line, source_line_end, CASE WHEN reason IS NOT NULL THEN raw END AS raw,
       CASE WHEN reason IS NOT NULL THEN txt END AS txt, reason AS problem,
       key_value AS event_key,
-      CASE WHEN reason IS NULL THEN CAST('0x' || left(content_sha, 32) AS UHUGEINT) END AS content_digest,
+      CASE WHEN reason IS NULL THEN CAST('0x' || left(content_sha, 16) AS UBIGINT) END AS content_digest,
       ts, ts_text AS ts_raw, ts_flag, account_id, session_id, src_ip, user_agent,
       CASE WHEN action_value IN {enums['a']} THEN action_value ELSE 'other' END AS action,
       coalesce(action_raw, action_value) AS action_raw,

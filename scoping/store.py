@@ -222,3 +222,14 @@ def _sql_string(value: str) -> str:
     if "\x00" in value:
         raise ConfigError(f"setting value {value!r} contains a NUL byte")
     return value.replace("'", "''")
+
+
+def ensure_schema(runner: Runner) -> None:
+    """The store's tables, created when missing; a store of an earlier version gains its newer columns, and its
+    content digests are narrowed to the 64 bits this version stores (once)."""
+    runner.run("store_schema")
+    wide = runner.execute("store_digest_type", "SELECT count(*) FROM duckdb_columns() WHERE database_name = "
+                                               "current_database() AND table_name = 'events' AND column_name = "
+                                               "'content_digest' AND data_type = 'UHUGEINT'")[0][0]
+    if wide:
+        runner.run("store_digest_64")

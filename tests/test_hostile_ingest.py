@@ -393,3 +393,25 @@ def test_a_conflict_across_sources_survives_re_reading_one_side(tmp_path, capsys
     assert code == 0 and "re-read: mapping changed" in out
     assert query(tmp_path, "SELECT event_key, key_conflict FROM events ORDER BY event_key") == before
     assert ledger(tmp_path) == {"a/client.json": (1, 1, 0, 0, 0), "b/server.json": (1, 0, 0, 1, 0)}
+
+
+def test_a_store_with_128_bit_digests_is_narrowed_once_and_keeps_telling_duplicates(tmp_path, capsys):
+    """A store written when the content digest was the first 128 bits of the SHA-256: opened by this version, its
+    digests become their upper 64 bits (this version's digest of the same record), so the same lines read again from
+    a new copy of the file are duplicates, not conflicts."""
+    import duckdb
+
+    folder = make(tmp_path, files={"a.jsonl": rec(request_id="r1") + b"\n" + rec(request_id="r2") + b"\n"})
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    narrow = query(folder, "SELECT event_key, content_digest FROM events ORDER BY event_key")
+    con = duckdb.connect(str(folder / "case.duckdb"))  # as the earlier version stored it: 128 bits
+    con.execute("ALTER TABLE events ALTER content_digest SET DATA TYPE UHUGEINT USING "
+                "(CAST(content_digest AS UHUGEINT) << 64) + 12345")
+    con.close()
+    (folder / "logs" / "b.jsonl").write_bytes((folder / "logs" / "a.jsonl").read_bytes() + rec(request_id="r3") + b"\n")
+    assert run(capsys, "ingest", str(folder), "--quiet")[0] == 0
+    assert query(folder, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'events' "
+                         "AND column_name = 'content_digest'") == [("UBIGINT",)]
+    assert query(folder, "SELECT event_key, content_digest FROM events WHERE event_key <> 'api:r3' "
+                         "ORDER BY event_key") == narrow
+    assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0), "logs/b.jsonl": (3, 1, 2, 0, 0)}

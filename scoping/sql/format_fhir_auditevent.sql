@@ -187,7 +187,7 @@ final AS (
              THEN 'bad timestamp: ' || left(ts_text, 64)
            WHEN account_id IS NULL THEN 'missing account'
       END) AS problem,
-    CASE WHEN problem IS NULL THEN CAST('0x' || left(sha256(content), 32) AS UHUGEINT) END AS content_digest,
+    CASE WHEN problem IS NULL THEN CAST('0x' || left(sha256(content), 16) AS UBIGINT) END AS content_digest,
     NULL::VARCHAR AS record_flags,
     CASE WHEN request_id IS NOT NULL THEN 'xrequest:' || request_id
          WHEN resource_id_of_event IS NOT NULL THEN 'fhir:' || resource_id_of_event

@@ -15,8 +15,8 @@ WITH leaves AS (
   GROUP BY v.event_key, v.digest
 ),
 final AS (
-  SELECT v.event_key, CAST(v.digest AS UHUGEINT) AS digest,
-         CAST('0x' || left(sha256('canonical JSON' || chr(30) || coalesce(l.form, v.txt)), 32) AS UHUGEINT)
+  SELECT v.event_key, CAST(v.digest AS UBIGINT) AS digest,
+         CAST('0x' || left(sha256('canonical JSON' || chr(30) || coalesce(l.form, v.txt)), 16) AS UBIGINT)
            AS canonical
   FROM staging_versions v LEFT JOIN leaves l ON l.event_key = v.event_key AND l.digest = v.digest
 )

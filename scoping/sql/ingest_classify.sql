@@ -13,7 +13,7 @@
 CREATE OR REPLACE TEMP TABLE ingest_versions AS
 WITH identified AS (
   SELECT o.*, coalesce(c.canonical, o.digest,
-                       CAST('0x' || left(sha256(o.source_id || ':' || o.source_line), 32) AS UHUGEINT)) AS vid
+                       CAST('0x' || left(sha256(o.source_id || ':' || o.source_line), 16) AS UBIGINT)) AS vid
   FROM ingest_occurrences o
   LEFT JOIN ingest_canonical c ON c.event_key = o.event_key AND c.digest = o.digest
 )
@@ -40,7 +40,7 @@ final AS (
   SELECT source_id, source_line, source_line_end, file_seq, event_key, kind,
     CASE kind WHEN 'duplicate' THEN vsid WHEN 'conflict' THEN psid END AS first_source_id,
     CASE kind WHEN 'duplicate' THEN vline WHEN 'conflict' THEN pline END AS first_source_line,
-    CASE WHEN kind = 'conflict' THEN event_key || '#' || left(printf('%032x', vid), 16) END AS stored_key,
+    CASE WHEN kind = 'conflict' THEN event_key || '#' || printf('%016x', vid) END AS stored_key,
     versions > 1 AS key_conflict, file_seq IS NULL AS stored
   FROM judged
 )

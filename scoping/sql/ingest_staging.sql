@@ -11,4 +11,4 @@ SELECT * EXCLUDE (patient_id, key_conflict), NULL::VARCHAR[] AS patients, NULL::
        NULL::VARCHAR AS problem, NULL::VARCHAR AS txt, NULL::BLOB AS raw, NULL::BIGINT AS source_line_end
 FROM events LIMIT 0;
 
-CREATE OR REPLACE TEMP TABLE ingest_canonical (event_key VARCHAR, digest UHUGEINT, canonical UHUGEINT);
+CREATE OR REPLACE TEMP TABLE ingest_canonical (event_key VARCHAR, digest UBIGINT, canonical UBIGINT);

@@ -8,7 +8,7 @@
 -- order: not applicable (views)
 -- assumptions: the lake was written by lake_write.sql (or by the Spark engine to the same schema); the views read
 --   the files at each query, so a lake swapped in whole is seen by the next statement. The day folders are not read
---   as a column: ts says the day. The content digest comes back as the store types it (UHUGEINT).
+--   as a column: ts says the day. The content digest comes back as the store types it (UBIGINT).
 SET VARIABLE scoping_lake_events = $events_files;
 SET VARIABLE scoping_lake_account_hours = $account_hours_files;
 SET VARIABLE scoping_lake_evidence = $evidence_files;
@@ -24,7 +24,7 @@ SET VARIABLE scoping_lake_ingest_runs = $ingest_runs_files;
 CREATE OR REPLACE TEMP VIEW events AS
 SELECT event_key, ts, ts_raw, ts_flag, account_id, session_id, src_ip, user_agent, action, action_raw, category,
   patient_id, patient_link, outcome, resource_type, resource_id, source_id, source_line, src_ip_raw, record_flags,
-  key_conflict, CAST('0x' || content_digest_hex AS UHUGEINT) AS content_digest
+  key_conflict, CAST('0x' || content_digest_hex AS UBIGINT) AS content_digest
 FROM read_parquet(getvariable('scoping_lake_events'), hive_partitioning = false);
 
 CREATE OR REPLACE TEMP VIEW account_hours AS

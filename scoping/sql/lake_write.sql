@@ -8,12 +8,12 @@
 -- writes: the lake's Parquet files (into a new folder that lake.py swaps in whole)
 -- order: events by ts, event_key, patient_id (and the day folder of ts in UTC); every other table by its key
 -- assumptions: a fixed schema any engine reads alike: instants as UTC microsecond timestamps, whole numbers as
---   BIGINT (never HUGEINT), the 128-bit content digest as 32 lower-case hex digits (content_digest_hex), text as
+--   BIGINT (never HUGEINT), the 64-bit content digest as 16 lower-case hex digits (content_digest_hex), text as
 --   validated UTF-8. The columns are named one by one, so a store of another version writes the same schema.
 COPY (
   SELECT event_key, ts, ts_raw, ts_flag, account_id, session_id, src_ip, user_agent, action, action_raw, category,
     patient_id, patient_link, outcome, resource_type, resource_id, source_id, CAST(source_line AS BIGINT) AS source_line,
-    src_ip_raw, record_flags, key_conflict, lower(printf('%032x', content_digest)) AS content_digest_hex,
+    src_ip_raw, record_flags, key_conflict, lower(printf('%016x', content_digest)) AS content_digest_hex,
     strftime(ts, '%Y-%m-%d') AS day
   FROM events
   ORDER BY ts, event_key, patient_id NULLS FIRST

@@ -80,8 +80,8 @@ CREATE TABLE IF NOT EXISTS events (
   src_ip_raw    VARCHAR,    -- the address as logged (src_ip is normalised: no port, IPv4-mapped IPv6 unwrapped)
   record_flags  VARCHAR,    -- what was odd about the record (a repeated JSON key, ...)
   key_conflict  BOOLEAN,    -- another line has this line's key with other content (see conflicts)
-  content_digest UHUGEINT   -- the first 128 bits of the SHA-256 of the normalised record: same key and same
-                            -- digest = duplicate (printf('%032x', content_digest) shows them as hex)
+  content_digest UBIGINT    -- the first 64 bits of the SHA-256 of the normalised record: same key and same
+                            -- digest = duplicate (printf('%016x', content_digest) shows them as hex)
 );
 CREATE TABLE IF NOT EXISTS mappings (
   mapping_sha256 VARCHAR PRIMARY KEY,
@@ -136,6 +136,6 @@ ALTER TABLE duplicates ADD COLUMN IF NOT EXISTS source_line_end BIGINT;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS src_ip_raw VARCHAR;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS record_flags VARCHAR;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS key_conflict BOOLEAN;
-ALTER TABLE events ADD COLUMN IF NOT EXISTS content_digest UHUGEINT;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS content_digest UBIGINT;
 ALTER TABLE account_hours ADD COLUMN IF NOT EXISTS source_id VARCHAR;
 ALTER TABLE account_hours ADD COLUMN IF NOT EXISTS refused BIGINT;
