@@ -27,6 +27,7 @@ from .readers import LINES, Progress, stream_lines
 from .store import Runner
 
 BATCH_LINES = 250_000
+FIELDS_SAMPLE = 1_000  # the first lines of a batch asked which mapped fields they hold, before the rest
 _REPAIR_INPUT = "(SELECT * FROM staging_lines WHERE list_contains($ingest_repair_lines, source_line))"
 
 
@@ -176,10 +177,15 @@ class Batches:
 
     def _note_fields(self) -> None:
         """Which mapped column fields the batch's records hold (asked only until each is found; a line is parsed
-        only when its text holds the field's last name), and the keys of the file's first records."""
-        wanted = [f for f in column_fields(self.src) if f not in self.present]
-        if not wanted and self._keys_read:
-            return
+        only when its text holds the field's last name), and the keys of the file's first records. The batch's
+        first lines are asked first: a field they hold is not looked for in the rest (each look parses a line)."""
+        for limit in (FIELDS_SAMPLE, None):
+            wanted = [f for f in column_fields(self.src) if f not in self.present]
+            if not wanted and self._keys_read:
+                return
+            self._look_for_fields(wanted, limit)
+
+    def _look_for_fields(self, wanted: list[str], limit: int | None) -> None:
         checks = []
         params: dict[str, Any] = {}
         for i, f in enumerate(wanted):
@@ -198,7 +204,8 @@ class Batches:
         sql = (f"SELECT [{', '.join(checks)}]::BOOLEAN[], {keys}\n"  # noqa: S608
                f"FROM (SELECT row_number() OVER () AS n,\n"
                f"             CASE WHEN source_line = 1 THEN ltrim(t, chr(65279)) ELSE t END AS x\n"
-               f"      FROM (SELECT source_line, try(decode(raw)) AS t FROM {LINES}))")
+               f"      FROM (SELECT source_line, try(decode(raw)) AS t FROM {LINES}"
+               f"{f' ORDER BY source_line LIMIT {int(limit)}' if limit else ''}))")
         found, first_keys = self.runner.execute("ingest_fields_present", sql, params)[0]
         self.present.update(f for f, hit in zip(wanted, found or [], strict=False) if hit)
         if not self._keys_read:

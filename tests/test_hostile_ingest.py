@@ -415,3 +415,16 @@ def test_a_store_with_128_bit_digests_is_narrowed_once_and_keeps_telling_duplica
     assert query(folder, "SELECT event_key, content_digest FROM events WHERE event_key <> 'api:r3' "
                          "ORDER BY event_key") == narrow
     assert ledger(folder) == {"logs/a.jsonl": (2, 2, 0, 0, 0), "logs/b.jsonl": (3, 1, 2, 0, 0)}
+
+
+def test_a_field_only_late_records_hold_is_found_and_one_none_holds_is_warned_of(tmp_path, capsys):
+    """The batch's first lines are asked first which fields they hold; a field only a record far beyond them holds
+    is still found in the rest of the batch (no warning), and one that no record holds is warned of."""
+    toml = GATEWAY.replace('action = "verb"', 'action = "verb"\nsession_id = "sess"\nuser_agent = "ua"') + INCIDENT
+    lines = [rec(request_id=f"r{i}", **({"sess": "s1"} if i == 2500 else {})) for i in range(3000)]
+    folder = make(tmp_path, toml=toml, files={"a.jsonl": b"\n".join(lines) + b"\n"})
+    code, out, _ = run(capsys, "ingest", str(folder))
+    assert code == 0
+    assert 'session_id = "sess"' not in out
+    assert 'user_agent = "ua": no record of its 1 file(s) holds this field' in out
+    assert query(folder, "SELECT count(*) FROM events WHERE session_id = 's1'") == [(1,)]
