@@ -27,7 +27,7 @@ import polars as pl
 from . import kit_tables as kt
 from . import regulator, wording
 from .errors import ConfigError, InputError
-from .phrasing import Phrasing, instant, patient_facts
+from .phrasing import Phrasing, Span, instant, patient_facts
 from .progress import Progress
 from .result import ScopeResult
 from .writers import Sheet, csv_bytes, json_bytes, xlsx_bytes
@@ -81,15 +81,16 @@ def _messages(result: ScopeResult, phr: Phrasing, wanted: pl.DataFrame, attempte
     with polars; the same in each of a patient's kits but for the account of an undetermined access, which is of
     one practice (its letter names the patient's practitioner) and not of the other (the account's holder)."""
     ids = wanted["patient_id"].unique().implode()
+    windows = [(regulator.utc(a), regulator.utc(b)) for a, b in result.summary["incident"]["windows_utc"]]
     facts = patient_facts(result.pairs.filter(pl.col("patient_id").is_in(ids)),
-                          result.accesses.filter(pl.col("patient_id").is_in(ids)), result.accounts)
+                          result.accesses.filter(pl.col("patient_id").is_in(ids)), result.accounts, windows)
     reached = {p for p, f in facts.items() if f.attacker or f.undetermined}
     rows = [(p, practice, phr.letter(facts[p], practice=practice))
             for p, practice in wanted.unique().sort("patient_id", "practice_id").iter_rows() if p in reached]
     tried = (attempted.filter(~pl.col("patient_id").is_in(list(reached))).unique(["patient_id", "practice_id"])
              .select("patient_id", "practice_id", instant("first_attempt_utc").alias("a"),
                      instant("last_attempt_utc").alias("b")))
-    rows += [(p, practice, (phr.attempts(facts[p]) if p in facts else "") or phr.attempted(a, b))
+    rows += [(p, practice, (phr.attempts(facts[p]) if p in facts else "") or phr.attempted(Span(a, b)))
              for p, practice, a, b in tried.iter_rows()]
     return pl.DataFrame(rows, schema={"patient_id": pl.String, "practice_id": pl.String, "message": pl.String},
                         orient="row")

@@ -29,8 +29,8 @@ clocks go back) says which of the two it is.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date as Day
 from datetime import datetime, timedelta
 from typing import Any
@@ -54,6 +54,9 @@ def instant(column: str) -> pl.Expr:
 class Span:
     first: datetime
     last: datetime
+    # the first and last of each window of the incident, when they fall in more than one (told one by one: the
+    # time between two windows is never told as a time of accesses)
+    parts: tuple[tuple[datetime, datetime], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,10 +114,54 @@ def _acts(d: Mapping[str, Any] | None) -> Acts | None:
                 copies={v: copies[v] for v in COPIED if v in copies}, changes=changes, unsure=_span(d, "unsure"))
 
 
-def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.DataFrame) -> dict[str, Facts]:
+def patient_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.DataFrame,
+                  windows: Sequence[tuple[datetime, datetime]] = ()) -> dict[str, Facts]:
     """Facts of every patient of the accesses (the same under each of its practices), grouped with polars: each
     reached access takes the exposure of its pair (which action touched which category), and is told under the
-    kind of segment that made it; `accounts` gives the practice of each account."""
+    kind of segment that made it; `accounts` gives the practice of each account. With several `windows`
+    (UTC start, end), a span whose accesses fall in more than one is told window by window (`Span.parts`)."""
+    whole = _grouped_facts(pairs, accesses, accounts)
+    if len(windows) < 2:
+        return whole
+    t = instant("ts_utc")
+    per_window = [_grouped_facts(pairs, accesses.filter((t >= start) & (t < end)), accounts) for start, end in windows]
+    return {p: _parted(f, [w.get(p) for w in per_window]) for p, f in whole.items()}
+
+
+def _parts(span: Span | None, in_windows: list[Span | None]) -> Span | None:
+    found = tuple((s.first, s.last) for s in in_windows if s is not None)
+    return replace(span, parts=found) if span is not None and len(found) > 1 else span
+
+
+def _parted_acts(acts: Acts | None, in_windows: list[Acts | None]) -> Acts | None:
+    if acts is None:
+        return None
+    ws = [w for w in in_windows if w is not None]
+
+    def change(c: Change) -> Change:
+        same = [next((d.span for d in w.changes if (d.action, d.category) == (c.action, c.category)), None)
+                for w in ws]
+        return replace(c, span=_parts(c.span, same) or c.span)
+
+    return replace(acts, span=_parts(acts.span, [w.span for w in ws]) or acts.span,
+                   listed=_parts(acts.listed, [w.listed for w in ws]),
+                   record=_parts(acts.record, [w.record for w in ws]),
+                   copied=_parts(acts.copied, [w.copied for w in ws]),
+                   unsure=_parts(acts.unsure, [w.unsure for w in ws]),
+                   changes=tuple(change(c) for c in acts.changes))
+
+
+def _parted(f: Facts, in_windows: list[Facts | None]) -> Facts:
+    """`f` with each span's part in every window (the facts of each window: None where it has no access)."""
+    ws = [w for w in in_windows if w is not None]
+    return replace(f, attacker=_parted_acts(f.attacker, [w.attacker for w in ws]),
+                   undetermined=_parted_acts(f.undetermined, [w.undetermined for w in ws]),
+                   refused=_parts(f.refused, [w.refused for w in ws]),
+                   refused_attacker=_parts(f.refused_attacker, [w.refused_attacker for w in ws]),
+                   refused_undetermined=_parts(f.refused_undetermined, [w.refused_undetermined for w in ws]))
+
+
+def _grouped_facts(pairs: pl.DataFrame, accesses: pl.DataFrame, accounts: pl.DataFrame) -> dict[str, Facts]:
     exposure = pairs.unique(["patient_id", "action", "category"]).select("patient_id", "action", "category",
                                                                          "exposure")
     owners = accounts.select("account_id", pl.col("practice_id").cast(pl.String).alias("account_practice"))
@@ -249,6 +296,9 @@ class Phrasing:
         return self._time("same_day", twice_a or twice_b, date=day_a, start=clock_a, end=clock_b)
 
     def span(self, s: Span) -> str:
+        """When a span's accesses took place: window by window when they fall in several."""
+        if len(s.parts) > 1:
+            return self.join([self.when(a, b) for a, b in s.parts])
         return self.when(s.first, s.last)
 
     def join(self, items: list[str]) -> str:
@@ -345,16 +395,16 @@ class Phrasing:
         if c.count == 1:
             return self._text("letter", "change", verb=verb, item=item, when=self.moment(c.span.first))
         return self._text("letter", "change_many", verb=verb, item=item, count=self.number(c.count),
-                          when=self.when(c.span.first, c.span.last))
+                          when=self.span(c.span))
 
     def attempts(self, f: Facts) -> str:
         """A patient only attempted: the person who had no right's attempts, then, apart, those of segments we could
         not attribute (never told as the intruder's)."""
-        parts = [self.attempted(s.first, s.last, by_attacker=kind) for s, kind in
+        parts = [self.attempted(s, by_attacker=kind) for s, kind in
                  ((f.refused_attacker, True), (f.refused_undetermined, False)) if s is not None]
         return " ".join(parts)
 
-    def attempted(self, first: datetime, last: datetime, *, by_attacker: bool = True) -> str:
+    def attempted(self, s: Span, *, by_attacker: bool = True) -> str:
         """A patient only attempted: by the person who had no right, or only by someone we could not identify."""
         key = "attempted" if by_attacker else "attempted_undetermined"
-        return self._text("letter", key, when=self.when(first, last))
+        return self._text("letter", key, when=self.span(s))

@@ -95,9 +95,9 @@ PATIENTS = ("patient_id,practice_id\nA,P1\nB,P1\nC,P1\nD,P1\nE,P1\nF,P1\nG,P2\nH
 ACCOUNTS = "account_id,practice_id,active_until\ndrX,P9,2025-01-01\ndrY,P1,\n"
 
 
-def build(folder: Path, *, extra_toml: str = "", source: str = SOURCE) -> Case:
+def build(folder: Path, *, extra_toml: str = "", source: str = SOURCE, log: str = LOG) -> Case:
     """Write the case into `folder` (case.toml: `source` then `extra_toml`), ingest it and return the open case."""
-    (folder / "log.csv").write_text(LOG)
+    (folder / "log.csv").write_text(log)
     (folder / "accounts.csv").write_text(ACCOUNTS)
     (folder / "patients.csv").write_text(PATIENTS)
     (folder / "case.toml").write_text(source + extra_toml)

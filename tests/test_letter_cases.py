@@ -49,8 +49,8 @@ def test_the_precaution_names_the_practice_only_when_the_account_is_of_that_prac
 def test_an_attempt_by_an_undetermined_segment_is_not_told_as_the_intruders():
     phr = _phrasing("fr")
     first, last = ONCE.first, ONCE.last
-    assert phr.attempted(first, last, by_attacker=True).startswith("Une personne sans autorisation")
-    unsure = phr.attempted(first, last, by_attacker=False)
+    assert phr.attempted(Span(first, last), by_attacker=True).startswith("Une personne sans autorisation")
+    unsure = phr.attempted(Span(first, last), by_attacker=False)
     assert "pas pu identifier" in unsure and "par précaution" in unsure
 
 
@@ -236,3 +236,27 @@ def test_a_list_of_patients_changed_by_the_intruder_reaches_the_letter():
     text = _phrasing().letter(facts["P1"], practice="P1")
     assert "A list of patients that names you was changed — changed: a list of patients" in text
     assert "Your record was also changed" not in text
+
+
+def test_accesses_in_two_windows_are_told_window_by_window(tmp_path):
+    """G's record is opened in each window of a two-window incident: its letter tells each window's accesses apart,
+    never one range from the first window to the second (the weeks between held no access)."""
+    incident = small_case.SOURCE.split("[incident]")[1]
+    two = incident.replace('windows = [["2025-10-25 00:00", "2025-11-12 00:00"]]',
+                           'windows = [["2025-10-25 00:00", "2025-10-27 00:00"], ["2025-11-10 00:00", '
+                           '"2025-11-12 00:00"]]')
+    log = small_case.LOG + "27,2025-11-10 19:35:00,drX,NOTE,G,OK,,\n"
+    case = small_case.build(tmp_path, source=small_case.SOURCE.replace(incident, two), log=log)
+    try:
+        result = case.scope()
+        case.notify(result, lang="en")
+        path = case.out / "notify" / "en" / result.practice_files["P2"] / "letters.csv"
+        letters = {r["patient_id"]: r["message"] for r in csv.DictReader(io.StringIO(path.read_text()))}
+    finally:
+        case.close()
+    g = letters["G"]
+    assert "opened on 26 October 2025 between 01:30 and 12:00 (Paris time) and on 10 November 2025 at 19:35 " \
+           "(Paris time) by" in g, g
+    assert "between 26 October 2025" not in g
+    m = letters["M"]  # printed, then exported, in the second window only: told as before
+    assert "on 10 November 2025 between 19:31 and 19:32 (Paris time)" in m and "October" not in m, m
