@@ -95,7 +95,8 @@ ENGINES = ("duckdb", "spark")
 @dataclass(frozen=True)
 class SparkSettings:
     """`[spark]`: where the scans run — `local[*]` (this machine), a cluster master, or a Spark Connect URL
-    (`sc://host:15002`); `config` adds Spark settings (e.g. spark.driver.memory)."""
+    (`sc://host:15002`); `config` adds Spark settings (e.g. spark.driver.memory; `spark.api.mode = "connect"` makes
+    a local or cluster master a Spark Connect server scoping starts, and is the client of)."""
 
     master: str = "local[*]"
     config: tuple[tuple[str, str], ...] = ()
@@ -466,4 +467,8 @@ def _engine(case: dict[str, Any], spark: Any) -> dict[str, Any]:
     settings = SparkSettings(master=master.strip(),
                              config=tuple(sorted((str(k), str(v).lower() if isinstance(v, bool) else str(v))
                                                  for k, v in extra.items())))
+    mode = dict(settings.config).get("spark.api.mode")
+    if mode is not None and mode not in ("classic", "connect"):
+        raise ConfigError(f'[spark].config."spark.api.mode" = {mode!r} is not a mode of Spark',
+                          hint='"connect" (Spark Connect to a server scoping starts on this machine) or "classic"')
     return {"lake": lake.strip() if lake else None, "engine": engine, "spark": settings}
