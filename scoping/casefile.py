@@ -160,5 +160,8 @@ name = "New case"
 # ---------------------------------------------------------------------------------------------
 # [spark]
 # master = "local[*]"                     # this machine; a cluster master, or Spark Connect: "sc://host:15002"
-# config = { "spark.driver.memory" = "4g" }   # any Spark setting
+#                                         # (its token: ;token=… or SPARK_CONNECT_AUTHENTICATE_TOKEN)
+# config = { "spark.driver.memory" = "4g" }   # any Spark setting (over sc://, spark.sql.* ones only);
+#                                             # "spark.api.mode" = "connect": scoping starts a Spark Connect server
+#                                             # on this machine and is its client
 '''

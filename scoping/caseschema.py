@@ -45,7 +45,8 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "spark": {
         "master": "local[*] (default), a cluster master, or a Spark Connect URL sc://host:15002",
-        "config": "Spark settings, e.g. { \"spark.driver.memory\" = \"4g\" }",
+        "config": "Spark settings, e.g. { \"spark.driver.memory\" = \"4g\" }; \"spark.api.mode\" = \"connect\": "
+                  "Spark Connect to a local server scoping starts",
     },
     "spark.config": {"*": "a Spark setting = its value"},
     "sources": {"*": "a source: a set of files in one format and its mapping"},

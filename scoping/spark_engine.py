@@ -117,8 +117,8 @@ def _driver(builder_of: Any, master: str, config: dict[str, str]) -> Any:
 def _local_connect(builder_of: Any, master: str, config: dict[str, str]) -> Any:
     """A driver in this process serving Spark Connect on loopback, at a free port, with a token; its client.
 
-    (pyspark's own `spark.api.mode = "connect"` serves port 15002 on every interface: a second process on the
-    machine would find the first one's server there.)"""
+    (pyspark's own `spark.api.mode = "connect"` serves port 15002 and its client goes there: a second process on
+    the machine would find the first one's server.)"""
     token = config.pop(TOKEN_KEY, None) or secrets.token_urlsafe(32)
     driver = _driver(builder_of, master, {"spark.connect.grpc.binding.address": "127.0.0.1",
                                           "spark.connect.grpc.binding.port": "0", **config,
