@@ -147,7 +147,9 @@ def _connect(url: str, config: dict[str, str]) -> Any:
         usual = spark.client.get_retry_policies()
         spark.client.set_retry_policies([DefaultPolicy(max_retries=3, max_backoff=2000)])
         try:  # the first call: a server that is not there is said in seconds (the usual retries wait 10 minutes)
-            spark.version  # noqa: B018
+            with warnings.catch_warnings():  # the client's own note that it gave up: the error says more
+                warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
+                spark.version  # noqa: B018
         except Exception:
             spark.stop()
             raise

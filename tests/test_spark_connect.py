@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import select
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_case
 from lake_helpers import attached_copy, manifest_engine, published, with_case_settings
 
 from scoping import Case, spark_engine, spark_sql
@@ -28,6 +28,7 @@ from scoping.lake import Lake
 from scoping.spark_engine import SparkEngine, is_connect, session
 
 HERE = Path(__file__).parent
+STARTUP_SECONDS = 300  # a JVM start on two shared cores under load
 
 
 def _free_port() -> int:
@@ -53,11 +54,14 @@ class Server:
 
     @property
     def url(self) -> str:
-        if self.said is None:
-            line = self.process.stdout.readline()  # one line when it serves; nothing if it died
+        if self.said is None:  # one line when it serves; nothing if it died; a bounded wait if it hangs
+            ready, _, _ = select.select([self.process.stdout], [], [], STARTUP_SECONDS)
+            line = self.process.stdout.readline() if ready else ""
             if not line:
-                self.process.wait(timeout=60)
-                pytest.fail(f"the Spark Connect server did not start:\n{self.log.read_text()[-3000:]}")
+                self.process.kill()
+                self.process.wait()
+                pytest.fail(f"the Spark Connect server did not start within {STARTUP_SECONDS} s:\n"
+                            f"{self.log.read_text()[-3000:]}")
             self.said = json.loads(line)
         return f"sc://localhost:{self.port}/;token={self.token}"
 
@@ -79,17 +83,6 @@ def server(tmp_path_factory):
         client.stop()
     spark_engine._CONNECTED.clear()
     started.stop()
-
-
-@pytest.fixture(scope="module")
-def embedded(world_factory, tmp_path_factory):
-    """The world scoped by the embedded engine, with its lake written."""
-    folder = tmp_path_factory.mktemp("connect") / "embedded"
-    shutil.copytree(world_factory(seed=7, scale=0.3), folder,
-                    ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp"))
-    with_case_settings(folder, 'lake = "lake"')
-    run_case(folder)
-    return folder
 
 
 def _connect_case(url: str) -> str:
