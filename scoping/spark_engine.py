@@ -177,7 +177,7 @@ def _message(exc: BaseException) -> str:
     text = str(exc)
     details = re.search(r'details = "([^"]*)"', text)
     if details:
-        return details.group(1)
+        return redacted(details.group(1))
     return redacted(text.strip().splitlines()[0]) if text.strip() else type(exc).__name__
 
 
