@@ -106,7 +106,8 @@ class Case:
     @property
     def lake(self) -> Lake | None:
         """The case's Parquet lake ([case] lake), if it has one."""
-        return Lake.of(self.root, self.config.lake) if self.config.lake else None
+        setting = self.config.lake
+        return Lake.of(self.root, setting, filesystem=self.config.lake_filesystem) if setting else None
 
     @property
     def engine(self) -> Engine:

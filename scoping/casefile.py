@@ -22,6 +22,8 @@ name = "New case"
 # max_line_bytes = "16MiB"      # a longer line is quarantined by its first 2 KB and its length
 # lake = "lake"                 # the canonical tables as a Parquet lake (events/day=YYYY-MM-DD/): `scoping ingest`
 #                               # writes it, every stage reads it (a folder, or a URI DuckDB reads, e.g. s3://…)
+# lake_filesystem = "duckdb"    # who reads a lake URI: DuckDB's extensions (httpfs for s3://, installed beforehand),
+#                               # or "fsspec": the Python file system of its scheme (pip install s3fs, gcsfs, adlfs)
 # engine = "duckdb"             # or "spark": the scans of the whole lake run on Apache Spark (pip install
 #                               # "scoping[spark]" and Java 17); needs lake
 
@@ -158,5 +160,8 @@ name = "New case"
 # ---------------------------------------------------------------------------------------------
 # [spark]
 # master = "local[*]"                     # this machine; a cluster master, or Spark Connect: "sc://host:15002"
-# config = { "spark.driver.memory" = "4g" }   # any Spark setting
+#                                         # (its token: ;token=… or SPARK_CONNECT_AUTHENTICATE_TOKEN)
+# config = { "spark.driver.memory" = "4g" }   # any Spark setting (over sc://, spark.sql.* ones only);
+#                                             # "spark.api.mode" = "connect": scoping starts a Spark Connect server
+#                                             # on this machine and is its client
 '''

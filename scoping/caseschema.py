@@ -39,11 +39,14 @@ TABLES: dict[str, dict[str, str]] = {
         "max_line_bytes": "a longer line is quarantined by its first 2 KB and its length (default 16 MiB)",
         "lake": "a Parquet lake of the canonical tables (a folder, or a URI DuckDB reads): ingest writes it, "
                 "every stage reads it",
+        "lake_filesystem": "who reads a lake URI: duckdb (default; its extensions, e.g. httpfs for s3://) | fsspec "
+                           "(the Python file system of its scheme: s3fs, gcsfs, adlfs)",
         "engine": "duckdb (default) | spark: the scans of the whole lake run on Apache Spark",
     },
     "spark": {
         "master": "local[*] (default), a cluster master, or a Spark Connect URL sc://host:15002",
-        "config": "Spark settings, e.g. { \"spark.driver.memory\" = \"4g\" }",
+        "config": "Spark settings, e.g. { \"spark.driver.memory\" = \"4g\" }; \"spark.api.mode\" = \"connect\": "
+                  "Spark Connect to a local server scoping starts",
     },
     "spark.config": {"*": "a Spark setting = its value"},
     "sources": {"*": "a source: a set of files in one format and its mapping"},

@@ -139,7 +139,8 @@ def cmd_run(a: argparse.Namespace) -> int:
         engine = result.run.engine
         if engine:
             print(f"engine:            {engine.get('name')} {engine.get('version')}"
-                  + (f" ({engine['master']}, over the lake)" if engine.get("master") else
+                  + (f" ({'Spark Connect ' if engine.get('api') == 'connect' else ''}{engine['master']}, over the lake)"
+                     if engine.get("master") else
                      f" (over the {engine.get('tables', 'store')})"))
     if (Path(a.case) / "truth" / "affected_patients.csv").is_file():  # a synthetic world
         print(_compare_with_truth(Path(a.case)))

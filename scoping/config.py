@@ -90,12 +90,14 @@ class Reference:
 
 
 ENGINES = ("duckdb", "spark")
+LAKE_FILESYSTEMS = ("duckdb", "fsspec")
 
 
 @dataclass(frozen=True)
 class SparkSettings:
     """`[spark]`: where the scans run — `local[*]` (this machine), a cluster master, or a Spark Connect URL
-    (`sc://host:15002`); `config` adds Spark settings (e.g. spark.driver.memory)."""
+    (`sc://host:15002`); `config` adds Spark settings (e.g. spark.driver.memory; `spark.api.mode = "connect"` makes
+    a local or cluster master a Spark Connect server scoping starts, and is the client of)."""
 
     master: str = "local[*]"
     config: tuple[tuple[str, str], ...] = ()
@@ -116,6 +118,7 @@ class CaseConfig:
     max_quarantined_share: float = 0.5
     max_line_bytes: int = 16 * 1024 * 1024
     lake: str | None = None        # [case] lake: a folder (relative to the case) or a URI; None: the store's tables
+    lake_filesystem: str = "duckdb"  # [case] lake_filesystem: who reads a lake URI, DuckDB itself or fsspec
     engine: str = "duckdb"         # [case] engine: "duckdb", or "spark" for the scans of the whole lake
     spark: SparkSettings = field(default_factory=lambda: SparkSettings())
 
@@ -447,6 +450,15 @@ def _engine(case: dict[str, Any], spark: Any) -> dict[str, Any]:
     lake = case.get("lake")
     if lake is not None and (not isinstance(lake, str) or not lake.strip()):
         raise ConfigError("[case].lake must be a folder or a URI", hint='e.g. lake = "lake"')
+    filesystem = case.get("lake_filesystem", "duckdb")
+    if filesystem not in LAKE_FILESYSTEMS:
+        raise ConfigError(f"[case].lake_filesystem = {filesystem!r} is not a way scoping reads a lake",
+                          hint='"duckdb" (its own extensions: httpfs for s3://) or "fsspec" (the Python file system '
+                               'of the URI\'s scheme: s3fs, gcsfs, adlfs)')
+    if filesystem != "duckdb" and (not isinstance(lake, str) or "://" not in lake):
+        raise ConfigError(f'[case].lake_filesystem = "{filesystem}" is for a lake at a URI, and [case] lake is '
+                          f'{"not set" if lake is None else "a folder"}',
+                          hint='name the lake by its URI (lake = "s3://bucket/lake"), or remove lake_filesystem')
     engine = case.get("engine", "duckdb")
     if engine not in ENGINES:
         raise ConfigError(f"[case].engine = {engine!r} is not an engine scoping runs on",
@@ -466,4 +478,9 @@ def _engine(case: dict[str, Any], spark: Any) -> dict[str, Any]:
     settings = SparkSettings(master=master.strip(),
                              config=tuple(sorted((str(k), str(v).lower() if isinstance(v, bool) else str(v))
                                                  for k, v in extra.items())))
-    return {"lake": lake.strip() if lake else None, "engine": engine, "spark": settings}
+    mode = dict(settings.config).get("spark.api.mode")
+    if mode is not None and mode not in ("classic", "connect"):
+        raise ConfigError(f'[spark].config."spark.api.mode" = {mode!r} is not a mode of Spark',
+                          hint='"connect" (Spark Connect to a server scoping starts on this machine) or "classic"')
+    return {"lake": lake.strip() if lake else None, "lake_filesystem": filesystem, "engine": engine,
+            "spark": settings}

@@ -8,21 +8,30 @@ The accounts' hours, when a lake has none (a lake written by another tool), are 
 and written into the lake.
 
 `[spark] master` is `local[*]` (this machine: Java 17 needed), a cluster master, or a Spark Connect URL
-(`sc://host:15002`: the vendor's cluster; `pip install "pyspark[connect]"`). One session serves the process.
+(`sc://host:15002/;token=…`: a server such as the vendor's cluster; `pip install "pyspark[connect]"`, no Java). With
+Spark's own `spark.api.mode = "connect"` in `[spark] config` and a local or cluster master, scoping starts the driver
+in this process as a Spark Connect server (loopback only, a free port, a token of its own) and is its client, as it is
+a cluster's: the Connect path, tested end to end without a cluster (tests/test_spark_connect.py). Over Spark Connect
+the session sets only `spark.sql.*` settings; the others are the server's, and one in `[spark] config` is a
+ConfigError. A server that does not answer is said in seconds, not after the client's ten minutes of retries. The
+token never reaches a message or the manifest (`redacted`). One session per master serves the process.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
 import shutil
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from . import spark_sql
 from .config import SparkSettings
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, ScopingError
 from .lake import Lake
 from .private import tighten
 from .store import Runner, arrow_scan
@@ -36,6 +45,11 @@ BASE_CONFIG = (
     ("spark.hadoop.fs.permissions.umask-mode", "077"),  # files Spark writes are its owner's only
     ("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS"),  # the lake's type: UTC microseconds, not INT96
 )
+API_MODE = "spark.api.mode"  # Spark's own setting: "connect" makes the driver a Spark Connect server, and its client
+TOKEN_KEY = "spark.connect.authenticate.token"
+CONNECT_PLUGIN = "org.apache.spark.sql.connect.SparkConnectPlugin"
+_TOKEN = re.compile(r"(;\s*token=)[^;]*")
+_CONNECTED: dict[str, Any] = {}  # one Spark Connect session per server for the process
 
 
 def _missing_java() -> bool:
@@ -43,33 +57,128 @@ def _missing_java() -> bool:
     return shutil.which("java") is None and not (home and Path(home, "bin", "java").exists())
 
 
+def redacted(master: str) -> str:
+    """A master as it may be shown or recorded: a Spark Connect URL without its token."""
+    return _TOKEN.sub(r"\1***", master)
+
+
+def is_connect(spark: Any) -> bool:
+    """A Spark Connect session (a client of a server), rather than a driver in this process."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
 def session(settings: SparkSettings) -> Any:
-    """The process's Spark session (started on first use), or a ConfigError saying what to install."""
+    """The process's Spark session (started on first use), or a ConfigError saying what to install.
+
+    `sc://host:port` is a Spark Connect server's: this process is its client (no Java here). Any other master starts
+    a driver in this process; with `spark.api.mode = "connect"` that driver serves Spark Connect on a port of its own
+    (loopback only, a token of its own) and scoping is its client, exactly as it is a cluster's."""
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise ConfigError('[case] engine = "spark" needs pyspark, which is not installed',
                           hint='pip install "scoping[spark]" (or set engine = "duckdb")') from exc
+    where = redacted(settings.master)
     remote = settings.master.startswith("sc://")
+    config = dict(settings.config)
+    connect = config.pop(API_MODE, "classic") == "connect"
     if not remote and _missing_java():
         raise ConfigError('[case] engine = "spark" runs Spark on this machine, which needs Java 17: no `java` found',
                           hint="install a Java runtime (Debian: apt-get install openjdk-17-jre-headless) or set "
                                "JAVA_HOME; or name a Spark Connect server in [spark] master")
-    builder = SparkSession.builder
     try:
-        builder = builder.remote(settings.master) if remote else builder.master(settings.master)
-        for key, value in (*BASE_CONFIG, *settings.config):
-            builder = builder.config(key, value)
-        spark = builder.getOrCreate()
+        if remote:
+            return _connect(settings.master, {**_runtime(dict(BASE_CONFIG)), **config})
+        if connect:
+            return _local_connect(SparkSession, settings.master, config)
+        return _driver(SparkSession, settings.master, config)
     except ImportError as exc:
-        raise ConfigError(f"Spark Connect ({settings.master}) needs the client libraries: {exc}",
+        raise ConfigError(f"Spark Connect ({where}) needs the client libraries: {exc}",
                           hint='pip install "pyspark[connect]"') from exc
+    except ScopingError:
+        raise
     except Exception as exc:  # the JVM or the server: py4j and grpc errors have no common base
-        raise InputError(f"cannot start Spark ({settings.master}): {str(exc).splitlines()[0] if str(exc) else exc}",
-                         hint="check [spark] master and that Java 17 runs (java -version)") from exc
-    if not remote:
-        spark.sparkContext.setLogLevel("ERROR")
+        hint = ("check [spark] master (sc://host:port), that the Spark Connect server runs, that this machine reaches "
+                "it, and its token (;token=… or SPARK_CONNECT_AUTHENTICATE_TOKEN)" if remote else
+                "check [spark] master and that Java 17 runs (java -version)")
+        raise InputError(f"cannot start Spark ({where}): {_message(exc)}", hint=hint) from exc
+
+
+def _driver(builder_of: Any, master: str, config: dict[str, str]) -> Any:
+    """A driver in this process (a local or a cluster master)."""
+    builder = builder_of.builder.master(master)
+    for key, value in (*BASE_CONFIG, *config.items()):
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+def _local_connect(builder_of: Any, master: str, config: dict[str, str]) -> Any:
+    """A driver in this process serving Spark Connect on loopback, at a free port, with a token; its client.
+
+    (pyspark's own `spark.api.mode = "connect"` serves port 15002 and its client goes there: a second process on
+    the machine would find the first one's server.)"""
+    token = config.pop(TOKEN_KEY, None) or secrets.token_urlsafe(32)
+    driver = _driver(builder_of, master, {"spark.connect.grpc.binding.address": "127.0.0.1",
+                                          "spark.connect.grpc.binding.port": "0", **config,
+                                          "spark.plugins": CONNECT_PLUGIN, TOKEN_KEY: token})
+    started = driver.sparkContext.getConf()
+    if CONNECT_PLUGIN not in (started.get("spark.plugins") or ""):
+        raise ConfigError("a Spark session without Spark Connect already runs in this process: "
+                          "spark.api.mode = \"connect\" cannot start its server beside it",
+                          hint="start a new Python process (restart the notebook's kernel), or leave out "
+                               "spark.api.mode")
+    service = getattr(driver._jvm, "org.apache.spark.sql.connect.service.SparkConnectService$")
+    port = int(getattr(service, "MODULE$").localPort())
+    return _connect(f"sc://localhost:{port}/;token={started.get(TOKEN_KEY)}",
+                    _runtime({**dict(BASE_CONFIG), **config}))
+
+
+def _connect(url: str, config: dict[str, str]) -> Any:
+    """The process's Spark Connect session with the server at `url`, with the session settings `config`."""
+    with warnings.catch_warnings():  # pandas-on-Spark's notice: scoping exchanges Arrow tables, never pandas frames
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
+        from pyspark.sql.connect.client.retries import DefaultPolicy
+        from pyspark.sql.connect.session import SparkSession as ConnectSession
+    spark = _CONNECTED.get(url)
+    if spark is None or spark.is_stopped:
+        spark = ConnectSession.builder.remote(url).create()
+        usual = spark.client.get_retry_policies()
+        spark.client.set_retry_policies([DefaultPolicy(max_retries=3, max_backoff=2000)])
+        try:  # the first call: a server that is not there is said in seconds (the usual retries wait 10 minutes)
+            with warnings.catch_warnings():  # the client's own note that it gave up: the error says more
+                warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
+                spark.version  # noqa: B018
+        except Exception:
+            spark.stop()
+            raise
+        spark.client.set_retry_policies(usual)
+        _CONNECTED[url] = spark
+    for key, value in config.items():
+        try:
+            spark.conf.set(key, value)
+        except Exception as exc:
+            if getattr(exc, "getCondition", lambda: None)() != "CANNOT_MODIFY_CONFIG":
+                raise
+            raise ConfigError(f"[spark].config sets {key}, which the Spark Connect server ({redacted(url)}) sets "
+                              f"itself", hint="set it where the server is started (its spark-defaults.conf, the "
+                                              "cluster's settings), or remove it from [spark] config") from exc
+    return spark
+
+
+def _runtime(config: dict[str, str]) -> dict[str, str]:
+    """The settings a Spark Connect session may set itself (the others are its server's)."""
+    return {k: v for k, v in config.items() if k.startswith("spark.sql.")}
+
+
+def _message(exc: BaseException) -> str:
+    """The line of a py4j, grpc or Spark error that says what happened."""
+    text = str(exc)
+    details = re.search(r'details = "([^"]*)"', text)
+    if details:
+        return redacted(details.group(1))
+    return redacted(text.strip().splitlines()[0]) if text.strip() else type(exc).__name__
 
 
 @dataclass
@@ -114,10 +223,10 @@ class SparkEngine:
         t0 = time.perf_counter()
         try:
             rows = self._frame(runner, name, params).toArrow()
-        except ConfigError:
+        except ScopingError:
             raise
         except Exception as exc:
-            raise InputError(f"Spark failed on {name}: {str(exc).splitlines()[0] if str(exc) else exc}",
+            raise InputError(f"Spark failed on {name}: {_message(exc)}",
                              hint="the Spark text is shown by `scoping queries --spark NAME`") from exc
         runner.note(f"spark:{name}", spark_sql.spark_text(name), params, rows.num_rows, t0)
         with arrow_scan("spark_rows", rows):
@@ -134,10 +243,10 @@ class SparkEngine:
             frame.orderBy("hour", "account_id", "source_id", "src_ip", "user_agent").write.mode("overwrite") \
                 .parquet(target)
             count = self.spark.read.parquet(target).count()
-        except ConfigError:
+        except ScopingError:
             raise
         except Exception as exc:
-            raise InputError(f"Spark failed on account_hours_rebuild: {str(exc).splitlines()[0] if str(exc) else exc}",
+            raise InputError(f"Spark failed on account_hours_rebuild: {_message(exc)}",
                              hint="check the lake is readable and writable") from exc
         if self.lake.is_folder:
             for folder, _, names in os.walk(target):
@@ -150,7 +259,8 @@ class SparkEngine:
     def record(self) -> dict[str, Any]:
         import duckdb
 
-        return {"name": "spark", "version": str(self.spark.version), "master": self.settings.master,
+        return {"name": "spark", "version": str(self.spark.version), "master": redacted(self.settings.master),
+                "api": "connect" if is_connect(self.spark) else "classic",
                 "finished_by": {"name": "duckdb", "version": duckdb.__version__, "tables": "lake"},
                 "translation": f"sqlglot {spark_sql.SQLGLOT_VERSION} + rewrites v{spark_sql.REWRITES_VERSION}",
                 "files": dict(sorted(self._ran.items()))}

@@ -194,6 +194,9 @@ def connect(path: Path, *, memory_limit: str | None = None, threads: int | None 
         raise InputError(f"cannot open the case store {path}: {msg}") from exc
     con.execute("SET TimeZone = 'UTC'")
     con.execute("SET preserve_insertion_order = true")
+    # never download an extension while a case runs (a lake at s3:// would fetch httpfs): one installed beforehand is
+    # still loaded when needed, a missing one is an error naming it
+    con.execute("SET autoinstall_known_extensions = false")
     try:  # no progress bar of DuckDB's own (scoping prints its own); in Jupyter DuckDB may refuse the setting
         con.execute("SET enable_progress_bar = false")
     except duckdb.InvalidInputException:

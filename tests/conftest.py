@@ -74,6 +74,21 @@ def reported(world_factory, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def embedded(world_factory, tmp_path_factory):
+    """The world scoped by the embedded engine, with its lake written: what the Spark engine's runs, classic
+    (test_spark.py) and over Spark Connect (test_spark_connect.py), must give byte for byte. No test publishes into
+    it or changes its lake."""
+    from lake_helpers import with_case_settings
+
+    folder = tmp_path_factory.mktemp("spark") / "embedded"
+    shutil.copytree(world_factory(seed=7, scale=0.3), folder,
+                    ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp"))
+    with_case_settings(folder, 'lake = "lake"')
+    run_case(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def spark():
     """One local Spark session for the whole run (2 threads, 2 shuffle partitions, no UI): a case whose engine is
     Spark finds it started."""

@@ -3,6 +3,7 @@ lists, sessions and summary, byte for byte."""
 
 from __future__ import annotations
 
+import shutil
 import stat
 
 import pyarrow.parquet as pq
@@ -105,3 +106,83 @@ def test_an_object_store_lake_is_read_not_written(fresh_world):
     with_case_settings(folder, 'lake = "s3://bucket/cases/weda"')
     with Case.open(folder) as case, pytest.raises(ConfigError, match="lake folder only"):
         case.ingest(progress=False)
+
+
+@pytest.fixture
+def lake_at_a_uri(store_and_lake):
+    """The lake, copied into fsspec's memory file system: a lake at a URI, with no local path and no network."""
+    import fsspec
+
+    _, lake_case = store_and_lake
+    fs = fsspec.filesystem("memory")
+    uri = "memory://lakes/weda"
+    fs.put(str(lake_case / "lake"), uri, recursive=True)
+    assert fs.isfile(f"{uri}/_lake.json") and fs.glob(f"{uri}/events/day=*/*.parquet")
+    yield uri
+    fs.rm(uri, recursive=True)
+
+
+def _uri_case(lake_case, folder, settings: str):
+    shutil.copytree(lake_case, folder, ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp", "lake"))
+    with_case_settings(folder, settings)
+    return folder
+
+
+def test_a_lake_at_a_uri_read_through_fsspec_publishes_the_stores_lists(store_and_lake, lake_at_a_uri, tmp_path,
+                                                                         capsys):
+    import fsspec
+
+    store, lake_case = store_and_lake
+    folder = _uri_case(lake_case, tmp_path / "uri", f'lake = "{lake_at_a_uri}"\nlake_filesystem = "fsspec"')
+    assert main(["scope", str(folder)]) == 0
+    assert published(folder) == published(store)
+    assert manifest_engine(folder)["tables"] == "lake"
+    with Case.open(folder) as case:  # every event is read from the URI, through the registered file system
+        assert case.con.execute('SELECT count(*) FROM "case".main.events').fetchone() == (0,)
+        assert case.con.execute("SELECT count(*) FROM events").fetchone()[0] > 10_000
+        assert "memory" in case.con.list_filesystems()
+        assert case.discover().accounts.height > 0
+    capsys.readouterr()
+    fsspec.filesystem("memory").rm(f"{lake_at_a_uri}/events", recursive=True)  # a lake that cannot be read whole
+    assert main(["scope", str(folder)]) == 3
+    err = capsys.readouterr().err
+    assert f"cannot read the lake at {lake_at_a_uri}: IO Error: No files found" in err
+    assert "check [case] lake" in err and "Traceback" not in err
+
+
+def _httpfs_installed() -> bool:
+    import duckdb
+
+    rows = duckdb.sql("SELECT installed FROM duckdb_extensions() WHERE extension_name = 'httpfs'").fetchall()
+    return bool(rows and rows[0][0])
+
+
+@pytest.mark.parametrize(("settings", "said", "hint"), [
+    ('lake = "s3://bucket/cases/weda"', "DuckDB reads s3:// with its httpfs extension, which is not installed here",
+     "INSTALL httpfs"),
+    ('lake = "s3://bucket/cases/weda"\nlake_filesystem = "fsspec"',
+     "fsspec reads s3:// with a package that is not installed: Install s3fs to access S3", "pip install"),
+    ('lake = "memory://nowhere/weda"\nlake_filesystem = "fsspec"',
+     "no scoping lake at memory://nowhere/weda: it holds no _lake.json", "copied whole"),
+    ('lake = "nosuch://bucket/weda"\nlake_filesystem = "fsspec"', "fsspec knows no file system for nosuch://",
+     "check the scheme"),
+], ids=["no-httpfs", "no-s3fs", "no-lake-there", "unknown-scheme"])
+def test_a_lake_at_a_uri_that_cannot_be_read_is_a_configuration_error(store_and_lake, tmp_path, capsys, settings, said,
+                                                                      hint):
+    import importlib.util
+
+    if "s3://" in settings and (_httpfs_installed() or importlib.util.find_spec("s3fs")):
+        pytest.skip("a reader of s3:// is installed here: the case would reach out to the network")
+    _, lake_case = store_and_lake
+    folder = _uri_case(lake_case, tmp_path / "uri", settings)
+    assert main(["scope", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert said in err and hint in err and "Traceback" not in err
+
+
+def test_fsspec_missing_is_said(store_and_lake, tmp_path, monkeypatch):
+    _, lake_case = store_and_lake
+    folder = _uri_case(lake_case, tmp_path / "uri", 'lake = "memory://lakes/weda"\nlake_filesystem = "fsspec"')
+    monkeypatch.setitem(__import__("sys").modules, "fsspec", None)
+    with Case.open(folder) as case, pytest.raises(ConfigError, match="needs fsspec, which is not installed"):
+        case.scope()

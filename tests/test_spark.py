@@ -7,7 +7,7 @@ import shutil
 
 import polars as pl
 import pytest
-from helpers import compare_with_truth, run_case
+from helpers import compare_with_truth
 from lake_helpers import attached_copy, manifest_engine, published, with_case_settings
 
 from scoping import Case, spark_sql
@@ -19,17 +19,6 @@ from scoping.lake import Lake
 from scoping.spark_engine import SparkEngine
 
 SPARK = 'engine = "spark"\n\n[spark]\nmaster = "local[2]"\nconfig = { "spark.sql.shuffle.partitions" = "2" }'
-
-
-@pytest.fixture(scope="module")
-def embedded(world_factory, tmp_path_factory):
-    """The world scoped by the embedded engine, with its lake written."""
-    folder = tmp_path_factory.mktemp("spark") / "embedded"
-    shutil.copytree(world_factory(seed=7, scale=0.3), folder,
-                    ignore=shutil.ignore_patterns("case.duckdb*", "out", ".duckdb-tmp"))
-    with_case_settings(folder, 'lake = "lake"')
-    run_case(folder)
-    return folder
 
 
 def test_scoping_run_on_spark_gives_the_embedded_lists_and_the_truth(embedded, spark, tmp_path, capsys):
