@@ -51,7 +51,7 @@ def _e2e_case() -> Path:
     """A world whose every channel is the gateway's gzip JSON lines (`scoping synth --formats jsonl`)."""
     from scoping.synth import SynthOptions, synthesize
 
-    folder = CACHE / f"e2e-jsonl-{E2E_EVENTS:.0e}"
+    folder = CACHE / f"e2e-jsonl-{E2E_EVENTS / 1e6:g}M"
     if not (folder / "truth" / "counts.json").exists():
         result = synthesize(folder, SynthOptions(scale=E2E_EVENTS / EVENTS_PER_SCALE, seed=7, formats=("jsonl",)))
         print(f"  generated {result.events:,} events (JSON lines only)", flush=True)
