@@ -55,3 +55,16 @@ def manifest_engine(folder: Path) -> dict:
 
 def no_machine_path(text: str) -> bool:
     return not re.search(r"/(tmp|home|work)/", text)
+
+
+HOURS_QUERY = ("SELECT account_id, hour, src_ip, user_agent, source_id, sum(event_rows) AS n, sum(accesses) AS a, "
+               "sum(copies) AS c, sum(refused) AS r FROM account_hours GROUP BY ALL ORDER BY ALL")
+
+
+def lake_without_hours(world: Path, dst: Path) -> Path:
+    """A copy of the world's lake as another tool might write it: no account_hours, and its marker says so."""
+    shutil.copytree(world / "lake", dst)
+    shutil.rmtree(dst / "account_hours")
+    info = dst / "_lake.json"
+    info.write_text(info.read_text().replace('"account_hours"', '"account_hours_gone"'))
+    return dst

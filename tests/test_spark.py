@@ -8,7 +8,7 @@ import shutil
 import polars as pl
 import pytest
 from helpers import compare_with_truth
-from lake_helpers import attached_copy, manifest_engine, published, with_case_settings
+from lake_helpers import HOURS_QUERY, attached_copy, lake_without_hours, manifest_engine, published, with_case_settings
 
 from scoping import Case, spark_sql
 from scoping.cli import main
@@ -42,23 +42,15 @@ def test_scoping_run_on_spark_gives_the_embedded_lists_and_the_truth(embedded, s
 
 
 def test_spark_computes_the_hours_a_lake_lacks(embedded, spark, tmp_path):
-    lake_folder = tmp_path / "lake"
-    shutil.copytree(embedded / "lake", lake_folder)
-    shutil.rmtree(lake_folder / "account_hours")
-    info = lake_folder / "_lake.json"
-    info.write_text(info.read_text().replace('"account_hours"', '"account_hours_gone"'))
+    lake_folder = lake_without_hours(embedded, tmp_path / "lake")
     folder = attached_copy(embedded, lake_folder, tmp_path / "case", SPARK)
     with Case.open(folder) as case:
         assert not Lake(str(lake_folder)).has("account_hours")
-        mine = case.sql("SELECT account_id, hour, src_ip, user_agent, source_id, sum(event_rows) AS n, "
-                        "sum(accesses) AS a, sum(copies) AS c, sum(refused) AS r FROM account_hours GROUP BY ALL "
-                        "ORDER BY ALL")
+        mine = case.sql(HOURS_QUERY)
         assert Lake(str(lake_folder)).has("account_hours")  # written by Spark when the case attached the lake
         case.publish(case.scope())
     with Case.open(embedded) as case:
-        theirs = case.sql("SELECT account_id, hour, src_ip, user_agent, source_id, sum(event_rows) AS n, "
-                          "sum(accesses) AS a, sum(copies) AS c, sum(refused) AS r FROM account_hours GROUP BY ALL "
-                          "ORDER BY ALL")
+        theirs = case.sql(HOURS_QUERY)
     assert mine.equals(theirs)
     assert published(folder) == published(embedded)
     assert [p for p in (lake_folder / "account_hours").rglob("*") if p.stat().st_mode & 0o077] == []

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from lake_helpers import attached_copy, manifest_engine, published, with_case_settings
+from lake_helpers import HOURS_QUERY, attached_copy, lake_without_hours, manifest_engine, published, with_case_settings
 
 from scoping import Case, spark_engine, spark_sql
 from scoping.cli import main
@@ -137,21 +137,15 @@ def test_scoping_run_over_spark_connect_gives_the_embedded_lists(server, embedde
 
 
 def test_spark_connect_computes_the_hours_a_lake_lacks(server, embedded, tmp_path):
-    lake_folder = tmp_path / "lake"
-    shutil.copytree(embedded / "lake", lake_folder)
-    shutil.rmtree(lake_folder / "account_hours")
-    info = lake_folder / "_lake.json"
-    info.write_text(info.read_text().replace('"account_hours"', '"account_hours_gone"'))
+    lake_folder = lake_without_hours(embedded, tmp_path / "lake")
     folder = attached_copy(embedded, lake_folder, tmp_path / "case", _connect_case(server.url))
-    query = ("SELECT account_id, hour, src_ip, user_agent, source_id, sum(event_rows) AS n, sum(accesses) AS a, "
-             "sum(copies) AS c, sum(refused) AS r FROM account_hours GROUP BY ALL ORDER BY ALL")
     with Case.open(folder) as case:
         assert not Lake(str(lake_folder)).has("account_hours")
-        mine = case.sql(query)  # attaching the lake had the server write its hours
+        mine = case.sql(HOURS_QUERY)  # attaching the lake had the server write its hours
         assert Lake(str(lake_folder)).has("account_hours")
         assert is_connect(case.engine.spark)
     with Case.open(embedded) as case:
-        theirs = case.sql(query)
+        theirs = case.sql(HOURS_QUERY)
     assert mine.height > 100 and mine.equals(theirs)
     assert [p for p in (lake_folder / "account_hours").rglob("*") if p.stat().st_mode & 0o077] == []
 
