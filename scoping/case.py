@@ -93,13 +93,22 @@ class Case:
 
     @property
     def runner(self) -> Runner:
+        """The case's connection, every stage reading the lake once one is written."""
+        if self._runner is None:
+            self._store_runner()
+            self._attach_lake()
+        assert self._runner is not None
+        return self._runner
+
+    def _store_runner(self) -> Runner:
+        """The connection to the store, the lake not attached (what writes the lake, and what checks a manifest,
+        need no lake: a lake of an earlier version must not stop them)."""
         if self._runner is None:
             with foreign_errors("open the case store"):
                 con = connect(self.store_path, memory_limit=self.config.memory_limit, threads=self.config.threads,
                               max_temp_directory_size=self.config.max_temp_directory_size)
                 self._runner = Runner(con)
                 ensure_schema(self._runner)
-            self._attach_lake()
         return self._runner
 
     # -- the lake and the engine ---------------------------------------------------------------
@@ -146,7 +155,7 @@ class Case:
             raise ConfigError("this case has no lake: [case] lake is not set in case.toml",
                               hint='add lake = "lake" to [case]')
         with self._step("write the lake"):
-            runner = self.runner
+            runner = self._store_runner()  # a lake of an earlier version is written again, never attached first
             detach_lake(runner)
             info = write_lake(runner, lake)
             self._engine = None
@@ -406,7 +415,7 @@ class Case:
         needs its key): the proof that these files are the ones this evidence produces."""
         with self._step("verify"):
             folder = self._out(out)
-            v = manifest.verify(self.root, folder, case_id=runs.case_id(self.runner))
+            v = manifest.verify(self.root, folder, case_id=runs.case_id(self._store_runner()))
             if recompute:
                 _recompute.recompute(self.runner, self.config, folder, v, pseudonymise_key, engine=self.engine)
             return v

@@ -230,7 +230,7 @@ class Phrasing:
 
     words: Wording
     tz: str
-    _stamps: dict[datetime, tuple[Day, str, str, bool]] = field(default_factory=dict, init=False, repr=False,
+    _stamps: dict[datetime, tuple[Day, str, str, bool, str]] = field(default_factory=dict, init=False, repr=False,
                                                              compare=False)
 
     @property
@@ -255,27 +255,26 @@ class Phrasing:
         naive, zone = t.replace(tzinfo=None), ZoneInfo(self.tz)
         return len({naive.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}) == 2
 
-    def clock(self, t: datetime) -> str:
+    def clock(self, t: datetime, *, explicit: bool = False) -> str:
         """A local time to the minute; one that happens twice (the hour the clocks go back) says which it is, and
-        in which zone (a phrase holding one leaves out its own zone: its `_dst` form)."""
+        in which zone; so does every time of a phrase that holds one (`explicit`): that phrase leaves out its own
+        zone (its `_dst` form), and each of its times carries its own offset."""
         text = self._text("time", "clock", hour=t.hour, minute=t.minute, second=t.second)
-        if not self.happens_twice(t):
+        if t.tzinfo is None or not (explicit or self.happens_twice(t)):
             return text
-        naive, zone = t.replace(tzinfo=None), ZoneInfo(self.tz)
-        offsets = {naive.replace(tzinfo=zone, fold=fold).utcoffset() for fold in (0, 1)}
-        offset = t.utcoffset()
-        season = "summer_time" if offset == max(o for o in offsets if o is not None) else "winter_time"
-        return self._text("time", "ambiguous", clock=text, season=self._text("time", season), offset=_offset(offset),
-                          zone=self.zone)
+        season = "summer_time" if t.dst() else "winter_time"
+        return self._text("time", "ambiguous", clock=text, season=self._text("time", season),
+                          offset=_offset(t.utcoffset()), zone=self.zone)
 
-    def _stamp(self, t: datetime) -> tuple[Day, str, str, bool]:
-        """An instant's local day, date in words, clock, and whether that clock happens twice (kept: the letters of
-        a kit share their times)."""
+    def _stamp(self, t: datetime) -> tuple[Day, str, str, bool, str]:
+        """An instant's local day, date in words, clock, whether that clock happens twice, and the clock with its
+        zone and offset (kept: the letters of a kit share their times)."""
         key = t.replace(microsecond=0)
         found = self._stamps.get(key)
         if found is None:
             a = self.local(key)
-            found = self._stamps[key] = (a.date(), self.date(a), self.clock(a), self.happens_twice(a))
+            found = self._stamps[key] = (a.date(), self.date(a), self.clock(a), self.happens_twice(a),
+                                         self.clock(a, explicit=True))
         return found
 
     def _time(self, key: str, twice: bool, **values: Any) -> str:
@@ -284,16 +283,21 @@ class Phrasing:
             self._text("time", key, zone=self.zone, **values)
 
     def moment(self, t: datetime) -> str:
-        _, day, clock, twice = self._stamp(t)
+        _, day, clock, twice, _ = self._stamp(t)
         return self._time("one_moment", twice, date=day, start=clock)
 
     def when(self, first: datetime, last: datetime) -> str:
-        (a, day_a, clock_a, twice_a), (b, day_b, clock_b, twice_b) = self._stamp(first), self._stamp(last)
+        """From first to last; when either time happens twice, both say their zone and offset (one would else be
+        read with the other's)."""
+        (a, day_a, clock_a, twice_a, full_a), (b, day_b, clock_b, twice_b, full_b) = self._stamp(first), \
+            self._stamp(last)
+        twice = twice_a or twice_b
+        start, end = (full_a, full_b) if twice else (clock_a, clock_b)
         if a != b:
-            return self._time("two_days", twice_a or twice_b, date=day_a, start=clock_a, end_date=day_b, end=clock_b)
-        if clock_a == clock_b:
+            return self._time("two_days", twice, date=day_a, start=start, end_date=day_b, end=end)
+        if clock_a == clock_b and full_a == full_b:
             return self.moment(first)
-        return self._time("same_day", twice_a or twice_b, date=day_a, start=clock_a, end=clock_b)
+        return self._time("same_day", twice, date=day_a, start=start, end=end)
 
     def span(self, s: Span) -> str:
         """When a span's accesses took place: window by window when they fall in several."""

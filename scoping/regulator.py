@@ -31,14 +31,14 @@ def gap_statement(gap: Mapping[str, Any], phr: Phrasing) -> str:
     """One range of hours without logs, in plain words and local time, said to be usual or not."""
     a, b = phr.local(utc(gap["start_utc"])), phr.local(utc(gap["end_utc"]))
     # a time the clocks show twice says its zone itself: the _dst form leaves out the phrase's own
-    twice = phr.happens_twice(a) or phr.happens_twice(b)
+    twice = phr.happens_twice(a) or phr.happens_twice(b)  # then both ends say their zone and offset
     suffix, zone = ("_dst", {}) if twice else ("", {"zone": phr.zone})
+    start, end = phr.clock(a, explicit=twice), phr.clock(b, explicit=twice)
     if a.date() == b.date():
-        text = phr.words.text("sheet_text", "gap_same_day" + suffix, date=phr.date(a), start=phr.clock(a),
-                              end=phr.clock(b), **zone)
+        text = phr.words.text("sheet_text", "gap_same_day" + suffix, date=phr.date(a), start=start, end=end, **zone)
     else:
-        text = phr.words.text("sheet_text", "gap_two_days" + suffix, date=phr.date(a), start=phr.clock(a),
-                              end_date=phr.date(b), end=phr.clock(b), **zone)
+        text = phr.words.text("sheet_text", "gap_two_days" + suffix, date=phr.date(a), start=start,
+                              end_date=phr.date(b), end=end, **zone)
     usual = float(gap.get("usual_events") or 0)
     if usual < QUIET_BELOW:
         return phr.words.text("sheet_text", "gap_quiet", gap=text)

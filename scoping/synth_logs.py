@@ -66,9 +66,12 @@ def _monthly(start: date, prefix: str, suffix: str) -> list[tuple[str, int]]:
 
 
 def gateway_rotations(start: date) -> list[tuple[str, int]]:
-    """The gateway's files, numbered: one per month before November, then one from 5 November."""
+    """The gateway's files, numbered: one per month before November, then one from 5 November; numbers of as many
+    digits as the last one's, so that the files' names sort in their order (gateway-01 … gateway-14)."""
     cuts = [m for _, m in _monthly(start, "", "")[1:] if m < _local_midnight_us(date(2025, 11, 1))]
-    return [(f"gateway-{i + 1}.jsonl.gz", at) for i, at in enumerate([0, *cuts, _local_midnight_us(date(2025, 11, 5))])]
+    starts = [0, *cuts, _local_midnight_us(date(2025, 11, 5))]
+    width = len(str(len(starts)))
+    return [(f"gateway-{i + 1:0{width}d}.jsonl.gz", at) for i, at in enumerate(starts)]
 
 
 def web_rotations(start: date) -> list[tuple[str, int]]:

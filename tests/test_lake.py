@@ -186,3 +186,27 @@ def test_fsspec_missing_is_said(store_and_lake, tmp_path, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "fsspec", None)
     with Case.open(folder) as case, pytest.raises(ConfigError, match="needs fsspec, which is not installed"):
         case.scope()
+
+
+def test_a_lake_of_an_earlier_version_is_refused_by_the_stages_and_written_again_by_scoping_lake(store_and_lake,
+                                                                                                 tmp_path, capsys):
+    """A lake of an earlier format (its content digests were 128 bits): every stage that reads events says to write
+    it again; `scoping lake` does (it never attaches the old lake first), and `scoping verify` checks the outputs,
+    which need no lake."""
+    import json
+
+    _, lake_case = store_and_lake
+    folder = tmp_path / "case"
+    shutil.copytree(lake_case, folder)
+    marker = folder / "lake" / "_lake.json"
+    info = json.loads(marker.read_text())
+    marker.write_text(json.dumps({**info, "version": 1}))
+    assert main(["scope", str(folder)]) == 2
+    assert "write the lake again: scoping lake CASE" in capsys.readouterr().err
+    assert main(["verify", str(folder)]) == 0
+    assert "all match the manifest" in capsys.readouterr().out
+    assert main(["lake", str(folder)]) == 0
+    assert json.loads(marker.read_text())["version"] == info["version"]
+    capsys.readouterr()
+    scope_and_publish(folder)
+    assert published(folder) == published(lake_case)

@@ -91,8 +91,9 @@ def test_a_time_the_clocks_show_twice_says_which_it_is(lang, summer, winter, zon
     assert zone not in text and ") (" not in text and text.endswith(winter)
     one = phr.moment(_t("2025-10-26 01:10"))
     assert one.endswith(winter) and one.count("(") == 1
-    mixed = phr.when(_t("2025-10-25 23:40"), _t("2025-10-26 00:10"))  # 01:40 (once), then 02:10 CEST (twice)
-    assert zone not in mixed and mixed.count("(") == 1
+    mixed = phr.when(_t("2025-10-25 23:40"), _t("2025-10-26 01:10"))  # 01:40 CEST (once), then 02:10 CET (twice)
+    assert zone not in mixed and mixed.count("(") == 2  # each end its own offset: never one read with the other's
+    assert summer.replace("02:50", "01:40").replace("2 h 50", "1 h 40") in mixed and mixed.endswith(winter)
     assert "UTC" not in phr.when(_t("2025-10-26 03:00"), _t("2025-10-26 03:00"))  # 04:00: happens once
     assert phr.when(_t("2025-10-26 03:00"), _t("2025-10-26 03:00")).endswith(zone)
 
@@ -260,3 +261,13 @@ def test_accesses_in_two_windows_are_told_window_by_window(tmp_path):
     assert "between 26 October 2025" not in g
     m = letters["M"]  # printed, then exported, in the second window only: told as before
     assert "on 10 November 2025 between 19:31 and 19:32 (Paris time)" in m and "October" not in m, m
+
+
+def test_a_log_gap_on_the_night_the_clocks_go_back_gives_each_end_its_offset():
+    from scoping.regulator import gap_statement
+
+    gap = {"start_utc": "2025-10-25T23:00:00+00:00", "end_utc": "2025-10-26T01:00:00+00:00", "usual_events": 0}
+    text = gap_statement(gap, _phrasing("en"))  # 01:00 summer time, then 02:00 winter time: two hours
+    assert text.startswith("no log on 26 October 2025 between 01:00 (Paris summer time, UTC+2) and 02:00 "
+                           "(Paris winter time, UTC+1)"), text
+    assert "(Paris time)" not in text

@@ -280,5 +280,10 @@ def test_more_days_same_daily_volume_same_breach(tmp_path):
     first = (long.folder / "logs" / "webapp-2025-09.csv").read_text().splitlines()[1]
     assert first.split(",")[1].startswith("2025-09-01")  # 70 days before 10 November: Monday 1 September
     assert "--days 70" in (long.folder / "case.toml").read_text().splitlines()[0]
+    year = synthesize(tmp_path / "year", SynthOptions(scale=0.02, seed=5, formats=("jsonl",), days=400))
+    names = [p.name for p in (year.folder / "logs").iterdir()]
+    assert len(names) == 14 and "gateway-01.jsonl.gz" in names  # read in time order: their names sort so
+    counts = json.loads((year.folder / "truth" / "counts.json").read_text())["files"]
+    assert [f["path"] for f in counts] == sorted(f["path"] for f in counts)
     with pytest.raises(ConfigError, match="28 to 3650 days"):
         synthesize(tmp_path / "too-short", SynthOptions(scale=0.1, days=10))
