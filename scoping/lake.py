@@ -78,6 +78,12 @@ class Lake:
         """The folder of one table."""
         return f"{self.location}/{table}"
 
+    def uri(self, table: str) -> str:
+        """The folder of one table as another engine must be told it: a folder lake as an absolute file URI (a
+        Spark Connect server or a cluster resolves a relative path against its own working folder, and would read
+        another lake found there), a lake at a URI as it is."""
+        return Path(self.path(table)).resolve().as_uri() if self.is_folder else self.path(table)
+
     def files(self, table: str) -> str:
         """The glob of one table's Parquet files."""
         return f"{self.location}/events/day=*/*.parquet" if table == "events" else f"{self.location}/{table}/*.parquet"

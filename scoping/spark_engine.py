@@ -199,9 +199,9 @@ class SparkEngine:
     def _lake_view(self, table: str) -> None:
         reader = self.spark.read
         if table == "events":
-            frame = reader.option("basePath", self.lake.path("events")).parquet(self.lake.path("events")).drop("day")
+            frame = reader.option("basePath", self.lake.uri("events")).parquet(self.lake.uri("events")).drop("day")
         else:
-            frame = reader.parquet(self.lake.path(table))
+            frame = reader.parquet(self.lake.uri(table))
         frame.createOrReplaceTempView(table)
 
     def _frame(self, runner: Runner, name: str, params: dict[str, Any]) -> Any:
@@ -237,7 +237,7 @@ class SparkEngine:
         if self.lake.has("account_hours"):
             return
         t0 = time.perf_counter()
-        target = self.lake.path("account_hours")
+        target = self.lake.uri("account_hours")
         try:
             frame = self._frame(runner, "account_hours_rebuild", {})
             frame.orderBy("hour", "account_id", "source_id", "src_ip", "user_agent").write.mode("overwrite") \
@@ -249,7 +249,7 @@ class SparkEngine:
             raise InputError(f"Spark failed on account_hours_rebuild: {_message(exc)}",
                              hint="check the lake is readable and writable") from exc
         if self.lake.is_folder:
-            for folder, _, names in os.walk(target):
+            for folder, _, names in os.walk(self.lake.path("account_hours")):
                 tighten(Path(folder))
                 for name in names:
                     tighten(Path(folder) / name)

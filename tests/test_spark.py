@@ -100,3 +100,20 @@ def test_spark_without_pyspark_or_java_is_a_configuration_error(embedded, tmp_pa
     monkeypatch.setitem(__import__("sys").modules, "pyspark.sql", None)
     with pytest.raises(ConfigError, match="needs pyspark"):
         spark_engine.session(SparkSettings())
+
+
+def test_a_case_opened_by_a_relative_path_tells_spark_where_its_lake_is(embedded, spark, tmp_path, monkeypatch):
+    """Spark resolves a relative path against its own working folder (here the test process's at the session's
+    start; a Connect server's is its own): a case opened as `scoping run .` names its lake to Spark by an absolute
+    URI, and never reads another lake found there."""
+    from pathlib import Path
+
+    folder = tmp_path / "relative"
+    shutil.copytree(embedded, folder, ignore=shutil.ignore_patterns("out", ".duckdb-tmp"))
+    with_case_settings(folder, SPARK)
+    monkeypatch.chdir(folder)
+    with Case.open(Path(".")) as case:
+        assert case.lake is not None and not Path(case.lake.location).is_absolute()
+        assert case.lake.uri("events") == (folder / "lake" / "events").resolve().as_uri()
+        case.publish(case.scope())
+    assert published(folder) == published(embedded)
