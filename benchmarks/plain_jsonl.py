@@ -6,7 +6,9 @@ captures, as in case.toml), keeps the first line of each request id (the rotated
 reference tables with `read_csv`, and hands the events to the polars scope of `alt_scope.py` (which the benchmark
 checks against scoping's list). What it leaves out is what scoping adds: the line ledger (quarantine, duplicates,
 conflicts, every line accounted for), the digests that tell duplicates from conflicts, the checks, the evidence
-hashes and the run record.
+hashes and the run record. It is a floor for clean logs (the synthetic worlds), not a second implementation: on
+dirty logs its list may differ from scoping's, e.g. a key written twice in a record (`read_json` keeps the first
+value, scoping the last) or a request id reused with other content (it keeps one version, scoping both).
 """
 
 from __future__ import annotations

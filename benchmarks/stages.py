@@ -224,6 +224,8 @@ def _end_to_end(name: str, folder: Path) -> tuple[float, dict]:
                                                         .to_series().to_list())}
     out = polars_scope(str(events), patients, accounts, **kwargs).filter(pl.col("practice_id").is_not_null())
     seconds = time.perf_counter() - t0
+    if not (folder / "e2e_affected.parquet").is_file():
+        raise SystemExit(f"{folder}: run the stage e2e_jsonl first (its list is the one this stage must equal)")
     expected = pl.read_parquet(folder / "e2e_affected.parquet").with_columns(pl.col(c).cast(pl.String)
                                                                               for c in E2E_COLUMNS)
     got = out.select(E2E_COLUMNS).with_columns(pl.col("modified").cast(pl.String).str.to_lowercase(),

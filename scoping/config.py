@@ -90,6 +90,9 @@ class Reference:
 
 
 ENGINES = ("duckdb", "spark")
+# local, local[N], local[*], local[N,F], local-cluster[...], spark://, yarn, k8s://, mesos://, sc:// (Spark Connect)
+SPARK_MASTER = re.compile(r"local(\[(\*|\d+)(,\s*\d+)?\])?|local-cluster\[[\d,\s]+\]|yarn|"
+                          r"(spark|k8s|mesos|sc)://\S+")
 LAKE_FILESYSTEMS = ("duckdb", "fsspec")
 
 
@@ -468,6 +471,10 @@ def _engine(case: dict[str, Any], spark: Any) -> dict[str, Any]:
     master = spark.get("master", "local[*]")
     if not isinstance(master, str) or not master.strip():
         raise ConfigError("[spark].master must be text", hint='e.g. master = "local[*]" or "sc://host:15002"')
+    if not SPARK_MASTER.fullmatch(master.strip()):
+        raise ConfigError(f"[spark].master = {master!r} is not a Spark master",
+                          hint='"local[*]" (this machine), "local[2]", a cluster ("spark://host:7077", "yarn", '
+                               '"k8s://https://host:443") or a Spark Connect server ("sc://host:15002")')
     extra = spark.get("config", {})
     if not isinstance(extra, dict) or not all(isinstance(v, str | int | float | bool) for v in extra.values()):
         raise ConfigError("[spark].config must be a table of Spark settings",

@@ -278,9 +278,14 @@ class Phrasing:
         return found
 
     def _time(self, key: str, twice: bool, **values: Any) -> str:
-        """A time phrase; with a time that happens twice, its `_dst` form (the zone is said with that time)."""
-        return self._text("time", f"{key}_dst", **values) if twice else \
-            self._text("time", key, zone=self.zone, **values)
+        """A time phrase; with a time that happens twice, its `_dst` form (each time says its zone), when the
+        wording has one (`wording.DST_FORMS`)."""
+        if twice and self.has_dst_form("time", key):
+            return self._text("time", f"{key}_dst", **values)
+        return self._text("time", key, zone=self.zone, **values)
+
+    def has_dst_form(self, table: str, key: str) -> bool:
+        return f"{key}_dst" in self.words.tables.get(table, {})
 
     def moment(self, t: datetime) -> str:
         _, day, clock, twice, _ = self._stamp(t)

@@ -32,7 +32,8 @@ def gap_statement(gap: Mapping[str, Any], phr: Phrasing) -> str:
     a, b = phr.local(utc(gap["start_utc"])), phr.local(utc(gap["end_utc"]))
     # a time the clocks show twice says its zone itself: the _dst form leaves out the phrase's own
     twice = phr.happens_twice(a) or phr.happens_twice(b)  # then both ends say their zone and offset
-    suffix, zone = ("_dst", {}) if twice else ("", {"zone": phr.zone})
+    own_zone = twice and phr.has_dst_form("sheet_text", "gap_same_day" if a.date() == b.date() else "gap_two_days")
+    suffix, zone = ("_dst", {}) if own_zone else ("", {"zone": phr.zone})
     start, end = phr.clock(a, explicit=twice), phr.clock(b, explicit=twice)
     if a.date() == b.date():
         text = phr.words.text("sheet_text", "gap_same_day" + suffix, date=phr.date(a), start=start, end=end, **zone)

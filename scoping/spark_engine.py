@@ -146,13 +146,15 @@ def _connect(url: str, config: dict[str, str]) -> Any:
         spark = ConnectSession.builder.remote(url).create()
         usual = spark.client.get_retry_policies()
         spark.client.set_retry_policies([DefaultPolicy(max_retries=3, max_backoff=2000)])
-        try:  # the first call: a server that is not there is said in seconds (the usual retries wait 10 minutes)
-            with warnings.catch_warnings():  # the client's own note that it gave up: the error says more
-                warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
+        # the first call: a server that is not there is said in seconds (the usual retries wait 10 minutes); the
+        # client's own note that it gave up (on the call, and again on stop) is not printed: the error says more
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=r"\[RETRIES_EXCEEDED\]")
+            try:
                 spark.version  # noqa: B018
-        except Exception:
-            spark.stop()
-            raise
+            except Exception:
+                spark.stop()
+                raise
         spark.client.set_retry_policies(usual)
         _CONNECTED[url] = spark
     for key, value in config.items():

@@ -107,6 +107,11 @@ SPEC: dict[str, dict[str, tuple[str, ...]]] = {
     },
 }
 LIST_KEYS = {("time", "months"): 12}
+# the forms of a time phrase without its own zone, for a phrase whose times say theirs ("02:10 (Paris winter time,
+# UTC+1)"): optional; a table that overrides a phrase, or writes `ambiguous` without {zone}, without giving them
+# keeps the phrase with its zone (the two never mix, and the zone is never lost)
+DST_FORMS = {("time", "one_moment"), ("time", "same_day"), ("time", "two_days"), ("sheet_text", "gap_same_day"),
+             ("sheet_text", "gap_two_days")}
 LETTER_FIELDS = ("practice_name", "today", "patient_name", "sentence", "breach_period", "processor", "contact",
                  "authority", "measures", "signature")
 
@@ -213,8 +218,9 @@ def _check(data: dict[str, Any], shown: str, *, complete: bool) -> None:
                 raise ConfigError(f"wording table {shown}: {where} must be a text in quotes, not {value!r}")
             _check_text(value, SPEC[table][key], shown, where)
     if complete:
+        optional = {f"{key}_dst" for _, key in DST_FORMS}
         for table, keys in SPEC.items():
-            missing = [k for k in keys if k not in data.get(table, {})]
+            missing = [k for k in keys if k not in data.get(table, {}) and k not in optional]
             if missing:
                 raise ConfigError(f"wording table {shown}: missing key(s) in [{table}]: {', '.join(missing)}",
                                   hint="a language scoping does not ship needs every key (copy wording_en.toml)")
@@ -275,6 +281,16 @@ def _read_letter(path: Path | Any, shown: str) -> str:
     return text
 
 
+def _keep_zones(tables: dict[str, dict[str, Any]], own: dict[str, Any]) -> None:
+    """Drop the `_dst` forms a case's table leaves as shipped beside a phrase it rewrites, and all of them when its
+    `ambiguous` does not name the zone: the phrase is then said with its own zone."""
+    zone_said = "{zone" in str(tables.get("time", {}).get("ambiguous", ""))
+    for table, key in DST_FORMS:
+        mine = own.get(table, {})
+        if not zone_said or (key in mine and f"{key}_dst" not in mine):
+            tables.get(table, {}).pop(f"{key}_dst", None)
+
+
 def load(lang: str, *, case_dir: Path | None = None, shown_dir: str = "wording") -> Wording:
     """The wording of `lang` (any spelling of its code, see `normal_lang`): the shipped tables, overridden key by
     key by the case's own (in `case_dir`, files named wording_pt-BR.toml or wording_pt_BR.toml)."""
@@ -299,6 +315,7 @@ def load(lang: str, *, case_dir: Path | None = None, shown_dir: str = "wording")
         _check(data, shown, complete=lang not in SHIPPED)
         for table, entries in data.items():
             tables.setdefault(table, {}).update(entries)
+        _keep_zones(tables, data)
     if own_letter is not None:
         shown_letter = f"{shown_dir}/{own_letter.name}"
         letter = _read_letter(own_letter, shown_letter)

@@ -81,6 +81,8 @@ def test_every_toml_example_of_the_readme_uses_known_keys():
     ('[case]\nengine = "spark"\n', "[case] lake is not set"),
     ('[case]\nmax_quarantined_share = 2\n', "between 0 and 1"),
     ('[spark]\nconfig = { "spark.api.mode" = "remote" }\n', "is not a mode of Spark"),
+    ('[spark]\nmaster = "sc:/host:15002"\n', "is not a Spark master"),
+    ('[spark]\nmaster = "localhost"\n', "is not a Spark master"),
     ('[case]\nlake = "s3://b/lake"\nlake_filesystem = "boto"\n', "is not a way scoping reads a lake"),
     ('[case]\nlake = "lake"\nlake_filesystem = "fsspec"\n', "is for a lake at a URI, and [case] lake is a folder"),
     ('[case]\nmax_line_bytes = "lots"\n', "is not a size"),

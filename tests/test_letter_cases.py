@@ -271,3 +271,18 @@ def test_a_log_gap_on_the_night_the_clocks_go_back_gives_each_end_its_offset():
     assert text.startswith("no log on 26 October 2025 between 01:00 (Paris summer time, UTC+2) and 02:00 "
                            "(Paris winter time, UTC+1)"), text
     assert "(Paris time)" not in text
+
+
+def test_a_wording_written_before_the_dst_forms_keeps_the_zone_of_its_phrases(tmp_path):
+    """A case's table that rewrites `ambiguous` without {zone} (as before the `_dst` forms), or a phrase without its
+    `_dst` form: the phrase keeps its own zone; the shipped forms without a zone are never mixed in."""
+    (tmp_path / "wording_en.toml").write_text('[time]\nambiguous = "{clock} ({season}, UTC{offset})"\n')
+    old = Phrasing(wording.load("en", case_dir=tmp_path), "Europe/Paris")
+    text = old.moment(_t("2025-10-26 01:10"))  # 02:10 CET
+    assert text == "on 26 October 2025 at 02:10 (winter time, UTC+1) (Paris time)", text
+    (tmp_path / "wording_en.toml").write_text('[time]\none_moment = "at {start} on {date}, {zone} local time"\n')
+    mine = Phrasing(wording.load("en", case_dir=tmp_path), "Europe/Paris")
+    text = mine.moment(_t("2025-10-26 01:10"))
+    assert text == "at 02:10 (Paris winter time, UTC+1) on 26 October 2025, Paris local time", text
+    assert mine.when(_t("2025-10-26 00:50"), _t("2025-10-26 01:10")).startswith("on 26 October 2025 between 02:50 "
+                                                                               "(Paris summer time, UTC+2) and")
