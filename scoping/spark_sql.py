@@ -15,11 +15,19 @@ trap seen so far is a rewrite or a refusal here, and a test on both engines (tes
 - binary as text: DuckDB escapes invalid UTF-8 (`\\xFF`), Spark replaces it (U+FFFD) → refused (use `hex()`);
 - HUGEINT: DuckDB's `sum` of BIGINT is HUGEINT, which Parquet stores as DOUBLE → the lake and the landed rows
   are typed BIGINT by the DuckDB SQL that writes them, never by the engine;
-- DuckDB's `timezone(zone, ts)` → Spark's `from_utc_timestamp(ts, zone)`.
+- DuckDB's `timezone(zone, ts)` → Spark's `from_utc_timestamp(ts, zone)`;
+- a fraction cast to an integer: DuckDB rounds (a DOUBLE half to even, a DECIMAL half away from zero), Spark
+  truncates → `BROUND` or `ROUND` first;
+- a decimal literal in a division: DuckDB divides in DOUBLE, Spark in DECIMAL rounded to its scale → refused (write
+  an integer);
+- `string_agg(DISTINCT x, sep ORDER BY x)`: sqlglot writes `LISTAGG(DISTINCT …) WITHIN GROUP`, which Spark 4.3 fails
+  to plan beside another distinct aggregate → the sorted `COLLECT_SET` joined, NULL for no value; any other
+  `string_agg` is refused.
 
 A Spark-run file keeps to a portable subset (tests/test_spark_sql.py lints it): parameters only inside a CAST to a
-scalar type (a list is a table: join it), no `AS MATERIALIZED`, no recursive CTE, no timestamp or binary turned
-into text, `NOT EXISTS` rather than `NOT IN (subquery)`.
+scalar type (a list is a table: join it), no `AS MATERIALIZED`, no recursive CTE, no
+timestamp or binary turned into text, no date format, `NOT EXISTS` rather than `NOT IN (subquery)`, `string_agg`
+only of distinct values in their own order.
 """
 
 from __future__ import annotations
@@ -38,7 +46,7 @@ from . import queries
 from .errors import ConfigError
 from .store import _statements
 
-REWRITES_VERSION = 1
+REWRITES_VERSION = 2
 SQLGLOT_VERSION = version("sqlglot")
 
 
@@ -81,6 +89,8 @@ LAKE_SCHEMA: dict[str, dict[str, str]] = {
 }
 
 _BINARY = {exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY}
+_INTEGERS = (exp.DataType.Type.BIGINT, exp.DataType.Type.INT, exp.DataType.Type.SMALLINT, exp.DataType.Type.TINYINT)
+_FLOATS = (exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT)
 
 
 @dataclass(frozen=True)
@@ -113,11 +123,29 @@ def _is_text(dtype: exp.DataType) -> bool:
 
 
 def _typed(node: exp.Expr, columns: dict[str, exp.DataType]) -> exp.DataType | None:
-    """The type sqlglot found, else the one type a column of that name has in the schema."""
+    """The type sqlglot found, else the one type a column of that name has in the schema, else what DuckDB makes of
+    the arithmetic and aggregates of typed values (`/` is always DOUBLE in DuckDB)."""
     t = node.type
     if isinstance(t, exp.DataType) and not t.is_type(exp.DataType.Type.UNKNOWN):
         return t
-    return columns.get(node.name) if isinstance(node, exp.Column) else None
+    if isinstance(node, exp.Column):
+        return columns.get(node.name)
+    if isinstance(node, exp.Paren):
+        return _typed(node.this, columns)
+    if isinstance(node, exp.Div):
+        return exp.DataType.build("DOUBLE")
+    if isinstance(node, exp.Count):
+        return exp.DataType.build("BIGINT")
+    if isinstance(node, exp.Sum | exp.Min | exp.Max):
+        return _typed(node.this, columns)
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
+        sides = [_typed(side, columns) for side in (node.this, node.expression)]
+        if any(side is None for side in sides):
+            return None
+        for kinds in (_FLOATS, (exp.DataType.Type.DECIMAL,), _INTEGERS):
+            if any(side is not None and side.this in kinds for side in sides):
+                return exp.DataType.build(kinds[0].value)
+    return None
 
 
 def _column_types(schema: dict[str, dict[str, str]]) -> dict[str, exp.DataType]:
@@ -158,6 +186,62 @@ def _timezone(tree: exp.Expr, _: dict[str, exp.DataType]) -> exp.Expr:
     return tree.transform(fix)
 
 
+def _decimal_literal(node: exp.Expr) -> bool:
+    return any(lit.is_number and "." in lit.name for lit in node.find_all(exp.Literal))
+
+
+def _fractions(tree: exp.Expr, columns: dict[str, exp.DataType]) -> exp.Expr:
+    def fix(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Div) and (_decimal_literal(node.this) or _decimal_literal(node.expression)):
+            raise TranslationError(f"{node.sql('duckdb')}: a decimal literal in a division (DuckDB divides in DOUBLE, "
+                                   f"Spark in DECIMAL rounded to its scale)", hint="write an integer literal")
+        if isinstance(node, exp.Cast) and node.to.this in _INTEGERS \
+                and not isinstance(node.this, exp.Round | exp.Floor | exp.Ceil | exp.Placeholder | exp.Parameter):
+            operand = _typed(node.this, columns)
+            if operand is None:
+                raise TranslationError(f"CAST({node.this.sql('duckdb')} AS {node.to.sql('duckdb')}): the type of the "
+                                       f"value cast to an integer is not known, and Spark truncates a fraction "
+                                       f"DuckDB rounds", hint="cast it to its type first, or round() it")
+            if operand.this in _FLOATS:
+                to_int = "BROUND"   # DuckDB casts a DOUBLE to an integer half to even
+            elif operand.this == exp.DataType.Type.DECIMAL:
+                to_int = "ROUND"    # ... and a DECIMAL half away from zero
+            else:
+                return node
+            rounded = exp.Anonymous(this=to_int, expressions=[node.this.copy(), exp.Literal.number(0)])
+            return exp.Cast(this=rounded, to=node.to.copy())
+        return node
+    return tree.transform(fix)
+
+
+def _distinct_list(node: exp.Expr) -> exp.Expr | None:
+    """x of `string_agg(DISTINCT x, sep ORDER BY x)`, the one form of string_agg a Spark-run file may use."""
+    order = node.this
+    if not isinstance(order, exp.Order) or not isinstance(order.this, exp.Distinct):
+        return None
+    values, keys = order.this.expressions, order.expressions
+    if len(values) != 1 or len(keys) != 1 or keys[0].args.get("desc") or keys[0].this != values[0]:
+        return None
+    value: exp.Expr = values[0]
+    return value
+
+
+def _string_agg(tree: exp.Expr, _: dict[str, exp.DataType]) -> exp.Expr:
+    def fix(node: exp.Expr) -> exp.Expr:
+        if not isinstance(node, exp.GroupConcat):
+            return node
+        value = _distinct_list(node)
+        if value is None:
+            raise TranslationError(f"{node.sql('duckdb')}: string_agg other than of distinct values in their own "
+                                   f"order (Spark orders and keeps duplicates otherwise)",
+                                   hint="string_agg(DISTINCT x, sep ORDER BY x)")
+        separator = node.args.get("separator") or exp.Literal.string(",")
+        joined = sqlglot.parse_one(f"CASE WHEN COUNT({value.sql('spark')}) > 0 THEN ARRAY_JOIN(ARRAY_SORT("
+                                   f"COLLECT_SET({value.sql('spark')})), {separator.sql('spark')}) END", read="spark")
+        return joined
+    return tree.transform(fix)
+
+
 REWRITES: tuple[Rewrite, ...] = (
     Rewrite("query_of_write", "Spark computes the rows, DuckDB stores them: CREATE OR REPLACE TABLE needs a v2 "
             "catalog in Spark, and the landing file types the rows as the store does", _query_of_write),
@@ -165,6 +249,10 @@ REWRITES: tuple[Rewrite, ...] = (
     Rewrite("text_of_timestamp", "a TIMESTAMPTZ as text ends in +00 in DuckDB, not in Spark; binary as text is "
             "refused", _text_of),
     Rewrite("timezone", "DuckDB timezone(zone, ts) is Spark from_utc_timestamp(ts, zone)", _timezone),
+    Rewrite("fractions", "a fraction cast to an integer is rounded as DuckDB rounds it (Spark truncates); a decimal "
+            "literal in a division is refused", _fractions),
+    Rewrite("string_agg", "string_agg(DISTINCT x, sep ORDER BY x) is the sorted set joined, NULL when empty (Spark's "
+            "LISTAGG(DISTINCT) fails beside another distinct aggregate); any other string_agg is refused", _string_agg),
 )
 
 TWINS: dict[str, str] = {}

@@ -38,7 +38,7 @@ def portability_problems(statement: str) -> list[str]:
     for node in tree.find_all(exp.Anonymous, exp.Func):
         name = (node.name if isinstance(node, exp.Anonymous) else node.sql_name()).upper()
         if name in ("LIST_CONTAINS", "ARRAY_CONTAINS", "UNNEST", "EXPLODE", "LIST", "ARRAY_AGG", "TO_MINUTES",
-                    "STRFTIME", "STRPTIME", "TIME_TO_STR", "STR_TO_TIME", "LISTAGG", "GROUP_CONCAT"):
+                    "STRFTIME", "STRPTIME", "TIME_TO_STR", "STR_TO_TIME", "LISTAGG"):
             problems.append(f"{name}: a list or a date format Spark reads otherwise (keep it in DuckDB)")
     try:
         translate(statement)
@@ -60,6 +60,11 @@ def test_the_spark_run_files_keep_to_the_portable_subset(name):
     ("SELECT * FROM events WHERE account_id NOT IN (SELECT account_id FROM accounts)", "NOT EXISTS"),
     ("SELECT strftime(ts, '%Y') FROM events", "date format"),
     ("SELECT CAST(x AS VARCHAR) FROM (SELECT ts AS x FROM events) s JOIN other USING (k)", "not known"),
+    ("SELECT string_agg(src_ip, ', ' ORDER BY ts) FROM events", "string_agg other than of distinct values"),
+    ("SELECT string_agg(DISTINCT src_ip, ', ') FROM events", "string_agg other than of distinct values"),
+    ("SELECT string_agg(DISTINCT src_ip, ', ' ORDER BY src_ip DESC) FROM events", "string_agg other than"),
+    ("SELECT round(100.0 * count(*) / count(DISTINCT src_ip)) FROM events", "decimal literal in a division"),
+    ("SELECT CAST(x AS INTEGER) FROM (SELECT ts AS x FROM events) s JOIN other USING (k)", "cast to an integer"),
 ])
 def test_the_lint_names_what_is_not_portable(sql, fragment):
     assert any(fragment in p for p in portability_problems(sql)), portability_problems(sql)
