@@ -1,8 +1,9 @@
 """The Spark text of the files Spark runs: one place, derived from the DuckDB files, which stay the reference.
 
-Spark runs only what scans the whole lake: scope's extract of the windows' events (`scope_account_events`),
-discovery's scan of the examined period (`discover_events`) and the accounts' hours (`account_hours_rebuild`). The
-rows it returns are few, and the same DuckDB SQL finishes them (`SPARK_FILES`: which file lands them).
+Spark runs what reads every event, or every event of a period: scope's extract of the windows' events
+(`scope_account_events`), the accounts' hours when a lake has none (`account_hours_rebuild`), and discovery from its
+scan of the period to its signals and pivot (`discover_events` … `discover_indicators`). The period's events stay in
+Spark as a view; what comes back to DuckDB is small (`SPARK_FILES` says, per file, what becomes of its rows).
 
 The Spark text of a file is its DuckDB text, parsed and written for Spark by sqlglot (pinned in requirements.lock),
 then changed by the named rewrites of `REWRITES` — versioned: a change to one is a new `REWRITES_VERSION`, and a run
@@ -25,7 +26,7 @@ trap seen so far is a rewrite or a refusal here, and a test on both engines (tes
   `string_agg` is refused.
 
 A Spark-run file keeps to a portable subset (tests/test_spark_sql.py lints it): parameters only inside a CAST to a
-scalar type (a list is a table: join it), no `AS MATERIALIZED`, no recursive CTE, no
+scalar type (a list is a table: join it), no `AS MATERIALIZED`, no recursive CTE (the pivot is a loop of steps), no
 timestamp or binary turned into text, no date format, `NOT EXISTS` rather than `NOT IN (subquery)`, `string_agg`
 only of distinct values in their own order.
 """
@@ -56,20 +57,44 @@ class TranslationError(ConfigError):
 
 @dataclass(frozen=True)
 class SparkFile:
-    """A DuckDB file Spark runs: the statement whose query Spark computes, the lake tables and the small DuckDB
-    tables it reads, and the DuckDB file that lands its rows (None: Spark writes them into the lake)."""
+    """A DuckDB file Spark runs: the statement whose query Spark computes, what it reads, and what becomes of its rows.
+
+    It reads the lake's tables, the views earlier Spark files of the stage kept (`views`), and small DuckDB tables
+    sent as they are (`inputs`). Its rows are kept in Spark as a view named as the table the DuckDB file writes
+    (`keeps`; appended to that view when the file is an INSERT), and/or landed in DuckDB by a DuckDB file (`lands`);
+    `also_duckdb`: DuckDB runs the file as well, for the DuckDB files after it. A file that only SELECTs returns its
+    rows (`SparkEngine.frame`); `account_hours_rebuild` alone writes into the lake."""
 
     name: str
     statement: int            # which statement of the file holds the query (0-based)
     lake_tables: tuple[str, ...]
-    inputs: tuple[str, ...]   # DuckDB tables sent to Spark as they are (small: a list of accounts)
-    lands: str | None
+    views: tuple[str, ...] = ()
+    inputs: tuple[str, ...] = ()
+    keeps: bool = False
+    lands: str | None = None
+    also_duckdb: bool = False
 
 
+_PERIOD = ("discover_events",)
 SPARK_FILES = {f.name: f for f in (
-    SparkFile("scope_account_events", 0, ("events",), ("scope_accounts",), "spark_land_session_input"),
-    SparkFile("discover_events", 0, ("events", "accounts", "patients", "care"), (), "spark_land_discover_events"),
-    SparkFile("account_hours_rebuild", 1, ("events",), (), None),
+    SparkFile("scope_account_events", 0, ("events",), inputs=("scope_accounts",), lands="spark_land_session_input"),
+    SparkFile("account_hours_rebuild", 1, ("events",)),
+    # discovery, in the order it runs: the period's events and every table made of them stay in Spark
+    SparkFile("discover_events", 0, ("events", "accounts", "patients", "care"), keeps=True),
+    SparkFile("discover_baseline", 0, ("account_hours",), keeps=True, also_duckdb=True),
+    SparkFile("discover_habits", 0, ("account_hours",), keeps=True, also_duckdb=True),
+    SparkFile("discover_signals", 0, ("accounts",), (*_PERIOD, "discover_baseline", "discover_habits"), keeps=True,
+              lands="spark_land_discover_signals"),
+    SparkFile("discover_new_ips", 0, (), (*_PERIOD, "discover_baseline"), keeps=True),
+    SparkFile("discover_pivot_seeds", 0, (), ("discover_signals",), keeps=True),
+    SparkFile("discover_pivot_step", 0, (), ("discover_walk", "discover_new_ips"), keeps=True),
+    SparkFile("discover_pivot", 0, (), ("discover_walk", "discover_new_ips"), keeps=True,
+              lands="spark_land_discover_pivot"),
+    SparkFile("discover_touched", 0, (), (*_PERIOD, "discover_signals", "discover_pivot"),
+              lands="spark_land_discover_touched"),
+    SparkFile("discover_session_input", 0, (), (*_PERIOD, "discover_signals", "discover_pivot"),
+              lands="spark_land_discover_session_input"),
+    SparkFile("discover_indicators", 0, (), (*_PERIOD, "discover_baseline", "discover_signals", "discover_pivot")),
 )}
 
 # The types of the lake's columns, for the rewrites that depend on a type (what a column holds as text).
@@ -80,12 +105,33 @@ LAKE_SCHEMA: dict[str, dict[str, str]] = {
                "patient_link": "VARCHAR", "outcome": "VARCHAR", "resource_type": "VARCHAR",
                "resource_id": "VARCHAR", "source_id": "VARCHAR", "source_line": "BIGINT", "src_ip_raw": "VARCHAR",
                "record_flags": "VARCHAR", "key_conflict": "BOOLEAN", "content_digest_hex": "VARCHAR"},
+    "account_hours": {"account_id": "VARCHAR", "hour": "TIMESTAMPTZ", "src_ip": "VARCHAR", "user_agent": "VARCHAR",
+                      "event_rows": "BIGINT", "accesses": "BIGINT", "copies": "BIGINT", "source_id": "VARCHAR",
+                      "refused": "BIGINT"},
     "accounts": {"account_id": "VARCHAR", "practice_id": "VARCHAR", "role": "VARCHAR",
                  "active_from": "TIMESTAMPTZ", "active_until": "TIMESTAMPTZ"},
     "patients": {"patient_id": "VARCHAR", "practice_id": "VARCHAR"},
     "care": {"patient_id": "VARCHAR", "practice_id": "VARCHAR", "account_id": "VARCHAR", "kind": "VARCHAR",
              "start_ts": "TIMESTAMPTZ", "end_ts": "TIMESTAMPTZ"},
     "scope_accounts": {"account_id": "VARCHAR"},
+}
+
+_SIGNAL = {"account_id": "VARCHAR", "signal": "VARCHAR", "points": "INTEGER", "reason": "VARCHAR",
+           "first_ts": "TIMESTAMPTZ", "last_ts": "TIMESTAMPTZ"}
+# The types of the tables Spark keeps as views, as DuckDB types them (a test compares them with DuckDB's).
+VIEW_SCHEMA: dict[str, dict[str, str]] = {
+    "discover_events": {"event_key": "VARCHAR", "ts": "TIMESTAMPTZ", "account_id": "VARCHAR", "session_id": "VARCHAR",
+                        "src_ip": "VARCHAR", "user_agent": "VARCHAR", "action": "VARCHAR", "category": "VARCHAR",
+                        "patient_id": "VARCHAR", "outcome": "VARCHAR", "in_period": "BOOLEAN",
+                        "own_patient": "BOOLEAN"},
+    "discover_baseline": {"account_id": "VARCHAR", "src_ip": "VARCHAR", "user_agent": "VARCHAR",
+                          "event_rows": "BIGINT"},
+    "discover_habits": {"account_id": "VARCHAR", "med_patients": "DOUBLE", "max_patients": "BIGINT",
+                        "max_copies": "BIGINT"},
+    "discover_signals": _SIGNAL,
+    "discover_new_ips": {"account_id": "VARCHAR", "src_ip": "VARCHAR"},
+    "discover_walk": {"account_id": "VARCHAR", "depth": "BIGINT", "via": "VARCHAR"},
+    "discover_pivot": _SIGNAL,
 }
 
 _BINARY = {exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY}
@@ -186,6 +232,8 @@ def _timezone(tree: exp.Expr, _: dict[str, exp.DataType]) -> exp.Expr:
     return tree.transform(fix)
 
 
+
+
 def _decimal_literal(node: exp.Expr) -> bool:
     return any(lit.is_number and "." in lit.name for lit in node.find_all(exp.Literal))
 
@@ -260,7 +308,7 @@ TWINS: dict[str, str] = {}
 
 def translate(duckdb_sql: str, *, schema: dict[str, dict[str, str]] | None = None) -> str:
     """One DuckDB statement as Spark SQL: sqlglot, then every rewrite in order."""
-    schema = schema or LAKE_SCHEMA
+    schema = schema or {**LAKE_SCHEMA, **VIEW_SCHEMA}
     tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
     tree = annotate_types(tree, schema=dict(schema), dialect="duckdb")
     columns = _column_types(schema)
@@ -273,6 +321,18 @@ def reference_statement(name: str) -> str:
     """The statement of the DuckDB file whose query Spark computes."""
     spec = SPARK_FILES[name]
     return _statements(queries.get(name).text)[spec.statement]
+
+
+def target(name: str) -> tuple[str, bool]:
+    """The table a Spark-run file writes in DuckDB, and whether it appends to it (INSERT) rather than replaces it:
+    the name and the fate of the view Spark keeps of it."""
+    tree = sqlglot.parse_one(reference_statement(name), read="duckdb")
+    if not isinstance(tree, exp.Create | exp.Insert):
+        raise ConfigError(f"{name} writes no table")
+    table = tree.this if isinstance(tree.this, exp.Table) else tree.this.find(exp.Table)
+    if table is None:
+        raise ConfigError(f"{name} writes no table")
+    return table.name, isinstance(tree, exp.Insert)
 
 
 @cache
