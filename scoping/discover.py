@@ -1,10 +1,13 @@
 """Discovery: rank the accounts and sessions that look compromised, before anyone names them.
 
 Each signal is computed in SQL against the account's own baseline (`discover_signals.sql`), then a
-pivot follows the attacker's new addresses from the strongest accounts to others
-(`discover_pivot.sql`). Every reason shown carries the signal name of the SQL that produced it.
-`DiscoveryResult.proposed_incident()` turns the ranking into an incident definition for the analyst
-to review before `scope`.
+pivot follows the attacker's new addresses from the strongest accounts to others: a bounded loop, one
+small join per depth (`discover_pivot_step.sql`), summed up by `discover_pivot.sql`. Every reason shown
+carries the signal name of the SQL that produced it. With the Spark engine the same files run on Spark,
+from the scan of the period to the signals, the pivot and the indicators; what comes back to DuckDB is
+small: the signal rows, the pivot's rows, the patients each account touched, and the events of the
+accounts proposed as compromised, whose sessions DuckDB finds. `DiscoveryResult.proposed_incident()`
+turns the ranking into an incident definition for the analyst to review before `scope`.
 """
 
 from __future__ import annotations
@@ -159,11 +162,23 @@ def _bound(cfg: CaseConfig, value: str | datetime | None, what: str) -> datetime
     return parse_time(value, tz, f"discover --{what}")
 
 
+def pivot(runner: Runner, engine: Engine, settings: DiscoverySettings) -> None:
+    """The pivot, from the seeds one depth at a time up to max_depth: each step joins the accounts reached last to the
+    accounts sharing one of their new addresses, and the loop stops early at a step that adds nothing (no account was
+    reached for the first time before it). Then `discover_pivot` sums the walk up."""
+    engine.run(runner, "discover_new_ips", gateway_min_accounts=settings.gateway_min_accounts)
+    engine.run(runner, "discover_pivot_seeds", seed_points=settings.seed_points)
+    for depth in range(1, settings.max_depth + 1):
+        if not engine.run(runner, "discover_pivot_step", depth=depth):
+            break
+    engine.run(runner, "discover_pivot")
+
+
 def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = None,
              until: str | datetime | None = None, settings: DiscoverySettings | None = None,
              engine: Engine | None = None) -> DiscoveryResult:
     """Rank the accounts that look compromised over the period examined (the last week by default), record the run
-    and return it; `engine` runs the scan of the period (DuckDB by default)."""
+    and return it; `engine` runs the scan of the period and what is made of it (DuckDB by default)."""
     engine = engine or DuckDBEngine()
     require_events(runner)
     s = settings or DiscoverySettings()
@@ -176,21 +191,22 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
         raise ConfigError("discover: --to must be after --from")
     baseline = start - timedelta(days=s.baseline_days)
     first = len(r.trace)
-    with r.atomic():
+    with r.atomic(), engine.stage():
         ensure_account_hours(r)
         engine.run(r, "discover_events", period_start=start.isoformat(), period_end=end.isoformat())
-        r.run("discover_baseline", baseline_start=baseline.isoformat(), period_start=start.isoformat())
-        r.run("discover_signals", min_foreign_patients=s.min_foreign_patients,
-              spray_min_accounts=s.spray_min_accounts, gateway_min_accounts=s.gateway_min_accounts,
-              volume_min_ratio=s.volume_min_ratio)
-        r.run("discover_pivot", seed_points=s.seed_points, gateway_min_accounts=s.gateway_min_accounts,
-              max_depth=s.max_depth)
-        r.run("discover_session_input")
+        for name in ("discover_baseline", "discover_habits"):
+            engine.run(r, name, baseline_start=baseline.isoformat(), period_start=start.isoformat())
+        engine.run(r, "discover_signals", min_foreign_patients=s.min_foreign_patients,
+                   spray_min_accounts=s.spray_min_accounts, gateway_min_accounts=s.gateway_min_accounts,
+                   volume_min_ratio=s.volume_min_ratio)
+        pivot(r, engine, s)
+        engine.run(r, "discover_touched")
+        engine.run(r, "discover_session_input", threshold=s.threshold)
         r.run("sessions_derive", gap_minutes=cfg.session_gap_minutes)
+        frames = {"accounts": r.frame("discover_accounts"),
+                  "sessions": r.frame("discover_sessions", threshold=s.threshold),
+                  "indicators": engine.frame(r, "discover_indicators", threshold=s.threshold)}
     tz = (cfg.incident or {}).get("timezone") or next((src.timezone for src in cfg.sources if src.timezone), "UTC")
-    frames = {"accounts": r.frame("discover_accounts"),
-              "sessions": r.frame("discover_sessions", threshold=s.threshold),
-              "indicators": r.frame("discover_indicators", threshold=s.threshold)}
     digest, evidence = runs.evidence_state(r)
     parameters = {**asdict(s), "period_utc": [start.isoformat(), end.isoformat()], "timezone": tz,
                   "session_gap_minutes": cfg.session_gap_minutes}

@@ -1,11 +1,13 @@
-"""The Spark engine: the scans of the whole lake run on Apache Spark, everything else on DuckDB.
+"""The Spark engine: the scans of the lake run on Apache Spark, and what is made of them; the rest on DuckDB.
 
 `[case] engine = "spark"` with a `[case] lake`. Spark reads the lake's Parquet files itself (a cluster reads them
-where they are), runs the Spark text of a file (`spark_sql.spark_text`) with the same bound values, and returns
-its rows, which are few: the windows' events of the compromised accounts, the examined period's events. A DuckDB
-file lands them (`spark_land_*.sql`), typed as the store types them, and the same DuckDB SQL goes on from there.
-The accounts' hours, when a lake has none (a lake written by another tool), are computed by Spark over every event
-and written into the lake.
+where they are) and runs the Spark text of a file (`spark_sql.spark_text`) with the same bound values. Scope's
+extract of the windows comes back whole (the compromised accounts' events: few). Discovery's period stays in Spark:
+its events, baseline, signals and pivot are Spark views, kept for the stage (`stage()`), and only the signals, the
+pivot's rows, the events of the accounts with a signal and the indicators come back. A DuckDB file lands what comes
+back (`spark_land_*.sql`), typed as the store types it, and the same DuckDB SQL goes on from there. The accounts'
+hours, when a lake has none (a lake written by another tool), are computed by Spark over every event and written
+into the lake.
 
 `[spark] master` is `local[*]` (this machine: Java 17 needed), a cluster master, or a Spark Connect URL
 (`sc://host:15002/;token=…`: a server such as the vendor's cluster; `pip install "pyspark[connect]"`, no Java). With
@@ -19,18 +21,23 @@ token never reaches a message or the manifest (`redacted`). One session per mast
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import shutil
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 from . import spark_sql
 from .config import SparkSettings
+from .engine import written
 from .errors import ConfigError, InputError, ScopingError
 from .lake import Lake
 from .private import tighten
@@ -191,6 +198,8 @@ class SparkEngine:
     lake: Lake
     _spark: Any = field(default=None, repr=False)
     _ran: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
+    _kept: dict[str, Any] = field(default_factory=dict, repr=False)       # the stage's views, by table
+    _persisted: list[Any] = field(default_factory=list, repr=False)       # what to release with the stage
 
     @property
     def spark(self) -> Any:
@@ -208,6 +217,10 @@ class SparkEngine:
 
     def _frame(self, runner: Runner, name: str, params: dict[str, Any]) -> Any:
         spec = spark_sql.SPARK_FILES[name]
+        missing = [view for view in spec.views if view not in self._kept]
+        if missing:
+            raise ConfigError(f"{name} reads {', '.join(missing)}, which Spark has not computed in this stage",
+                              hint="run the Spark files of a stage in their order")
         for table in spec.lake_tables:
             self._lake_view(table)
         for table in spec.inputs:  # small DuckDB tables (the incident's accounts), sent as they are
@@ -217,22 +230,85 @@ class SparkEngine:
         self._ran[name] = spark_sql.texts()[name]
         return self.spark.sql(text, args=params) if params else self.spark.sql(text)
 
-    def run(self, runner: Runner, name: str, **params: Any) -> None:
+    def _keep(self, name: str, frame: Any) -> tuple[Any, int]:
+        """Keep a file's rows in Spark as the view of the table it writes, computed once: its rows, and how many.
+
+        The period's events are persisted (released with the stage). Every smaller table is checkpointed: its lineage
+        cut, the files after it read its rows rather than its plan (Spark does not always find a persisted plan
+        inside another, and the pivot's loop would repeat the plan of every step before), and Spark frees it once
+        no view holds it. Rows appended (a step of the pivot) add one such leaf to the view."""
+        table, appends = spark_sql.target(name)
+        if name == "discover_events":
+            frame = frame.persist()
+            self._persisted.append(frame)
+        else:
+            frame = frame.localCheckpoint()
+        rows = int(frame.count())
+        view = self._kept[table].unionByName(frame) if appends else frame
+        self._kept[table] = view
+        view.createOrReplaceTempView(table)
+        return frame, rows
+
+    def _release(self) -> None:
+        for table in self._kept:
+            self.spark.catalog.dropTempView(table)
+        for frame in self._persisted:
+            frame.unpersist()
+        self._kept.clear()
+        self._persisted.clear()
+
+    @contextlib.contextmanager
+    def stage(self) -> Iterator[None]:
+        self._release()
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(Exception):  # Spark may be what failed: its error is the one to see
+                self._release()
+            raise
+        self._release()
+
+    def run(self, runner: Runner, name: str, **params: Any) -> int:
         spec = spark_sql.SPARK_FILES.get(name)
-        if spec is None or spec.lands is None:
+        if spec is None or not (spec.keeps or spec.lands):
+            return written(runner.run(name, **params))
+        if spec.also_duckdb:
             runner.run(name, **params)
-            return
         t0 = time.perf_counter()
         try:
-            rows = self._frame(runner, name, params).toArrow()
+            frame = self._frame(runner, name, params)
+            rows = 0
+            if spec.keeps:
+                frame, rows = self._keep(name, frame)
+            if spec.lands:
+                arrow = frame.toArrow()
+                rows = arrow.num_rows
         except ScopingError:
             raise
         except Exception as exc:
             raise InputError(f"Spark failed on {name}: {_message(exc)}",
                              hint="the Spark text is shown by `scoping queries --spark NAME`") from exc
-        runner.note(f"spark:{name}", spark_sql.spark_text(name), params, rows.num_rows, t0)
-        with arrow_scan("spark_rows", rows):
-            runner.run(spec.lands)
+        runner.note(f"spark:{name}", spark_sql.spark_text(name), params, rows, t0)
+        if spec.lands:
+            with arrow_scan("spark_rows", arrow):
+                runner.run(spec.lands)
+        return rows
+
+    def frame(self, runner: Runner, name: str, **params: Any) -> pl.DataFrame:
+        if name not in spark_sql.SPARK_FILES:
+            return runner.frame(name, **params)
+        t0 = time.perf_counter()
+        try:
+            arrow = self._frame(runner, name, params).toArrow()
+        except ScopingError:
+            raise
+        except Exception as exc:
+            raise InputError(f"Spark failed on {name}: {_message(exc)}",
+                             hint="the Spark text is shown by `scoping queries --spark NAME`") from exc
+        runner.note(f"spark:{name}", spark_sql.spark_text(name), params, arrow.num_rows, t0)
+        result = pl.from_arrow(arrow)
+        assert isinstance(result, pl.DataFrame)
+        return result
 
     def ensure_lake_hours(self, runner: Runner) -> None:
         """The accounts' hours, computed by Spark over every event of the lake when the lake has none."""

@@ -7,6 +7,7 @@ import shutil
 
 import polars as pl
 import pytest
+from discover_helpers import DISCOVER_FILES, RecordingSparkEngine, assert_same_rows, discover_on_both
 from helpers import compare_with_truth
 from lake_helpers import HOURS_QUERY, attached_copy, lake_without_hours, manifest_engine, published, with_case_settings
 
@@ -56,37 +57,52 @@ def test_spark_computes_the_hours_a_lake_lacks(embedded, spark, tmp_path):
     assert [p for p in (lake_folder / "account_hours").rglob("*") if p.stat().st_mode & 0o077] == []
 
 
-@pytest.mark.parametrize("name", [n for n, f in sorted(spark_sql.SPARK_FILES.items()) if f.lands])
-def test_each_spark_file_lands_the_rows_duckdb_computes(embedded, spark, name):
-    """Per file: the Spark text over the lake, landed, equals the DuckDB file's table over the same lake."""
+def test_spark_lands_the_windows_events_duckdb_extracts(embedded, spark):
+    """scope_account_events: the Spark text over the lake, landed, equals the DuckDB file's table over the same lake."""
     with Case.open(embedded) as case:
         incident = case.incident()
         runner = case.runner
         runner.run("scope_accounts", accounts=list(incident.compromised_accounts))
-        params = ({"read_start": "2025-11-01T00:00:00+00:00", "scope_end": "2025-11-20T00:00:00+00:00"}
-                  if name == "scope_account_events" else
-                  {"period_start": "2025-11-06T00:00:00+00:00", "period_end": "2025-11-13T00:00:00+00:00"})
-        table = "session_input" if name == "scope_account_events" else "discover_events"
+        params = {"read_start": "2025-11-01T00:00:00+00:00", "scope_end": "2025-11-20T00:00:00+00:00"}
         order = "ORDER BY ts, event_key, patient_id NULLS FIRST"
-        DuckDBEngine(tables="lake").run(runner, name, **params)
-        duck = runner.con.sql(f"SELECT * FROM {table} {order}").pl()
-        SparkEngine(SparkSettings(master="local[2]"), case.lake).run(runner, name, **params)
-        on_spark = runner.con.sql(f"SELECT * FROM {table} {order}").pl()
+        DuckDBEngine(tables="lake").run(runner, "scope_account_events", **params)
+        duck = runner.con.sql(f"SELECT * FROM session_input {order}").pl()
+        SparkEngine(SparkSettings(master="local[2]"), case.lake).run(runner, "scope_account_events", **params)
+        on_spark = runner.con.sql(f"SELECT * FROM session_input {order}").pl()
     assert duck.height > 100
     assert on_spark.schema == duck.schema
     assert on_spark.equals(duck)
 
 
-def test_discovery_on_spark_ranks_as_the_embedded_one(embedded, spark, tmp_path):
-    folder = attached_copy(embedded, embedded / "lake", tmp_path / "discover", SPARK)
+@pytest.fixture(scope="module")
+def discovered(embedded, spark, tmp_path_factory):
+    """The world's discovery on DuckDB, then by a case whose engine is Spark (recording what Spark kept)."""
+    folder = attached_copy(embedded, embedded / "lake", tmp_path_factory.mktemp("discover") / "case", SPARK)
     with Case.open(folder) as case:
-        found = case.discover()
-        assert found.run.engine["name"] == "spark"
-        assert "discover_events" in found.run.engine["files"]
+        assert isinstance(case.engine, SparkEngine)
+        case._engine = RecordingSparkEngine(case.config.spark, case.lake)
+        return discover_on_both(case.runner, case.config, case._engine)
+
+
+def test_discovery_on_spark_ranks_as_the_embedded_one(discovered, embedded):
+    found = discovered.spark
+    assert found.run.engine["name"] == "spark"
+    assert set(found.run.engine["files"]) == set(DISCOVER_FILES)
+    assert all(found.run.engine["files"][n] == spark_sql.texts()[n] for n in DISCOVER_FILES)
+    for frame in ("accounts", "sessions", "indicators"):
+        assert getattr(found, frame).equals(getattr(discovered.duck, frame)), frame
     with Case.open(embedded) as case:
         theirs = case.discover()
     assert found.files() == theirs.files()
     assert found.accounts.filter(pl.col("score") >= found.settings.threshold).height > 0
+    assert discovered.kept["discover_events"].height > 1000
+    assert discovered.landed["session_input"].height < discovered.kept["discover_events"].height
+
+
+@pytest.mark.parametrize("name", DISCOVER_FILES)
+def test_each_discovery_file_on_spark_computes_duckdbs_rows(discovered, name):
+    for _, duck, on_spark in discovered.what_spark_made(name):
+        assert_same_rows(duck, on_spark)
 
 
 def test_spark_without_pyspark_or_java_is_a_configuration_error(embedded, tmp_path, monkeypatch, capsys):

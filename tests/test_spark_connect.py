@@ -1,7 +1,8 @@
 """The Spark engine over Spark Connect, with no cluster: a local Spark Connect server (scoping's own
 `spark.api.mode = "connect"`, in a process of its own: tests/connect_server.py) and this process as its client, as
-an analyst's machine is a cluster's. Each file Spark runs gives DuckDB's rows; `scoping run` publishes the embedded
-run's lists byte for byte; a server that is not there, or a wrong token, is an error saying what to check."""
+an analyst's machine is a cluster's. Each file Spark runs gives DuckDB's rows (discovery's too, file by file);
+`scoping run` publishes the embedded run's lists byte for byte; a server that is not there, or a wrong token, is an
+error saying what to check."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from discover_helpers import DISCOVER_FILES, RecordingSparkEngine, assert_same_rows, discover_on_both
 from lake_helpers import HOURS_QUERY, attached_copy, lake_without_hours, manifest_engine, published, with_case_settings
 
 from scoping import Case, spark_engine, spark_sql
@@ -96,25 +98,35 @@ def test_scoping_starts_a_spark_connect_server_of_its_own(server, embedded):
     assert server.said["version"].startswith("4.")
 
 
-@pytest.mark.parametrize("name", [n for n, f in sorted(spark_sql.SPARK_FILES.items()) if f.lands])
-def test_each_spark_file_over_spark_connect_lands_the_rows_duckdb_computes(server, embedded, name):
+def test_the_windows_extract_over_spark_connect_lands_the_rows_duckdb_computes(server, embedded):
     with Case.open(embedded) as case:
         runner = case.runner
         runner.run("scope_accounts", accounts=list(case.incident().compromised_accounts))
-        params = ({"read_start": "2025-11-01T00:00:00+00:00", "scope_end": "2025-11-20T00:00:00+00:00"}
-                  if name == "scope_account_events" else
-                  {"period_start": "2025-11-06T00:00:00+00:00", "period_end": "2025-11-13T00:00:00+00:00"})
-        table = "session_input" if name == "scope_account_events" else "discover_events"
+        params = {"read_start": "2025-11-01T00:00:00+00:00", "scope_end": "2025-11-20T00:00:00+00:00"}
         order = "ORDER BY ts, event_key, patient_id NULLS FIRST"
-        DuckDBEngine(tables="lake").run(runner, name, **params)
-        duck = runner.con.sql(f"SELECT * FROM {table} {order}").pl()
+        DuckDBEngine(tables="lake").run(runner, "scope_account_events", **params)
+        duck = runner.con.sql(f"SELECT * FROM session_input {order}").pl()
         engine = SparkEngine(SparkSettings(master=server.url), case.lake)
-        engine.run(runner, name, **params)
-        over_connect = runner.con.sql(f"SELECT * FROM {table} {order}").pl()
+        engine.run(runner, "scope_account_events", **params)
+        over_connect = runner.con.sql(f"SELECT * FROM session_input {order}").pl()
         assert is_connect(engine.spark)
     assert duck.height > 100
     assert over_connect.schema == duck.schema
     assert over_connect.equals(duck)
+
+
+def test_discovery_over_spark_connect_gives_duckdbs_rows_file_by_file(server, embedded):
+    """The period's events persisted, the small tables checkpointed and the pivot's loop, over Spark Connect."""
+    with Case.open(embedded) as case:
+        engine = RecordingSparkEngine(SparkSettings(master=server.url), case.lake)
+        compared = discover_on_both(case.runner, case.config, engine)
+        assert is_connect(engine.spark)
+    for frame in ("accounts", "sessions", "indicators"):
+        assert getattr(compared.spark, frame).equals(getattr(compared.duck, frame)), frame
+    assert compared.spark_steps == compared.duck_steps
+    for name in DISCOVER_FILES:
+        for _, duck, over_connect in compared.what_spark_made(name):
+            assert_same_rows(duck, over_connect)
 
 
 def test_scoping_run_over_spark_connect_gives_the_embedded_lists(server, embedded, tmp_path, capsys):

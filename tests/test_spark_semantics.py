@@ -15,12 +15,13 @@ import sqlglot
 from scoping.spark_sql import TranslationError, translate
 
 PROBE_SCHEMA = {"probe": {"id": "BIGINT", "g": "VARCHAR", "account_id": "VARCHAR", "ts": "TIMESTAMPTZ",
-                          "b": "BLOB", "n": "BIGINT", "x": "VARCHAR"}}
+                          "b": "BLOB", "n": "BIGINT", "x": "VARCHAR", "v": "VARCHAR"}}
 
 
 def _probe() -> pa.Table:
     """Sub-second instants (trailing zeros, none, six digits), the days around midnight in far zones, invalid UTF-8,
-    values whose sum needs more than a double's 53 bits, a group whose every value is NULL."""
+    values whose sum needs more than a double's 53 bits, a group whose every value is NULL, text whose order is
+    that of its bytes (capitals before small letters before accents) with a duplicate and an empty string."""
     ts = [datetime(2025, 11, 10, 18, 0, 0, 120000, tzinfo=UTC), datetime(2025, 11, 10, 18, 0, tzinfo=UTC),
           datetime(2025, 11, 10, 18, 0, 0, 123456, tzinfo=UTC), datetime(2025, 11, 9, 23, 30, tzinfo=UTC),
           datetime(2025, 11, 16, 11, 59, 59, 999999, tzinfo=UTC), datetime(2025, 11, 17, 0, 0, 0, 1, tzinfo=UTC),
@@ -33,6 +34,7 @@ def _probe() -> pa.Table:
         "b": pa.array([b"\xff\x41", b"ok", b"\xc3\xa9", b"\xc3", b"", b"\x00", b"\xe2\x82"], pa.binary()),
         "n": pa.array([2**61, 2**61 + 1, 2**53 + 1, 1, None, None, None], pa.int64()),
         "x": [None, "p1", "p2", None, None, None, None],
+        "v": ["z", "Z", "é", "", "éa", "z", "a b"],
     })
 
 
@@ -127,3 +129,36 @@ def test_empty_lists(engines):
         mine = con.execute(sql).fetchall()
         theirs = [tuple(r) for r in spark.sql(translate(sql, schema=schema)).collect()]
         assert mine == theirs, sql
+
+
+def test_string_agg_of_distinct_values_beside_other_distinct_aggregates(engines):
+    sql = ("SELECT g, string_agg(DISTINCT x, ', ' ORDER BY x), string_agg(DISTINCT v, '; ' ORDER BY v), "
+           "count(DISTINCT account_id), count(DISTINCT n) FROM probe GROUP BY g ORDER BY g")
+    mine, theirs = both(engines, sql)
+    assert mine == theirs
+    assert mine[2][1] is None  # a group whose every value is NULL: NULL, not ''
+    spark = engines[1]
+    whole = "SELECT string_agg(DISTINCT v, ', ' ORDER BY v), string_agg(DISTINCT x, ', ' ORDER BY x) FROM probe"
+    assert both(engines, whole)[0] == both(engines, whole)[1] == [(", Z, a b, z, é, éa", "p1, p2")]
+    empty = "SELECT string_agg(DISTINCT v, ', ' ORDER BY v) FROM probe WHERE id < 0"
+    assert both(engines, empty) == ([(None,)], [(None,)])
+    naive = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+    with pytest.raises(Exception, match=r"ClassCastException|SortOrder"):  # the trap the rewrite avoids
+        spark.sql(naive).collect()
+
+
+def test_fractions_cast_to_integers_round_as_duckdb_rounds(engines):
+    sql = ("SELECT id, CAST(id / 2 AS INTEGER), CAST((id - 3) / 2 AS BIGINT), "
+           "CAST(CAST(id / 2 AS DECIMAL(6, 1)) AS INTEGER), CAST(round(id / 2) AS INTEGER) FROM probe ORDER BY id")
+    mine, theirs = both(engines, sql)
+    assert mine == theirs
+    assert [row[1] for row in mine] == [0, 0, 1, 2, 2, 2, 3]  # a DOUBLE half to even
+    assert [row[3] for row in mine] == [0, 1, 1, 2, 2, 3, 3]  # a DECIMAL half away from zero
+    naive = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
+    assert [r[1] for r in engines[1].sql(naive).collect()] != [row[1] for row in mine]  # Spark truncates: the trap
+
+
+def test_a_decimal_literal_in_a_division_is_refused():
+    with pytest.raises(TranslationError, match="decimal literal in a division"):
+        translate("SELECT 100.0 * n / id FROM probe", schema=PROBE_SCHEMA)
+    assert "100 * n / id" in translate("SELECT 100 * n / id FROM probe", schema=PROBE_SCHEMA).replace("\n", " ")

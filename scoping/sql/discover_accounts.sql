@@ -1,15 +1,10 @@
 -- question: which accounts look compromised, ranked by score, with every reason, the first and last
 --           suspicious activity and how many patients they touched in the period?
 -- params: none
--- reads: discover_signals, discover_pivot, discover_events, accounts
+-- reads: discover_signals, discover_pivot, discover_touched, accounts
 -- order: score DESC, account_id
 WITH s AS (SELECT * FROM discover_signals UNION ALL SELECT * FROM discover_pivot),
-touched AS (
-  SELECT account_id, count(DISTINCT patient_id) AS patients_touched,
-    count(DISTINCT patient_id) FILTER (WHERE NOT own_patient) AS patients_not_own
-  FROM discover_events WHERE in_period AND patient_id IS NOT NULL AND outcome <> 'failure'
-  GROUP BY account_id
-),
+touched AS (SELECT * FROM discover_touched),
 final AS (
   SELECT s.account_id, a.practice_id, a.role, sum(s.points) AS score,
     string_agg(s.signal, ', ' ORDER BY s.points DESC, s.signal) AS signals,

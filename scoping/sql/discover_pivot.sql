@@ -1,43 +1,31 @@
 -- question: starting from the accounts with the strongest evidence, which other accounts used the same
 --           new addresses, and which addresses did those use, until nothing new appears?
--- params: seed_points, gateway_min_accounts, max_depth
--- reads: discover_events, discover_baseline, discover_signals
+-- params: none
+-- reads: discover_walk, discover_new_ips
 -- writes: discover_pivot
 -- order: account_id
--- assumptions: only successful activity counts as using an address; an address already in an account's
---   own baseline, or used by gateway_min_accounts or more accounts in the baseline, never links accounts.
+-- assumptions: the walk (discover_pivot_seeds.sql, then discover_pivot_step.sql once per depth up to max_depth)
+--   follows only new addresses used in requests not refused (discover_new_ips.sql: an address already in an
+--   account's own baseline, or a shared gateway, never links accounts). An account reached at depth 1 or more that
+--   is not a seed scores the pivot, with every new address it used and every account that led to it.
+--   Spark runs this file too (engine = "spark"): it keeps to the portable subset of scoping/spark_sql.py.
 CREATE OR REPLACE TEMP TABLE discover_pivot AS
-WITH RECURSIVE
-base_ips AS (SELECT DISTINCT account_id, src_ip FROM discover_baseline WHERE src_ip IS NOT NULL),
-gateways AS (
-  SELECT src_ip FROM base_ips GROUP BY src_ip HAVING count(*) >= CAST($gateway_min_accounts AS BIGINT)
+WITH reached AS (
+  SELECT w.account_id, string_agg(DISTINCT w.via, ', ' ORDER BY w.via) AS vias
+  FROM discover_walk w
+  WHERE w.depth > 0
+    AND NOT EXISTS (SELECT 1 FROM discover_walk s WHERE s.depth = 0 AND s.account_id = w.account_id)
+  GROUP BY w.account_id
 ),
-new_ips AS (
-  SELECT DISTINCT e.account_id, e.src_ip
-  FROM discover_events e
-  LEFT JOIN base_ips b ON b.account_id = e.account_id AND b.src_ip = e.src_ip
-  WHERE e.in_period AND e.src_ip IS NOT NULL AND e.outcome <> 'failure' AND b.src_ip IS NULL
-    AND e.src_ip NOT IN (SELECT src_ip FROM gateways)
-),
-seeds AS (
-  SELECT account_id FROM discover_signals WHERE points >= CAST($seed_points AS BIGINT) GROUP BY account_id
-),
-walk(account_id, src_ip, depth, via) AS (
-  SELECT n.account_id, n.src_ip, 0, n.account_id FROM new_ips n JOIN seeds s USING (account_id)
-  UNION
-  SELECT n2.account_id, n2.src_ip, w.depth + 1, w.account_id
-  FROM walk w
-  JOIN new_ips n1 ON n1.src_ip = w.src_ip AND n1.account_id <> w.account_id
-  JOIN new_ips n2 ON n2.account_id = n1.account_id
-  WHERE w.depth < CAST($max_depth AS BIGINT)
+addresses AS (
+  SELECT n.account_id, string_agg(DISTINCT n.src_ip, ', ' ORDER BY n.src_ip) AS ips
+  FROM discover_new_ips n JOIN reached r USING (account_id)
+  GROUP BY n.account_id
 ),
 final AS (
-  SELECT account_id, 'pivot' AS signal, 20 AS points,
-    'used ' || string_agg(DISTINCT src_ip, ', ' ORDER BY src_ip) || ', new to it and used by suspect account(s) '
-      || string_agg(DISTINCT via, ', ' ORDER BY via) AS reason,
-    NULL::TIMESTAMPTZ AS first_ts, NULL::TIMESTAMPTZ AS last_ts
-  FROM walk
-  WHERE depth > 0 AND account_id NOT IN (SELECT account_id FROM seeds)
-  GROUP BY account_id
+  SELECT r.account_id, 'pivot' AS signal, 20 AS points,
+    'used ' || a.ips || ', new to it and used by suspect account(s) ' || r.vias AS reason,
+    CAST(NULL AS TIMESTAMPTZ) AS first_ts, CAST(NULL AS TIMESTAMPTZ) AS last_ts
+  FROM reached r JOIN addresses a USING (account_id)
 )
 SELECT * FROM final ORDER BY account_id;

@@ -2,8 +2,8 @@
 --           (the part of a session from one address and one client) look like the attacker's and which like the
 --           owner's, and why?
 -- params: threshold
--- reads: sessioned_events (the period's events of every account scoring anything, with their sessions),
---        discover_events, discover_signals, discover_pivot, accounts
+-- reads: sessioned_events (the period's events of the accounts scoring threshold or more, with their sessions),
+--        discover_baseline, discover_signals, discover_pivot, accounts
 -- order: account_id, session_start_utc, segment_key
 WITH flagged AS (
   SELECT account_id FROM (SELECT * FROM discover_signals UNION ALL SELECT * FROM discover_pivot)

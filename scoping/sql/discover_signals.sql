@@ -7,20 +7,22 @@
 -- assumptions: robust statistics per account (median of its baseline), never a global threshold; a log session
 --   used from two addresses, one of them never seen for the account, is a replayed session cookie;
 --   an address used by gateway_min_accounts or more accounts in the baseline is a shared gateway
---   (carrier, hospital) and never counts as evidence on its own.
+--   (carrier, hospital) and never counts as evidence on its own. An event always has an account (ingest quarantines a
+--   line without one), so NOT EXISTS says what NOT IN would. Spark runs this file too (engine = "spark", over the
+--   period's events it keeps): it keeps to the portable subset of scoping/spark_sql.py.
 CREATE OR REPLACE TEMP TABLE discover_signals AS
 WITH period AS (SELECT * FROM discover_events),
 base AS (SELECT * FROM discover_baseline),
-base_ips AS MATERIALIZED (SELECT DISTINCT account_id, src_ip FROM base WHERE src_ip IS NOT NULL),
-base_clients AS MATERIALIZED (SELECT DISTINCT account_id, user_agent FROM base WHERE user_agent IS NOT NULL),
-base_accounts AS MATERIALIZED (SELECT DISTINCT account_id FROM base),
-gateways AS MATERIALIZED (
+base_ips AS (SELECT DISTINCT account_id, src_ip FROM base WHERE src_ip IS NOT NULL),
+base_clients AS (SELECT DISTINCT account_id, user_agent FROM base WHERE user_agent IS NOT NULL),
+base_accounts AS (SELECT DISTINCT account_id FROM base),
+gateways AS (
   SELECT src_ip FROM base WHERE src_ip IS NOT NULL
   GROUP BY src_ip HAVING count(DISTINCT account_id) >= CAST($gateway_min_accounts AS BIGINT)
 ),
 departed AS (
   SELECT p.account_id, 'after_departure' AS signal, 100 AS points,
-    'activity after the account holder''s departure (' || strftime(a.active_until, '%Y-%m-%d %H:%M') || ' UTC)' AS reason,
+    'activity after the account holder''s departure (' || left(CAST(a.active_until AS VARCHAR), 16) || ' UTC)' AS reason,
     min(p.ts) AS first_ts, max(p.ts) AS last_ts
   FROM period p JOIN accounts a USING (account_id)
   WHERE a.active_until IS NOT NULL AND p.ts >= a.active_until
@@ -31,7 +33,7 @@ foreign_patients AS (
     40 + CAST(round(20 * count(DISTINCT patient_id) FILTER (WHERE NOT own_patient)
                     / count(DISTINCT patient_id)) AS INTEGER) AS points,
     count(DISTINCT patient_id) FILTER (WHERE NOT own_patient) || ' patients outside the practice with no care '
-      || 'relationship (' || CAST(round(100.0 * count(DISTINCT patient_id) FILTER (WHERE NOT own_patient)
+      || 'relationship (' || CAST(round(100 * count(DISTINCT patient_id) FILTER (WHERE NOT own_patient)
       / count(DISTINCT patient_id)) AS INTEGER) || '% of patients touched)' AS reason,
     min(ts) FILTER (WHERE NOT own_patient) AS first_ts, max(ts) FILTER (WHERE NOT own_patient) AS last_ts
   FROM period WHERE patient_id IS NOT NULL AND outcome <> 'failure'
@@ -47,7 +49,7 @@ new_both AS (
   LEFT JOIN base_ips bi ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
   LEFT JOIN base_clients bc ON bc.account_id = p.account_id AND bc.user_agent = p.user_agent
   WHERE bi.src_ip IS NULL AND bc.user_agent IS NULL AND p.src_ip IS NOT NULL AND p.outcome <> 'failure'
-    AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
+    AND NOT EXISTS (SELECT 1 FROM gateways g WHERE g.src_ip = p.src_ip)
     AND p.account_id IN (SELECT account_id FROM base_accounts)
   GROUP BY p.account_id
 ),
@@ -58,7 +60,7 @@ new_address AS (
   FROM period p
   LEFT JOIN base_ips bi ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
   WHERE bi.src_ip IS NULL AND p.src_ip IS NOT NULL AND p.outcome <> 'failure'
-    AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
+    AND NOT EXISTS (SELECT 1 FROM gateways g WHERE g.src_ip = p.src_ip)
     AND p.account_id IN (SELECT account_id FROM base_accounts)
   GROUP BY p.account_id
 ),
@@ -66,7 +68,7 @@ dormant AS (
   SELECT p.account_id, 'dormant' AS signal, 30 AS points,
     'no activity in the baseline, active in the period' AS reason, min(p.ts) AS first_ts, max(p.ts) AS last_ts
   FROM period p
-  WHERE p.account_id NOT IN (SELECT account_id FROM base_accounts)
+  WHERE NOT EXISTS (SELECT 1 FROM base_accounts b WHERE b.account_id = p.account_id)
     AND p.outcome <> 'failure'
   GROUP BY p.account_id
 ),
@@ -127,7 +129,7 @@ replayed AS (
   JOIN multi_address_sessions m USING (account_id, session_id)
   LEFT JOIN base_ips bi ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
   WHERE bi.src_ip IS NULL AND p.src_ip IS NOT NULL
-    AND p.src_ip NOT IN (SELECT src_ip FROM gateways)
+    AND NOT EXISTS (SELECT 1 FROM gateways g WHERE g.src_ip = p.src_ip)
     AND p.account_id IN (SELECT account_id FROM base_accounts)
   GROUP BY p.account_id
   HAVING bool_or(p.outcome <> 'failure')  -- refused requests of the replay still mark its span

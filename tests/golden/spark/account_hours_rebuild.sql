@@ -1,4 +1,4 @@
--- Spark text of scoping/sql/account_hours_rebuild.sql (sqlglot 30.30.0, rewrites v1)
+-- Spark text of scoping/sql/account_hours_rebuild.sql (sqlglot 30.30.0, rewrites v2)
 SELECT
   account_id,
   DATE_TRUNC('HOUR', ts) AS hour,

@@ -1,4 +1,4 @@
--- Spark text of scoping/sql/discover_events.sql (sqlglot 30.30.0, rewrites v1)
+-- Spark text of scoping/sql/discover_events.sql (sqlglot 30.30.0, rewrites v2)
 WITH own_by_practice AS (
   /* since when each patient is a practice's own: registered (always) or cared for (from the first contact) */
   SELECT

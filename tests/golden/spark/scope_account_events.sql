@@ -1,4 +1,4 @@
--- Spark text of scoping/sql/scope_account_events.sql (sqlglot 30.30.0, rewrites v1)
+-- Spark text of scoping/sql/scope_account_events.sql (sqlglot 30.30.0, rewrites v2)
 SELECT
   *
 FROM events
