@@ -200,7 +200,8 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
     name = str((as_recorded or {}).get("case_name", cfg.name))
     first = len(r.trace)
     with r.atomic():
-        _compute(r, incident, counted, gap, engine)
+        with engine.stage():
+            _compute(r, incident, counted, gap, engine)
     frames = _frames(r, incident)
     digest, evidence = runs.evidence_state(r)
     summary = runs.stored(_summary(r, name, incident, counted, frames, evidence))

@@ -259,7 +259,10 @@ class SparkEngine:
 
     @contextlib.contextmanager
     def stage(self) -> Iterator[None]:
+        """One stage (a scope, a discovery): its views, and the files it ran, which its run records (the accounts'
+        hours Spark wrote into the lake stay recorded: every later run reads them)."""
         self._release()
+        self._ran = {k: v for k, v in self._ran.items() if k == "account_hours_rebuild"}
         try:
             yield
         except BaseException:

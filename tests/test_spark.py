@@ -133,3 +133,15 @@ def test_a_case_opened_by_a_relative_path_tells_spark_where_its_lake_is(embedded
         assert case.lake.uri("events") == (folder / "lake" / "events").resolve().as_uri()
         case.publish(case.scope())
     assert published(folder) == published(embedded)
+
+
+def test_a_run_records_only_the_spark_files_of_its_own_stage():
+    """A scope after a discovery in the same process: its run names the files Spark ran for it (and the accounts'
+    hours Spark wrote into the lake, which every later run reads), not the discovery's."""
+    engine = SparkEngine(SparkSettings(master="local[2]"), Lake("lake"))
+    engine._ran = {name: {"duckdb_sha256": "x", "spark_sha256": "y"}
+                   for name in ("discover_signals", "discover_pivot_step", "account_hours_rebuild")}
+    with engine.stage():  # no Spark session is started by a stage that runs nothing
+        pass
+    assert set(engine._ran) == {"account_hours_rebuild"}
+    assert engine._spark is None
