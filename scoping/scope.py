@@ -199,9 +199,8 @@ def scope(runner: Runner, cfg: CaseConfig, incident: Incident, *, count_undeterm
     gap = int((as_recorded or {}).get("session_gap_minutes", cfg.session_gap_minutes))
     name = str((as_recorded or {}).get("case_name", cfg.name))
     first = len(r.trace)
-    with r.atomic():
-        with engine.stage():
-            _compute(r, incident, counted, gap, engine)
+    with r.atomic(), engine.stage():
+        _compute(r, incident, counted, gap, engine)
     frames = _frames(r, incident)
     digest, evidence = runs.evidence_state(r)
     summary = runs.stored(_summary(r, name, incident, counted, frames, evidence))
