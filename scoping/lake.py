@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from ._version import __version__
-from .errors import ConfigError, InputError
+from .errors import ConfigError, InputError, IntegrityError
 from .private import private_dir, private_files, tighten, write_private
 from .store import Runner
 
@@ -201,6 +201,14 @@ def attach(runner: Runner, lake: Lake) -> None:
                                "write it again with `scoping lake CASE` and copy the folder whole")
     with _reading(lake):
         runner.run("lake_views", **{f"{t}_files": lake.files(t) for t in TABLES})
+        read = {t: _rows(runner, t) for t in TABLES}
+    written = {t: int(n) for t, n in (info.get("tables") or {}).items() if t in TABLES}
+    differ = [f"{t}: {read[t]:,} rows read, {written[t]:,} written" for t in TABLES if read[t] != written[t]]
+    if differ:  # a day's folder lost, or a file added: the lists would silently miss or gain accesses
+        detach(runner)
+        raise IntegrityError(f"the lake {lake.location} does not hold what was written into it ({'; '.join(differ)})",
+                             hint="a file of the lake is missing or was added: write it again from the store with "
+                                  "`scoping lake CASE`, or copy it again whole")
 
 
 @contextmanager

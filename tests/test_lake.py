@@ -210,3 +210,20 @@ def test_a_lake_of_an_earlier_version_is_refused_by_the_stages_and_written_again
     capsys.readouterr()
     scope_and_publish(folder)
     assert published(folder) == published(lake_case)
+
+
+def test_a_lake_missing_a_day_is_refused_never_read_short(store_and_lake, tmp_path, capsys):
+    """A day's folder lost from the lake (or a file added): its rows no longer match what `_lake.json` says was
+    written, and every stage stops, where it would have published shorter lists that verify as matching."""
+    _, lake_case = store_and_lake
+    folder = tmp_path / "case"
+    shutil.copytree(lake_case, folder)
+    days = sorted((folder / "lake" / "events").iterdir())
+    shutil.rmtree(days[len(days) // 2])
+    assert main(["scope", str(folder)]) != 0
+    said = capsys.readouterr().err
+    assert "does not hold what was written into it" in said and "events:" in said
+    assert main(["lake", str(folder)]) == 0  # written again from the store: read whole again
+    capsys.readouterr()
+    scope_and_publish(folder)
+    assert published(folder) == published(lake_case)
