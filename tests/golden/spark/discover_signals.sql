@@ -1,40 +1,76 @@
 -- Spark text of scoping/sql/discover_signals.sql (sqlglot 30.30.0, rewrites v2)
-WITH period AS (
-  SELECT
-    *
-  FROM discover_events
-), base AS (
-  SELECT
-    *
-  FROM discover_baseline
-), base_ips AS (
+WITH base_ips AS (
   SELECT DISTINCT
     account_id,
     src_ip
-  FROM base
+  FROM discover_baseline
   WHERE
     NOT src_ip IS NULL
 ), base_clients AS (
   SELECT DISTINCT
     account_id,
     user_agent
-  FROM base
+  FROM discover_baseline
   WHERE
     NOT user_agent IS NULL
 ), base_accounts AS (
   SELECT DISTINCT
     account_id
-  FROM base
+  FROM discover_baseline
 ), gateways AS (
   SELECT
     src_ip
-  FROM base
+  FROM discover_baseline
   WHERE
     NOT src_ip IS NULL
   GROUP BY
     src_ip
   HAVING
     COUNT(DISTINCT account_id) >= CAST(:gateway_min_accounts AS BIGINT)
+), uses AS (
+  /* one pass over the period's events: what the address and session signals read, one row per account, log session, */
+  /* address, client and whether refused (ok is null where the outcome is: such a request counts as refused) */
+  SELECT
+    account_id,
+    session_id,
+    src_ip,
+    user_agent,
+    outcome <> 'failure' AS ok,
+    MIN(ts) AS first_ts,
+    MAX(ts) AS last_ts
+  FROM discover_events
+  GROUP BY
+    account_id,
+    session_id,
+    src_ip,
+    user_agent,
+    outcome <> 'failure'
+), new_uses AS (
+  /* the uses not refused of an account with a baseline, from an address new to it that is no shared gateway */
+  SELECT
+    u.*,
+    bc.user_agent IS NULL AS new_client
+  FROM uses AS u
+  LEFT JOIN base_ips AS bi
+    ON bi.account_id = u.account_id AND bi.src_ip = u.src_ip
+  LEFT JOIN base_clients AS bc
+    ON bc.account_id = u.account_id AND bc.user_agent = u.user_agent
+  WHERE
+    bi.src_ip IS NULL
+    AND NOT u.src_ip IS NULL
+    AND u.ok
+    AND NOT EXISTS(
+      SELECT
+        1
+      FROM gateways AS g
+      WHERE
+        g.src_ip = u.src_ip
+    )
+    AND u.account_id IN (
+      SELECT
+        account_id
+      FROM base_accounts
+    )
 ), departed AS (
   SELECT
     p.account_id,
@@ -43,7 +79,7 @@ WITH period AS (
     'activity after the account holder\'s departure (' || LEFT(CONCAT(CAST(a.active_until AS STRING), '+00'), 16) || ' UTC)' AS reason,
     MIN(p.ts) AS first_ts,
     MAX(p.ts) AS last_ts
-  FROM period AS p
+  FROM discover_events AS p
   JOIN accounts AS a
     USING (account_id)
   WHERE
@@ -51,130 +87,113 @@ WITH period AS (
   GROUP BY
     p.account_id,
     a.active_until
-), foreign_patients AS (
+), patients AS (
+  /* one row per account and patient it touched in a request not refused: was it ever not its own, and when */
   SELECT
     account_id,
-    'not_my_patient' AS signal,
-    40 + CAST(ROUND(
-      20 * COUNT(DISTINCT patient_id) FILTER(WHERE
-        NOT own_patient) / COUNT(DISTINCT patient_id)
-    ) AS INT) AS points,
-    COUNT(DISTINCT patient_id) FILTER(WHERE
-      NOT own_patient) || ' patients outside the practice with no care ' || 'relationship (' || CAST(ROUND(
-      100 * COUNT(DISTINCT patient_id) FILTER(WHERE
-        NOT own_patient) / COUNT(DISTINCT patient_id)
-    ) AS INT) || '% of patients touched)' AS reason,
+    patient_id,
+    BOOL_OR(NOT own_patient) AS not_own,
     MIN(ts) FILTER(WHERE
       NOT own_patient) AS first_ts,
     MAX(ts) FILTER(WHERE
       NOT own_patient) AS last_ts
-  FROM period
+  FROM discover_events
   WHERE
     NOT patient_id IS NULL AND outcome <> 'failure'
   GROUP BY
+    account_id,
+    patient_id
+), foreign_patients AS (
+  SELECT
+    account_id,
+    'not_my_patient' AS signal,
+    40 + CAST(ROUND(20 * COUNT(*) FILTER(WHERE
+      not_own) / COUNT(*)) AS INT) AS points,
+    COUNT(*) FILTER(WHERE
+      not_own) || ' patients outside the practice with no care ' || 'relationship (' || CAST(ROUND(100 * COUNT(*) FILTER(WHERE
+      not_own) / COUNT(*)) AS INT) || '% of patients touched)' AS reason,
+    MIN(first_ts) AS first_ts,
+    MAX(last_ts) AS last_ts
+  FROM patients
+  GROUP BY
     account_id
   HAVING
-    COUNT(DISTINCT patient_id) FILTER(WHERE
-      NOT own_patient) >= CAST(:min_foreign_patients AS BIGINT)
+    COUNT(*) FILTER(WHERE
+      not_own) >= CAST(:min_foreign_patients AS BIGINT)
 ), new_both AS (
   SELECT
-    p.account_id,
+    account_id,
     'new_address_and_client' AS signal,
     30 AS points,
     'sessions from ' || CASE
-      WHEN COUNT(p.src_ip) > 0
-      THEN ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(p.src_ip)), ', ')
+      WHEN COUNT(src_ip) > 0
+      THEN ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(src_ip)), ', ')
     END || ' with a client never seen for this account' AS reason,
-    MIN(p.ts) AS first_ts,
-    MAX(p.ts) AS last_ts
-  FROM period AS p
-  LEFT JOIN base_ips AS bi
-    ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
-  LEFT JOIN base_clients AS bc
-    ON bc.account_id = p.account_id AND bc.user_agent = p.user_agent
+    MIN(first_ts) AS first_ts,
+    MAX(last_ts) AS last_ts
+  FROM new_uses
   WHERE
-    bi.src_ip IS NULL
-    AND bc.user_agent IS NULL
-    AND NOT p.src_ip IS NULL
-    AND p.outcome <> 'failure'
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM gateways AS g
-      WHERE
-        g.src_ip = p.src_ip
-    )
-    AND p.account_id IN (
-      SELECT
-        account_id
-      FROM base_accounts
-    )
+    new_client
   GROUP BY
-    p.account_id
+    account_id
 ), new_address AS (
   SELECT
-    p.account_id,
+    account_id,
     'new_address' AS signal,
     10 AS points,
     'address(es) never seen for this account: ' || CASE
-      WHEN COUNT(p.src_ip) > 0
-      THEN ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(p.src_ip)), ', ')
+      WHEN COUNT(src_ip) > 0
+      THEN ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(src_ip)), ', ')
     END AS reason,
-    MIN(p.ts) AS first_ts,
-    MAX(p.ts) AS last_ts
-  FROM period AS p
-  LEFT JOIN base_ips AS bi
-    ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
-  WHERE
-    bi.src_ip IS NULL
-    AND NOT p.src_ip IS NULL
-    AND p.outcome <> 'failure'
-    AND NOT EXISTS(
-      SELECT
-        1
-      FROM gateways AS g
-      WHERE
-        g.src_ip = p.src_ip
-    )
-    AND p.account_id IN (
-      SELECT
-        account_id
-      FROM base_accounts
-    )
+    MIN(first_ts) AS first_ts,
+    MAX(last_ts) AS last_ts
+  FROM new_uses
   GROUP BY
-    p.account_id
+    account_id
 ), dormant AS (
   SELECT
-    p.account_id,
+    u.account_id,
     'dormant' AS signal,
     30 AS points,
     'no activity in the baseline, active in the period' AS reason,
-    MIN(p.ts) AS first_ts,
-    MAX(p.ts) AS last_ts
-  FROM period AS p
+    MIN(u.first_ts) AS first_ts,
+    MAX(u.last_ts) AS last_ts
+  FROM uses AS u
   WHERE
     NOT EXISTS(
       SELECT
         1
       FROM base_accounts AS b
       WHERE
-        b.account_id = p.account_id
+        b.account_id = u.account_id
     )
-    AND p.outcome <> 'failure'
+    AND u.ok
   GROUP BY
-    p.account_id
-), hourly AS (
+    u.account_id
+), patient_hours AS (
   SELECT
     account_id,
-    TRUE AS in_period,
     DATE_TRUNC('HOUR', ts) AS hour,
-    COUNT(DISTINCT patient_id) AS patients,
+    patient_id,
     COUNT(*) FILTER(WHERE
       action IN ('export', 'download', 'print')) AS copies
   FROM discover_events
   WHERE
     NOT patient_id IS NULL
-  GROUP BY ALL
+  GROUP BY
+    account_id,
+    DATE_TRUNC('HOUR', ts),
+    patient_id
+), hourly AS (
+  SELECT
+    account_id,
+    hour,
+    COUNT(*) AS patients,
+    CAST(SUM(copies) AS BIGINT) AS copies
+  FROM patient_hours
+  GROUP BY
+    account_id,
+    hour
 ), habits AS (
   SELECT
     *
@@ -191,8 +210,7 @@ WITH period AS (
   LEFT JOIN habits AS b
     USING (account_id)
   WHERE
-    h.in_period
-    AND h.patients >= CAST(:volume_min_ratio AS DOUBLE) * GREATEST(COALESCE(b.max_patients, 0), 5)
+    h.patients >= CAST(:volume_min_ratio AS DOUBLE) * GREATEST(COALESCE(b.max_patients, 0), 5)
   GROUP BY
     h.account_id,
     b.med_patients,
@@ -209,15 +227,14 @@ WITH period AS (
   LEFT JOIN habits AS b
     USING (account_id)
   WHERE
-    h.in_period
-    AND h.copies >= CAST(:volume_min_ratio AS DOUBLE) * GREATEST(COALESCE(b.max_copies, 0), 3)
+    h.copies >= CAST(:volume_min_ratio AS DOUBLE) * GREATEST(COALESCE(b.max_copies, 0), 3)
   GROUP BY
     h.account_id,
     b.max_copies
 ), spray_sources AS (
   SELECT
     src_ip
-  FROM period
+  FROM discover_events
   WHERE
     action = 'login_failed' AND NOT src_ip IS NULL
   GROUP BY
@@ -235,7 +252,7 @@ WITH period AS (
     END || ', an address that tried passwords on many accounts' AS reason,
     MIN(ts) AS first_ts,
     MAX(ts) AS last_ts
-  FROM period
+  FROM discover_events
   WHERE
     action = 'login'
     AND outcome <> 'failure'
@@ -254,7 +271,7 @@ WITH period AS (
     COUNT(*) || ' failed logins from password-spraying address(es)' AS reason,
     MIN(ts) AS first_ts,
     MAX(ts) AS last_ts
-  FROM period
+  FROM discover_events
   WHERE
     action = 'login_failed'
     AND src_ip IN (
@@ -268,7 +285,7 @@ WITH period AS (
   SELECT
     account_id,
     session_id
-  FROM period
+  FROM uses
   WHERE
     NOT session_id IS NULL AND NOT src_ip IS NULL
   GROUP BY
@@ -278,39 +295,39 @@ WITH period AS (
     COUNT(DISTINCT src_ip) > 1
 ), replayed AS (
   SELECT
-    p.account_id,
+    u.account_id,
     'session_replay' AS signal,
     60 AS points,
-    COUNT(DISTINCT p.session_id) || ' session(s) of the account also used from address(es) never seen for it (' || CASE
-      WHEN COUNT(p.src_ip) > 0
-      THEN ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(p.src_ip)), ', ')
+    COUNT(DISTINCT u.session_id) || ' session(s) of the account also used from address(es) never seen for it (' || CASE
+      WHEN COUNT(u.src_ip) > 0
+      THEN ARRAY_JOIN(ARRAY_SORT(COLLECT_SET(u.src_ip)), ', ')
     END || '): a session cookie replayed elsewhere' AS reason,
-    MIN(p.ts) AS first_ts,
-    MAX(p.ts) AS last_ts
-  FROM period AS p
+    MIN(u.first_ts) AS first_ts,
+    MAX(u.last_ts) AS last_ts
+  FROM uses AS u
   JOIN multi_address_sessions AS m
     USING (account_id, session_id)
   LEFT JOIN base_ips AS bi
-    ON bi.account_id = p.account_id AND bi.src_ip = p.src_ip
+    ON bi.account_id = u.account_id AND bi.src_ip = u.src_ip
   WHERE
     bi.src_ip IS NULL
-    AND NOT p.src_ip IS NULL
+    AND NOT u.src_ip IS NULL
     AND NOT EXISTS(
       SELECT
         1
       FROM gateways AS g
       WHERE
-        g.src_ip = p.src_ip
+        g.src_ip = u.src_ip
     )
-    AND p.account_id IN (
+    AND u.account_id IN (
       SELECT
         account_id
       FROM base_accounts
     )
   GROUP BY
-    p.account_id
+    u.account_id
   HAVING
-    BOOL_OR(p.outcome <> 'failure') /* refused requests of the replay still mark its span */
+    BOOL_OR(u.ok) /* refused requests of the replay still mark its span */
 ), final AS (
   SELECT
     *
