@@ -44,18 +44,19 @@ gaps AS (
   FROM derive_on
 ),
 runs AS (
+  -- the first event of a run (none before it, or a gap before it) starts it: its time is the run's earliest
   SELECT *,
-    sum(CASE WHEN prev_ts IS NULL OR ts - prev_ts >= to_minutes(CAST($gap_minutes AS BIGINT)) THEN 1 ELSE 0 END)
+    last_value(CASE WHEN prev_ts IS NULL OR ts - prev_ts >= to_minutes(CAST($gap_minutes AS BIGINT)) THEN ts END
+               IGNORE NULLS)
       OVER (PARTITION BY account_id, d_ip, d_client ORDER BY ts, event_key
-            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_no
+            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS run_start
   FROM gaps
 ),
 keyed AS (
-  SELECT * EXCLUDE (prev_ts, run_no, d_ip, d_client),
+  SELECT * EXCLUDE (prev_ts, run_start, d_ip, d_client),
     CASE WHEN session_id IS NOT NULL THEN 'log:' || account_id || '/' || session_id
          ELSE 'derived:' || left(sha256(concat_ws('|', account_id, coalesce(d_ip, '-'),
-                coalesce(d_client, '-'),
-                CAST(min(ts) OVER (PARTITION BY account_id, d_ip, d_client, run_no) AS VARCHAR))), 16)
+                coalesce(d_client, '-'), CAST(run_start AS VARCHAR))), 16)
     END AS session_key
   FROM runs
 ),
