@@ -5,8 +5,8 @@
 /* reads: discover_events, discover_baseline, discover_signals, discover_pivot */
 /* order: kind, value */
 /* assumptions: an address is no indicator when an account not flagged used it in a request not refused. An event */
-/*   always has an account (ingest quarantines a line without one), so NOT EXISTS says what NOT IN would. */
-/*   Spark runs this file too (engine = "spark", over the period's events it keeps; only the indicators come back): */
+/*   always has an account (ingest quarantines a line without one), so NOT EXISTS says what NOT IN would. The */
+/*   period's events are read once, grouped by account, address, client and refusal (uses). Spark runs this file too (engine = "spark", over the period's events it keeps; only the indicators come back): */
 /*   it keeps to the portable subset of scoping/spark_sql.py. */
 WITH flagged AS (
   SELECT
@@ -37,61 +37,73 @@ WITH flagged AS (
   FROM discover_baseline
   WHERE
     NOT user_agent IS NULL
+), uses AS (
+  /* one pass over the period's events: each account's addresses and clients, and whether a request was not refused */
+  SELECT
+    account_id,
+    src_ip,
+    user_agent,
+    outcome <> 'failure' AS ok
+  FROM discover_events
+  WHERE
+    in_period
+  GROUP BY
+    account_id,
+    src_ip,
+    user_agent,
+    outcome <> 'failure'
 ), used_by_others AS (
   SELECT DISTINCT
     src_ip
-  FROM discover_events AS e
+  FROM uses AS u
   WHERE
-    e.in_period
-    AND NOT e.src_ip IS NULL
-    AND e.outcome <> 'failure'
+    NOT u.src_ip IS NULL
+    AND u.ok
     AND NOT EXISTS(
       SELECT
         1
       FROM flagged AS f
       WHERE
-        f.account_id = e.account_id
+        f.account_id = u.account_id
     )
 ), ips AS (
   SELECT DISTINCT
     'ip' AS kind,
-    e.src_ip AS value
-  FROM discover_events AS e
+    u.src_ip AS value
+  FROM uses AS u
   JOIN flagged
     USING (account_id)
   WHERE
-    e.in_period
-    AND NOT e.src_ip IS NULL
+    NOT u.src_ip IS NULL
     AND NOT EXISTS(
       SELECT
         1
       FROM base_ips AS b
       WHERE
-        b.src_ip = e.src_ip
+        b.src_ip = u.src_ip
     )
     AND NOT EXISTS(
       SELECT
         1
       FROM used_by_others AS o
       WHERE
-        o.src_ip = e.src_ip
+        o.src_ip = u.src_ip
     )
 ), clients AS (
   SELECT DISTINCT
     'client' AS kind,
-    e.user_agent AS value
-  FROM discover_events AS e
+    u.user_agent AS value
+  FROM uses AS u
   JOIN flagged
     USING (account_id)
   WHERE
-    e.in_period
-    AND NOT e.user_agent IS NULL
+    NOT u.user_agent IS NULL
     AND NOT EXISTS(
       SELECT
         1
       FROM base_clients AS b
       WHERE
-        b.user_agent = e.user_agent
+        b.user_agent = u.user_agent
     )
 ), final AS (
   SELECT
