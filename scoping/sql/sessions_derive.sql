@@ -44,7 +44,8 @@ gaps AS (
   FROM derive_on
 ),
 runs AS (
-  -- the first event of a run (none before it, or a gap before it) starts it: its time is the run's earliest
+  -- the first event of a run (none before it, or a gap before it) starts it: its time is the run's earliest (every
+  -- event has a time: ingest quarantines a line without one)
   SELECT *,
     last_value(CASE WHEN prev_ts IS NULL OR ts - prev_ts >= to_minutes(CAST($gap_minutes AS BIGINT)) THEN ts END
                IGNORE NULLS)
