@@ -378,7 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="size of the world (1 = about 50,000 events, 30 practices)")
             p.add_argument("--seed", type=int, default=7, help="random seed (same seed, same world)")
             if name == "synth":
-                p.add_argument("--formats", default="csv,jsonl", help="log formats: csv, jsonl, fhir")
+                p.add_argument("--formats", default="csv,jsonl",
+                               help="log formats, one or two of csv, jsonl, fhir (the web application's, then "
+                                    "the API's)")
                 p.add_argument("--days", type=int, default=28,
                                help="days of normal work before the breach (default 28): more days, the same "
                                     "daily volume")

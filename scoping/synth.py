@@ -184,14 +184,17 @@ def _synthesize(folder: Path, opts: SynthOptions) -> SynthResult:
 
 
 def _channels(formats: tuple[str, ...]) -> dict[str, str]:
-    """Which log format each channel is written in: the web application and the API."""
-    if "fhir" in formats:
-        return {"web": "fhir", "api": "fhir"}
-    if formats == ("csv",):
-        return {"web": "csv", "api": "csv"}
-    if formats == ("jsonl",):
-        return {"web": "jsonl", "api": "jsonl"}
-    return {"web": "csv", "api": "jsonl"}
+    """Which log format each channel is written in: the web application and the API. One format: both channels;
+    two: the web application in CSV (else JSON lines), the API in the other one (FHIR when it is asked for)."""
+    chosen = set(formats)
+    if len(chosen) == 1:
+        only = next(iter(chosen))
+        return {"web": only, "api": only}
+    if len(chosen) > 2:
+        raise ConfigError(f"--formats {','.join(formats)}: a world has two channels (the web application and the API), "
+                          f"so at most two formats", hint="e.g. --formats csv,jsonl or --formats csv,fhir")
+    web = "csv" if "csv" in chosen else "jsonl"
+    return {"web": web, "api": next(iter(chosen - {web}))}
 
 
 def _write_truth(folder: Path, world: World, attacks: pl.DataFrame, replay_owner: pl.DataFrame,

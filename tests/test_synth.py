@@ -287,3 +287,21 @@ def test_more_days_same_daily_volume_same_breach(tmp_path):
     assert [f["path"] for f in counts] == sorted(f["path"] for f in counts)
     with pytest.raises(ConfigError, match="28 to 3650 days"):
         synthesize(tmp_path / "too-short", SynthOptions(scale=0.1, days=10))
+
+
+@pytest.mark.parametrize(("formats", "web", "api"), [(("csv", "fhir"), "csv", "fhir"),
+                                                     (("fhir", "jsonl"), "jsonl", "fhir"),
+                                                     (("fhir",), "fhir", "fhir")])
+def test_two_formats_asked_are_both_written(tmp_path, formats, web, api):
+    """--formats csv,fhir wrote FHIR only: each channel now has its own format, and case.toml reads both."""
+    synthesize(tmp_path / "w", SynthOptions(scale=0.02, seed=3, formats=formats))
+    logs = {p.name for p in (tmp_path / "w" / "logs").iterdir()}
+    written = {"csv" if n.endswith(".csv") else "fhir" if n.startswith("audit-events") else "jsonl" for n in logs}
+    assert written == {web, api}
+    sources = tomllib.loads((tmp_path / "w" / "case.toml").read_text())["sources"]
+    assert {s["format"] for s in sources.values()} == {web, api}
+
+
+def test_more_formats_than_channels_is_a_configuration_error(tmp_path):
+    with pytest.raises(ConfigError, match="at most two formats"):
+        synthesize(tmp_path / "w", SynthOptions(scale=0.02, seed=3, formats=("csv", "jsonl", "fhir")))
