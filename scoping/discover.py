@@ -57,6 +57,7 @@ class DiscoveryResult:
     baseline_start: datetime
     settings: DiscoverySettings
     timezone: str = "UTC"
+    period_events: int | None = None  # the event rows of the period examined (None: a run loaded from the store)
 
     @property
     def run_id(self) -> str:
@@ -109,6 +110,9 @@ class DiscoveryResult:
                          f"{visible(row['practice_id'] or '-'):10} {visible(row['reasons'][:150])}")
         lines.append(f"* = proposed as compromised (score ≥ {self.settings.threshold}); "
                      f"{self.proposed.height} account(s)")
+        if self.period_events == 0:
+            lines.append("NO EVENT falls in the period examined: there was nothing to rank, which says nothing of the "
+                         "accounts; check --from and --to (or the year) against the dates of the logs")
         return "\n".join(lines)
 
     def files(self) -> dict[str, bytes]:
@@ -193,7 +197,7 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
     first = len(r.trace)
     with r.atomic(), engine.stage():
         ensure_account_hours(r)
-        engine.run(r, "discover_events", period_start=start.isoformat(), period_end=end.isoformat())
+        period_events = engine.run(r, "discover_events", period_start=start.isoformat(), period_end=end.isoformat())
         for name in ("discover_baseline", "discover_habits"):
             engine.run(r, name, baseline_start=baseline.isoformat(), period_start=start.isoformat())
         engine.run(r, "discover_signals", min_foreign_patients=s.min_foreign_patients,
@@ -217,7 +221,7 @@ def discover(runner: Runner, cfg: CaseConfig, *, since: str | datetime | None = 
                     parameters=parameters, incident_sha256="", evidence_sha256=digest, evidence=tuple(evidence),
                     sql=sql, mappings=(), trace=trace, case_id=runs.case_id(r), engine=engine.record())
     return DiscoveryResult(run=runs.record(r, run, frames, {}, {}), period=(start, end),
-                           baseline_start=baseline, settings=s, timezone=tz, **frames)
+                           baseline_start=baseline, settings=s, timezone=tz, period_events=period_events, **frames)
 
 
 def load_discovery(runner: Runner, run_id: str | None = None) -> DiscoveryResult:

@@ -63,3 +63,14 @@ def test_written_proposal_is_valid_toml_and_every_reason_names_its_signal(fresh_
     for signals in found.accounts["signals"]:
         for name in signals.split(", "):
             assert f"'{name}' AS signal" in text
+
+
+def test_a_period_without_events_says_so_rather_than_zero_accounts(fresh_world):
+    """A wrong year read as "0 account(s)", as if every account had been examined and found clean."""
+    folder = fresh_world(seed=7, scale=0.3)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        empty = case.discover(since="2020-01-01", until="2020-01-08")
+        found = case.discover()
+    assert empty.period_events == 0 and "NO EVENT falls in the period examined" in empty.describe()
+    assert found.period_events and "NO EVENT" not in found.describe()
