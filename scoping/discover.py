@@ -80,6 +80,7 @@ class DiscoveryResult:
             start = datetime.fromisoformat(row["first_suspicious_utc"]).replace(second=0, microsecond=0)
             end = datetime.fromisoformat(row["last_suspicious_utc"]).replace(second=0, microsecond=0) \
                 + timedelta(minutes=1)
+            end = min(end, self.period[1])  # never past the period examined (its events all fall before its end)
             spans.append((start, end))
         spans.sort()
         merged: list[list[datetime]] = []

@@ -74,3 +74,18 @@ def test_a_period_without_events_says_so_rather_than_zero_accounts(fresh_world):
         found = case.discover()
     assert empty.period_events == 0 and "NO EVENT falls in the period examined" in empty.describe()
     assert found.period_events and "NO EVENT" not in found.describe()
+
+
+def test_a_proposed_window_never_ends_past_the_period_examined(fresh_world):
+    """The last suspicious minute was rounded up: with --to a few seconds after it, the window ended past --to."""
+    from datetime import datetime, timedelta
+
+    folder = fresh_world(seed=7, scale=0.3)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        last = max(datetime.fromisoformat(x) for x in case.discover().proposed["last_suspicious_utc"])
+        found = case.discover(until=(last + timedelta(seconds=1)).isoformat())
+        windows = found.proposed_incident()["windows"]
+        scoped = case.scope(case.incident(found.proposed_incident()))
+    assert max(datetime.fromisoformat(e) for _, e in windows) <= found.period[1]
+    assert scoped.frames["accesses"].height  # the last suspicious event is still inside its window
