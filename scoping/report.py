@@ -197,20 +197,34 @@ def _owner_count(result: ScopeResult) -> int:
     return int(((result.sessions["verdict"] == "owner") & result.sessions["decision_justification"].is_null()).sum())
 
 
-def _discovery(discovery: DiscoveryResult | None, lab: _Labels) -> str:
+def _discovery(discovery: DiscoveryResult | None, lab: _Labels, scoped: set[str]) -> str:
+    """The discovery's ranking, each account said to be in the incident scoped or not; a proposed account the incident
+    leaves out is called out (its accesses are in no list)."""
     if discovery is None:
         return ('<p class="note">Discovery was not run on this evidence (<code>scoping discover CASE</code> ranks '
                 'the accounts that look compromised).</p>')
     rows = []
     for r in discovery.accounts.head(20).iter_rows(named=True):
         reasons = "; ".join(sorted(set(r["signals"].split(", ")))) if lab.shareable else r["reasons"]
+        proposed = r["score"] >= discovery.settings.threshold
         rows.append({"score": r["score"], "account": lab.account(r["account_id"]),
                      "practice": lab.practice(r["practice_id"]), "reasons": reasons,
                      "suspicious activity": _span(r["first_suspicious_utc"], r["last_suspicious_utc"],
-                                                  discovery.timezone)})
+                                                  discovery.timezone),
+                     "in the incident": "yes" if r["account_id"] in scoped else "NO" if proposed else "no"})
+    left_out = [a for a in discovery.proposed["account_id"].to_list() if a not in scoped]
+    warning = "" if not left_out else (
+        f'<p class="note"><strong>{len(left_out)} account{"s" if len(left_out) != 1 else ""} that discovery proposes '
+        f"as compromised (score ≥ {discovery.settings.threshold}) "
+        f"{'is' if len(left_out) == 1 else 'are'} not in the incident scoped here"
+        + ("" if lab.shareable else f": {_e(', '.join(sorted(left_out)))}")
+        + ". Their accesses are in no list: review them, and add them to the incident or record why not.</strong></p>")
+    empty = "" if discovery.period_events != 0 else (
+        '<p class="note"><strong>No event falls in the period discovery examined: it ranked nothing, which says '
+        "nothing of the accounts.</strong></p>")
     return (f'<p class="note">Discovery run {_e(discovery.run_id)} over {_e(discovery.period[0].isoformat())} → '
             f"{_e(discovery.period[1].isoformat())}, each reason computed by one SQL file against the account's own "
-            f"baseline; times are {_e(discovery.timezone)} time.</p>{table(rows)}")
+            f"baseline; times are {_e(discovery.timezone)} time.</p>{empty}{warning}{table(rows)}")
 
 
 def _gaps(result: ScopeResult) -> str:
@@ -328,7 +342,7 @@ the account used it on at least {_e(inc.get('usual_min_days', 1))} different day
 {indicators}
 {table(account_rows)}
 <h2 id="s3">3. Discovery: accounts that look compromised</h2>
-{_discovery(discovery, lab)}
+{_discovery(discovery, lab, set(result.incident.compromised_accounts))}
 <h2 id="s4">4. Attribution of each segment</h2>
 <p>Every segment judged the attacker's or undetermined, and every segment an analyst ruled on, with its reasons;
 {_owner_count(result)} segment(s) judged the owner's are in sessions.csv. Times are {_e(tz)} time.</p>

@@ -98,3 +98,24 @@ def test_failed_login_bursts_are_counted_per_account_and_address_not_listed(repo
     shareable = _section((reported / "out" / "report_shareable.html").read_text(), "<h3>Failed-login bursts</h3>",
                          '<h2 id="s5">')
     assert shareable.count("<tr>") - 1 == groups.height and "198.51.100." not in shareable
+
+
+def test_a_proposed_account_the_incident_leaves_out_is_called_out(fresh_world):
+    """The report's discovery section ranked the accounts without saying that one proposed as compromised was left
+    out of the incident scoped: its accesses were in no list, silently."""
+    from scoping.report import report_files
+
+    folder = fresh_world(seed=7, scale=0.3)
+    with Case.open(folder) as case:
+        case.ingest(progress=False)
+        found = case.discover()
+        left_out = sorted(set(found.proposed["account_id"]) & set(case.incident().compromised_accounts))[0]
+        narrowed = case.scope(case.incident().without_account(left_out))
+        whole = case.scope()
+    pages = report_files(narrowed, discovery=found)
+    full = pages["report.html"].decode()
+    assert "1 account that discovery proposes as compromised" in full
+    assert left_out in full.split("is not in the incident scoped here")[1][:200]
+    shareable = pages["report_shareable.html"].decode()
+    assert "1 account that discovery proposes" in shareable and left_out not in shareable
+    assert "proposes as compromised" not in report_files(whole, discovery=found)["report.html"].decode()
