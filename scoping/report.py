@@ -117,10 +117,16 @@ def _figures(result: ScopeResult, progress: Progress | None) -> tuple[dict[str, 
 
 
 def _clock(iso_utc: str | None, tz: str) -> str:
-    """An instant of a table, to the second, in the incident's zone (the table's caption names the zone)."""
+    """An instant of a table, to the second, in the incident's zone (the table's caption names the zone); a time the
+    clocks show twice (the hour they go back) carries its offset, which says which of the two it is."""
     if not iso_utc:
         return ""
-    return datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M:%S")
+    local = datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo(tz))
+    shown = local.strftime("%Y-%m-%d %H:%M:%S")
+    zone = local.tzinfo
+    twice = local.replace(fold=0, tzinfo=zone).utcoffset() != local.replace(fold=1, tzinfo=zone).utcoffset()
+    offset = local.strftime("%z")
+    return f"{shown} (UTC{offset[:3]}:{offset[3:]})" if twice else shown
 
 
 def _span(first: str | None, last: str | None, tz: str) -> str:

@@ -119,3 +119,16 @@ def test_a_proposed_account_the_incident_leaves_out_is_called_out(fresh_world):
     shareable = pages["report_shareable.html"].decode()
     assert "1 account that discovery proposes" in shareable and left_out not in shareable
     assert "proposes as compromised" not in report_files(whole, discovery=found)["report.html"].decode()
+
+
+def test_a_time_the_clocks_show_twice_carries_its_offset_in_the_report_tables():
+    """The session table showed 02:10 for both 00:10 and 01:10 UTC on the night the clocks go back."""
+    from scoping.report import _clock, _span
+
+    assert _clock("2025-10-26T00:10:00+00:00", "Europe/Paris") == "2025-10-26 02:10:00 (UTC+02:00)"
+    assert _clock("2025-10-26T01:10:00+00:00", "Europe/Paris") == "2025-10-26 02:10:00 (UTC+01:00)"
+    assert _clock("2025-10-26T02:10:00+00:00", "Europe/Paris") == "2025-10-26 03:10:00"
+    assert _clock("2025-03-30T01:30:00+00:00", "Europe/Paris") == "2025-03-30 03:30:00"
+    assert _clock("2025-10-26T01:10:00+00:00", "UTC") == "2025-10-26 01:10:00"
+    assert _span("2025-10-26T00:50:00+00:00", "2025-10-26T01:10:00+00:00", "Europe/Paris") == \
+        "2025-10-26 02:50:00 (UTC+02:00) → 02:10:00 (UTC+01:00)"
