@@ -6,8 +6,9 @@
 /* order: kind, value */
 /* assumptions: an address is no indicator when an account not flagged used it in a request not refused. An event */
 /*   always has an account (ingest quarantines a line without one), so NOT EXISTS says what NOT IN would. The */
-/*   period's events are read once, grouped by account, address, client and refusal (uses). Spark runs this file too (engine = "spark", over the period's events it keeps; only the indicators come back): */
-/*   it keeps to the portable subset of scoping/spark_sql.py. */
+/*   period's events are read once, grouped by account, address, client and refusal (uses). Spark runs this file */
+/*   too (engine = "spark", over the period's events it keeps; only the indicators come back): it keeps to the */
+/*   portable subset of scoping/spark_sql.py. */
 WITH flagged AS (
   SELECT
     account_id
